@@ -1,0 +1,13 @@
+from django.conf import settings
+
+
+def coze(request):
+    """Whether vpadmin talks to the bundled simulator (every page shows a banner)."""
+    return {"coze_simulated": settings.COZE_SIMULATED, "coze_api_base": settings.COZE_API_BASE}
+
+
+def navigation(request):
+    """The section of the site the page belongs to, for the highlighted nav link."""
+    match = getattr(request, "resolver_match", None)
+    name = match.url_name if match else ""
+    return {"nav_section": (name or "").split("_")[0]}

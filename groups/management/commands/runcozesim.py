@@ -1,0 +1,88 @@
+"""`python manage.py runcozesim`: serve the bundled Coze simulator on loopback."""
+
+import signal
+from argparse import RawDescriptionHelpFormatter
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from groups.simulator import CozeSimulator
+
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8765
+
+HELP = """Serve Coze's voiceprint-group calls on loopback, with Coze's wire format, limits
+and quota. It accepts exactly one token, COZE_API_TOKEN (the development token when none
+is set). Faults are switched on from another shell through its control API (no token), e.g.
+  curl -X POST localhost:8765/_sim/faults -d '{"kind": "delay", "seconds": 15}'
+Kinds: code (code, msg, status), http (status), nonjson (status), delay (seconds),
+drop (perform); every fault also takes "method" and "times" (null: until cleared).
+Also: GET /_sim/state, DELETE /_sim/faults, POST /_sim/reset, POST /_sim/seed {"count": N},
+POST /_sim/quota {"quota": N}."""
+
+
+class Command(BaseCommand):
+    help = HELP
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        return super().create_parser(
+            prog_name, subcommand, formatter_class=RawDescriptionHelpFormatter, **kwargs
+        )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "addrport", nargs="?", help="[addr:]port; default: taken from COZE_API_BASE"
+        )
+        parser.add_argument(
+            "--quota",
+            type=int,
+            default=settings.COZE_GROUP_QUOTA,
+            help="groups the account may hold (default: COZE_GROUP_QUOTA)",
+        )
+        parser.add_argument("--seed", type=int, default=0, help="groups 'created elsewhere'")
+        parser.add_argument("--state", help="JSON file keeping the groups across restarts")
+
+    def handle(self, *args, addrport, quota, seed, state, **options):
+        host, port = parse_addrport(addrport) if addrport else default_address()
+        sim = CozeSimulator(token=settings.COZE_API_TOKEN, quota=quota, state_file=state)
+        if seed:
+            sim.seed_groups(seed)
+        signal.signal(signal.SIGTERM, _stop)
+
+        def announce(url):
+            token = "development token" if settings.COZE_SIMULATED else "COZE_API_TOKEN"
+            self.stdout.write(
+                f"Coze simulator listening on {url} (accepts the configured {token}; "
+                f"{len(sim.groups)} groups, quota {quota}). Quit with CONTROL-C."
+            )
+            self.stdout.flush()  # a parent process may be waiting for this line on a pipe
+
+        try:
+            sim.serve_forever(host, port, on_ready=announce)
+        except OSError as error:
+            raise CommandError(f"Cannot listen on {host}:{port}: {error.strerror}") from None
+        except KeyboardInterrupt:
+            pass
+
+
+def _stop(signum, frame):
+    # `make run` stops us with SIGTERM: leave through the same path as Ctrl-C, once.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def parse_addrport(addrport):
+    host, _, port = addrport.rpartition(":")
+    if not port.isdigit():
+        raise CommandError(f"{addrport!r} is not a port or addr:port.")
+    return host or DEFAULT_HOST, int(port)
+
+
+def default_address():
+    """COZE_API_BASE's host and port when it points at this machine, else 127.0.0.1:8765."""
+    url = urlsplit(settings.COZE_API_BASE)
+    if url.scheme == "http" and (
+        url.hostname == "localhost" or (url.hostname or "").startswith("127.")
+    ):
+        return url.hostname, url.port or 80
+    return DEFAULT_HOST, DEFAULT_PORT

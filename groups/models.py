@@ -1,0 +1,165 @@
+"""The register (devices and their voiceprint groups) and the audit log."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+NAME_MAX = 20  # Coze's limits, in Unicode characters
+DESC_MAX = 500
+
+
+class Device(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    serial = models.CharField(
+        _("serial"), max_length=100, unique=True, help_text=_("The device's own identifier.")
+    )
+    location = models.CharField(_("location"), max_length=200, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("device")
+        verbose_name_plural = _("devices")
+
+    def __str__(self):
+        return f"{self.name} ({self.serial})"
+
+    def get_absolute_url(self):
+        return reverse("device_detail", args=[self.pk])
+
+
+class VoiceprintGroup(models.Model):
+    coze_id = models.CharField(_("Coze id"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=NAME_MAX)
+    desc = models.CharField(_("description"), max_length=DESC_MAX, blank=True)
+    device = models.ForeignKey(
+        Device,
+        verbose_name=_("device"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="voiceprint_groups",
+    )
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("creator"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    logid = models.CharField(_("Coze logid"), max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("voiceprint group")
+        verbose_name_plural = _("voiceprint groups")
+        permissions = [("sync_voiceprintgroup", _("Can sync voiceprint groups with Coze"))]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("group_detail", args=[self.pk])
+
+
+class CozeAccount(models.Model):
+    """The one row that stands for the Coze account: the lock the quota check takes."""
+
+    remote_total = models.PositiveIntegerField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return "Coze account"
+
+    @classmethod
+    def locked(cls):
+        """Lock the account row for the rest of the current transaction."""
+        account, _created = cls.objects.select_for_update().get_or_create(pk=1)
+        return account
+
+
+class AuditEntry(models.Model):
+    class Action(models.TextChoices):
+        GROUP_CREATE = "group.create", _("create group")
+        GROUP_UPDATE = "group.update", _("update group")
+        GROUP_DELETE = "group.delete", _("delete group")
+        GROUP_SYNC = "group.sync", _("sync with Coze")
+        DEVICE_CREATE = "device.create", _("create device")
+        DEVICE_UPDATE = "device.update", _("update device")
+        DEVICE_DELETE = "device.delete", _("delete device")
+        LOGIN = "auth.login", _("sign in")
+        LOGIN_FAILED = "auth.login_failed", _("failed sign-in")
+        LOGOUT = "auth.logout", _("sign out")
+        PERMISSION_DENIED = "permission.denied", _("permission denied")
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SUCCESS = "success", _("success")
+        FAILURE = "failure", _("failure")
+        REFUSED = "refused", _("refused")
+        UNKNOWN = "unknown", _("unknown")
+
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_entries",
+    )
+    actor_username = models.CharField(_("username"), max_length=150, blank=True)
+    action = models.CharField(_("action"), max_length=32, choices=Action.choices)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
+    request_id = models.CharField(_("request id"), max_length=32, blank=True, db_index=True)
+    target_type = models.CharField(_("target type"), max_length=32, blank=True)
+    target_id = models.CharField(_("target id"), max_length=64, blank=True)
+    target_label = models.CharField(_("target"), max_length=200, blank=True)
+    device = models.ForeignKey(
+        Device,
+        verbose_name=_("device"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_entries",
+    )
+    sent_name = models.CharField(_("name sent"), max_length=200, blank=True)
+    sent_desc = models.TextField(_("description sent"), blank=True)
+    coze_code = models.IntegerField(_("Coze code"), null=True, blank=True)
+    coze_msg = models.TextField(_("Coze message"), blank=True)
+    coze_logid = models.CharField(_("Coze logid"), max_length=64, blank=True, db_index=True)
+    http_status = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    detail = models.TextField(_("detail"), blank=True)
+    # The hidden token of the form that started this attempt: a resent form finds it.
+    submission = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        permissions = [("export_auditentry", _("Can export the audit log"))]
+        indexes = [
+            models.Index(fields=["action", "outcome", "-created_at"], name="audit_action_outcome"),
+            models.Index(fields=["outcome", "-created_at"], name="audit_outcome_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_action_display()} · {self.get_outcome_display()}"
+
+    @property
+    def is_final(self):
+        return self.outcome != self.Outcome.PENDING
+
+
+def new_submission_id():
+    return uuid.uuid4()

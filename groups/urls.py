@@ -1,0 +1,18 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("devices/", views.device_list, name="device_list"),
+    path("devices/new/", views.device_new, name="device_new"),
+    path("devices/<int:pk>/", views.device_detail, name="device_detail"),
+    path("devices/<int:pk>/edit/", views.device_edit, name="device_edit"),
+    path("groups/", views.group_list, name="group_list"),
+    path("groups/new/", views.group_new, name="group_new"),
+    path("groups/<int:pk>/", views.group_detail, name="group_detail"),
+    path("audit/", views.audit_list, name="audit_list"),
+    path("audit/export.csv", views.audit_export, name="audit_export"),
+    path("quota/", views.quota, name="quota"),
+    path("healthz", views.healthz, name="healthz"),
+]

@@ -1,0 +1,474 @@
+"""The dashboard's pages. Each view: permission, fetch, work, then render or redirect."""
+
+import csv
+from datetime import datetime, time, timedelta
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Count, Q
+from django.db.models.functions import TruncDate
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from . import audit, coze, operations
+from .forms import DeviceForm, GroupForm
+from .models import AuditEntry, CozeAccount, Device, VoiceprintGroup
+
+Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
+PAGE_SIZE = 50
+
+
+def permission_required(perm):
+    """Like Django's, but a refusal is a 403 page and an audit row."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.has_perm(perm):
+                audit.record(
+                    request,
+                    Action.PERMISSION_DENIED,
+                    Outcome.REFUSED,
+                    detail=f"{perm} for {request.method} {request.path}"[:500],
+                )
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def quota_summary():
+    used = VoiceprintGroup.objects.count()
+    limit = settings.COZE_GROUP_QUOTA
+    percent = min(100, round(used * 100 / limit))
+    level = "full" if used >= limit else "warning" if used * 5 >= limit * 4 else "ok"
+    return {
+        "used": used,
+        "limit": limit,
+        "percent": percent,
+        "level": level,
+        "free": max(0, limit - used),
+        "account": CozeAccount.objects.filter(pk=1).first(),
+    }
+
+
+def _page(request, queryset):
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _query_without_page(request):
+    """The current filters as a query string, for links to other pages of the list."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+@permission_required("groups.view_voiceprintgroup")
+def dashboard(request):
+    counts = VoiceprintGroup.objects.aggregate(
+        unassigned=Count("id", filter=Q(device__isnull=True))
+    )
+    recent = AuditEntry.objects.select_related("device")
+    context = {
+        "quota": quota_summary(),
+        "device_count": Device.objects.count(),
+        "unassigned_count": counts["unassigned"],
+        "latest_entries": recent[:10],
+        "latest_failures": recent.filter(outcome__in=[Outcome.FAILURE, Outcome.UNKNOWN])[:10],
+    }
+    return render(request, "groups/dashboard.html", context)
+
+
+# Devices
+
+
+@permission_required("groups.view_device")
+def device_list(request):
+    devices = Device.objects.annotate(group_count=Count("voiceprint_groups")).order_by("name", "id")
+    query = request.GET.get("q", "").strip()
+    if query:
+        devices = devices.filter(
+            Q(name__icontains=query) | Q(serial__icontains=query) | Q(location__icontains=query)
+        )
+    context = {"page": _page(request, devices), "q": query, "query": _query_without_page(request)}
+    return render(request, "groups/device_list.html", context)
+
+
+@permission_required("groups.view_device")
+def device_detail(request, pk):
+    device = get_object_or_404(Device, pk=pk)
+    context = {
+        "device": device,
+        "groups": device.voiceprint_groups.select_related("creator"),
+        "history": device.audit_entries.all()[:20],
+    }
+    return render(request, "groups/device_detail.html", context)
+
+
+def _save_device(request, form, action):
+    if form.is_valid():
+        device = form.save()
+        audit.record(request, action, Outcome.SUCCESS, target=device, device=device)
+        messages.success(request, _("Device “%(name)s” saved.") % {"name": device.name})
+        return redirect(device)
+    audit.record(
+        request,
+        action,
+        Outcome.REFUSED,
+        target=form.instance if form.instance.pk else None,
+        detail=_errors_text(form),
+    )
+    return None
+
+
+@permission_required("groups.add_device")
+def device_new(request):
+    form = DeviceForm(request.POST or None)
+    if request.method == "POST" and (done := _save_device(request, form, Action.DEVICE_CREATE)):
+        return done
+    return render(request, "groups/device_form.html", {"form": form})
+
+
+@permission_required("groups.change_device")
+def device_edit(request, pk):
+    device = get_object_or_404(Device, pk=pk)
+    form = DeviceForm(request.POST or None, instance=device)
+    if request.method == "POST" and (done := _save_device(request, form, Action.DEVICE_UPDATE)):
+        return done
+    return render(request, "groups/device_form.html", {"form": form, "device": device})
+
+
+# Voiceprint groups
+
+
+@permission_required("groups.view_voiceprintgroup")
+def group_list(request):
+    groups = VoiceprintGroup.objects.select_related("device", "creator")
+    device_filter = request.GET.get("device", "")
+    device = None
+    if device_filter == "none":
+        groups = groups.filter(device__isnull=True)
+    elif device_filter.isdigit():
+        device = Device.objects.filter(pk=device_filter).first()
+        groups = groups.filter(device_id=device_filter)
+    query = request.GET.get("q", "").strip()
+    if query:
+        groups = groups.filter(Q(name__icontains=query) | Q(coze_id=query))
+    context = {
+        "page": _page(request, groups),
+        "q": query,
+        "device_filter": device_filter,
+        "device": device,
+        "query": _query_without_page(request),
+    }
+    return render(request, "groups/group_list.html", context)
+
+
+@permission_required("groups.view_voiceprintgroup")
+def group_detail(request, pk):
+    group = get_object_or_404(VoiceprintGroup.objects.select_related("device", "creator"), pk=pk)
+    history = AuditEntry.objects.filter(
+        target_type="voiceprintgroup", target_id=str(group.pk)
+    ).select_related("device")
+    return render(request, "groups/group_detail.html", {"group": group, "history": history[:20]})
+
+
+@permission_required("groups.add_voiceprintgroup")
+def group_new(request):
+    if request.method != "POST":
+        form = GroupForm(initial={"device": request.GET.get("device")})
+        return render(request, "groups/group_form.html", {"form": form, "quota": quota_summary()})
+
+    form = GroupForm(request.POST)
+    if not form.is_valid():
+        audit.record(
+            request,
+            Action.GROUP_CREATE,
+            Outcome.REFUSED,
+            sent_name=request.POST.get("name", "")[:200],
+            sent_desc=request.POST.get("desc", "")[:2000],
+            detail=_errors_text(form),
+        )
+        return render(request, "groups/group_form.html", {"form": form, "quota": quota_summary()})
+
+    data = form.cleaned_data
+    try:
+        group = operations.create_group(
+            request,
+            name=data["name"],
+            desc=data["desc"],
+            device=data["device"],
+            submission=data["submission"],
+        )
+    except operations.AlreadySubmitted as resent:
+        return _answer_resent_form(request, form, resent.entry)
+    except operations.QuotaExceeded as full:
+        messages.error(
+            request,
+            _(
+                "The Coze account is full: %(used)s of %(limit)s groups are in use. Nothing was "
+                "sent to Coze. Delete a group you no longer need first."
+            )
+            % {"used": full.used, "limit": full.limit},
+        )
+    except coze.CozeNoAnswer as error:
+        messages.warning(
+            request,
+            _(
+                "Coze did not answer (%(reason)s). The group may or may not have been created. "
+                "Do not submit again: check the group list after the next sync with Coze. "
+                "The attempt is in the audit log as “unknown”."
+            )
+            % {"reason": error.msg},
+        )
+    except coze.CozeError as error:
+        messages.error(
+            request,
+            _(
+                "Coze did not create the group: %(msg)s (code %(code)s, HTTP %(status)s, "
+                "logid %(logid)s)."
+            )
+            % {
+                "msg": error.msg or _("no message"),
+                "code": _or_dash(error.code),
+                "status": _or_dash(error.http_status),
+                "logid": error.logid or "—",
+            },
+        )
+    except operations.NotRegistered as lost:
+        messages.error(
+            request,
+            _(
+                "Coze created the group (id %(id)s, logid %(logid)s) but vpadmin could not save "
+                "it. It will be registered at the next sync; do not create it again."
+            )
+            % {"id": lost.coze_id, "logid": lost.logid},
+        )
+    else:
+        messages.success(
+            request,
+            _("Voiceprint group “%(name)s” created on Coze (logid %(logid)s).")
+            % {"name": group.name, "logid": group.logid},
+        )
+        return redirect(group)
+    return render(
+        request, "groups/group_form.html", {"form": _fresh_copy(form), "quota": quota_summary()}
+    )
+
+
+def _answer_resent_form(request, form, earlier):
+    """The same form arrived again: point at what the first submission did."""
+    if earlier.outcome == Outcome.SUCCESS and earlier.target_id:
+        messages.info(request, _("This form was already submitted; the group was created once."))
+        return redirect("group_detail", pk=earlier.target_id)
+    if earlier.outcome == Outcome.PENDING:
+        messages.info(
+            request,
+            _(
+                "This form was already submitted and Coze has not answered yet; "
+                "nothing was sent again."
+            ),
+        )
+        return redirect("group_list")
+    messages.info(
+        request,
+        _("This form was already submitted (outcome: %(outcome)s); nothing was sent again.")
+        % {"outcome": earlier.get_outcome_display()},
+    )
+    return render(
+        request, "groups/group_form.html", {"form": _fresh_copy(form), "quota": quota_summary()}
+    )
+
+
+def _fresh_copy(form):
+    """The user's input in a new form with a new submission token (the last attempt ended)."""
+    data = form.cleaned_data
+    return GroupForm(initial={"name": data["name"], "desc": data["desc"], "device": data["device"]})
+
+
+def _errors_text(form):
+    return "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
+
+
+def _or_dash(value):
+    return "—" if value is None else value
+
+
+# Audit log
+
+
+def filtered_audit_entries(params):
+    """The audit rows matching the query-string filters, newest first."""
+    entries = AuditEntry.objects.all()
+    if value := params.get("user", "").strip():
+        entries = entries.filter(actor_username=value)
+    if (value := params.get("action", "")) in Action.values:
+        entries = entries.filter(action=value)
+    if (value := params.get("outcome", "")) in Outcome.values:
+        entries = entries.filter(outcome=value)
+    if (value := params.get("device", "")).isdigit():
+        entries = entries.filter(device_id=value)
+    if since := _day_start(params.get("since", "")):
+        entries = entries.filter(created_at__gte=since)
+    if until := _day_start(params.get("until", "")):
+        entries = entries.filter(created_at__lt=until + timedelta(days=1))
+    if value := params.get("q", "").strip():
+        entries = entries.filter(
+            Q(coze_logid=value)
+            | Q(request_id=value)
+            | Q(target_id=value)
+            | Q(target_label__icontains=value)
+            | Q(sent_name__icontains=value)
+        )
+    return entries
+
+
+def _day_start(text):
+    try:
+        day = parse_date(text)
+    except ValueError:
+        return None
+    return timezone.make_aware(datetime.combine(day, time.min)) if day else None
+
+
+@permission_required("groups.view_auditentry")
+def audit_list(request):
+    entries = filtered_audit_entries(request.GET).select_related("device")
+    context = {
+        "page": _page(request, entries),
+        "filters": request.GET,
+        "query": _query_without_page(request),
+        "actions": Action.choices,
+        "outcomes": Outcome.choices,
+    }
+    return render(request, "groups/audit_list.html", context)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+AUDIT_CSV_COLUMNS = [
+    "created_at",
+    "actor_username",
+    "action",
+    "outcome",
+    "request_id",
+    "target_type",
+    "target_id",
+    "target_label",
+    "device_id",
+    "sent_name",
+    "sent_desc",
+    "coze_code",
+    "coze_msg",
+    "coze_logid",
+    "http_status",
+    "duration_ms",
+    "ip_address",
+    "detail",
+]
+
+
+@permission_required("groups.export_auditentry")
+def audit_export(request):
+    """The filtered audit log as CSV, streamed row by row (UTF-8 with a BOM for Excel)."""
+    rows = filtered_audit_entries(request.GET).values_list(*AUDIT_CSV_COLUMNS)
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield "\ufeff" + writer.writerow(AUDIT_CSV_COLUMNS)
+        for row in rows.iterator(chunk_size=2000):
+            yield writer.writerow(row)
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="vpadmin-audit.csv"'
+    return response
+
+
+# Quota
+
+
+@permission_required("groups.view_voiceprintgroup")
+def quota(request):
+    per_device = (
+        Device.objects.annotate(group_count=Count("voiceprint_groups"))
+        .filter(group_count__gt=0)
+        .order_by("-group_count", "name")[:50]
+    )
+    unassigned = VoiceprintGroup.objects.filter(device__isnull=True).count()
+    context = {
+        "quota": quota_summary(),
+        "per_device": per_device,
+        "unassigned": unassigned,
+        "chart": _creations_chart(days=90),
+    }
+    return render(request, "groups/quota.html", context)
+
+
+def _creations_chart(days):
+    """Groups created per day over the last `days` days, as SVG bar geometry."""
+    today = timezone.localdate()
+    first = today - timedelta(days=days - 1)
+    start = timezone.make_aware(datetime.combine(first, time.min))
+    per_day = dict(
+        VoiceprintGroup.objects.filter(created_at__gte=start)
+        .annotate(day=TruncDate("created_at"))
+        .values_list("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+    )
+    peak = max(per_day.values(), default=0)
+    width, height, bar = days * 6, 100, 5
+    bars = []
+    for index in range(days):
+        day = first + timedelta(days=index)
+        count = per_day.get(day, 0)
+        bar_height = round(count * height / peak) if peak else 0
+        bars.append(
+            {
+                "x": index * 6,
+                "y": height - bar_height,
+                "h": bar_height,
+                "w": bar,
+                "day": day,
+                "count": count,
+            }
+        )
+    return {
+        "bars": bars,
+        "width": width,
+        "height": height,
+        "peak": peak,
+        "total": sum(per_day.values()),
+        "first": first,
+        "last": today,
+    }
+
+
+# Health
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request):
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:  # any database error means "not healthy", never a 500 page
+        return HttpResponse("database unreachable\n", status=503, content_type="text/plain")
+    return HttpResponse("ok\n", content_type="text/plain")

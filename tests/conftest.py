@@ -1,0 +1,86 @@
+"""Shared fixtures: the Coze simulator on a real loopback socket, and people in each role."""
+
+import pytest
+
+from groups.simulator import CozeSimulator
+
+TEST_TOKEN = "pat_test"
+
+
+@pytest.fixture(scope="session")
+def _coze_sim_server():
+    sim = CozeSimulator(token=TEST_TOKEN)
+    sim.start("127.0.0.1", 0)
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def coze_sim(_coze_sim_server, settings):
+    """The simulator, emptied, with vpadmin's settings pointing at it."""
+    sim = _coze_sim_server
+    sim.reset()
+    settings.COZE_API_BASE = sim.url
+    settings.COZE_API_TOKEN = TEST_TOKEN
+    settings.COZE_SIMULATED = False
+    yield sim
+    sim.reset()
+
+
+@pytest.fixture
+def make_user(db, django_user_model):
+    """A user with the given role (an auth group created by the migrations)."""
+    from django.contrib.auth.models import Group
+
+    def make(username, role=None):
+        user = django_user_model.objects.create_user(username=username, password="pw-" + username)
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def viewer(make_user):
+    return make_user("vera", "Viewer")
+
+
+@pytest.fixture
+def operator(make_user):
+    return make_user("olga", "Operator")
+
+
+@pytest.fixture
+def administrator(make_user):
+    return make_user("ada", "Administrator")
+
+
+def _client_for(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def viewer_client(viewer):
+    return _client_for(viewer)
+
+
+@pytest.fixture
+def operator_client(operator):
+    return _client_for(operator)
+
+
+@pytest.fixture
+def administrator_client(administrator):
+    return _client_for(administrator)
+
+
+@pytest.fixture
+def device(db):
+    from groups.models import Device
+
+    return Device.objects.create(name="Living room speaker", serial="SPK-001", location="Home")

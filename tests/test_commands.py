@@ -1,0 +1,23 @@
+"""Management commands a newcomer meets through `make run`."""
+
+from io import StringIO
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+
+def run(*args):
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_ensure_admin_creates_one_administrator_once(db):
+    first = run("ensure_admin")
+    password = first.split("password: ")[1].split()[0]
+    user = get_user_model().objects.get(username="admin")
+    assert user.check_password(password) and user.is_superuser
+    assert list(user.groups.values_list("name", flat=True)) == ["Administrator"]
+    second = run("ensure_admin")
+    assert "already exists" in second and "password" not in second
+    assert get_user_model().objects.count() == 1

@@ -1,0 +1,292 @@
+"""The Coze service module against the simulator, over a real loopback socket."""
+
+import logging
+import re
+import socket
+import time
+
+import pytest
+import requests
+
+import vpadmin
+from groups import coze
+
+LOGID = re.compile(r"^\d{14}[0-9A-F]{16}$")
+
+
+def wait_for(condition, timeout=3.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def closed_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_create_group_returns_the_new_id_and_logid(coze_sim):
+    answer = coze.get_client().create_group("living room", "speaker 2")
+
+    group_id = answer.data["id"]
+    assert isinstance(group_id, str) and re.fullmatch(r"\d{19}", group_id)
+    assert coze_sim.groups[group_id]["name"] == "living room"
+    assert LOGID.match(answer.logid)
+    assert answer.logid == coze_sim.requests[-1]["logid"]
+    assert answer.http_status == 200
+    assert answer.duration_ms >= 0
+
+
+def test_create_sends_an_authenticated_json_request(coze_sim):
+    coze.get_client().create_group("living room", "speaker 2")
+
+    [sent] = coze_sim.requests
+    assert sent["method"] == "POST"
+    assert sent["path"] == "/v1/audio/voiceprint_groups"
+    assert sent["authorized"] is True
+    assert sent["json"] == {"name": "living room", "desc": "speaker 2"}
+    assert (
+        sent["user_agent"]
+        == f"vpadmin/{vpadmin.__version__} python-requests/{requests.__version__}"
+    )
+
+
+def test_create_leaves_out_an_empty_desc(coze_sim):
+    coze.get_client().create_group("kiosk")
+
+    assert coze_sim.requests[-1]["json"] == {"name": "kiosk"}
+
+
+def test_list_groups_returns_total_and_items(coze_sim):
+    coze_sim.seed_groups(3, name_prefix="car")
+    kitchen = coze.get_client().create_group("kitchen").data["id"]
+
+    answer = coze.get_client().list_groups()
+    assert answer.data["total"] == 4
+    assert answer.data["items"][0]["id"] == kitchen
+    assert coze_sim.requests[-1]["query"] == {"page_num": "1", "page_size": "200"}
+
+    cars = coze.get_client().list_groups(page_size=2, name="car").data
+    assert cars["total"] == 3 and len(cars["items"]) == 2
+    only = coze.get_client().list_groups(group_id=kitchen).data
+    assert [item["name"] for item in only["items"]] == ["kitchen"]
+
+
+def test_update_group_sends_only_what_changes(coze_sim):
+    [group_id] = coze_sim.seed_groups(1)
+
+    answer = coze.get_client().update_group(group_id, desc="by the window")
+
+    assert answer.data == {}
+    assert coze_sim.requests[-1]["method"] == "PUT"
+    assert coze_sim.requests[-1]["json"] == {"desc": "by the window"}
+    assert coze_sim.groups[group_id]["desc"] == "by the window"
+
+
+def test_delete_group(coze_sim):
+    [group_id] = coze_sim.seed_groups(1)
+
+    coze.get_client().delete_group(group_id)
+
+    assert coze_sim.requests[-1]["path"] == f"/v1/audio/voiceprint_groups/{group_id}"
+    assert group_id not in coze_sim.groups
+
+
+def test_a_nonzero_code_is_a_refusal(coze_sim):
+    coze_sim.add_fault("code", code=4013, msg="rate limited")
+
+    with pytest.raises(coze.CozeRefused) as caught:
+        coze.get_client().create_group("kiosk")
+
+    error = caught.value
+    assert (error.code, error.msg, error.http_status) == (4013, "rate limited", 200)
+    assert error.logid == coze_sim.requests[-1]["logid"] and LOGID.match(error.logid)
+    assert str(error) == "Coze refused the request: rate limited (code 4013)"
+    assert coze_sim.groups == {}
+
+
+def test_coze_limits_come_back_as_refusals(coze_sim):
+    with pytest.raises(coze.CozeRefused) as caught:
+        coze.get_client().create_group("x" * 21)
+
+    assert caught.value.code == 4000
+    assert "20" in caught.value.msg
+
+
+def test_a_wrong_token_is_a_refusal_with_http_401(coze_sim, settings):
+    settings.COZE_API_TOKEN = "pat_wrong"
+
+    with pytest.raises(coze.CozeRefused) as caught:
+        coze.get_client().create_group("kiosk")
+
+    error = caught.value
+    assert (error.code, error.http_status) == (4100, 401)
+    assert LOGID.match(error.logid)
+    assert coze_sim.requests[-1]["authorized"] is False
+    assert coze_sim.groups == {}
+
+
+def test_http_5xx_is_a_failure(coze_sim):
+    coze_sim.add_fault("http", status=503)
+
+    with pytest.raises(coze.CozeFailed) as caught:
+        coze.get_client().create_group("kiosk")
+
+    error = caught.value
+    assert error.http_status == 503
+    assert error.code == 5000
+    assert error.logid == coze_sim.requests[-1]["logid"]
+
+
+def test_a_body_that_is_not_json_is_a_failure(coze_sim):
+    coze_sim.add_fault("nonjson")
+
+    with pytest.raises(coze.CozeFailed) as caught:
+        coze.get_client().list_groups()
+
+    error = caught.value
+    assert (error.http_status, error.code) == (502, None)
+    assert "not JSON" in str(error)
+    assert error.logid == coze_sim.requests[-1]["logid"]  # from the header
+
+
+def test_a_timeout_is_no_answer_though_coze_may_still_act(coze_sim, settings):
+    settings.COZE_TIMEOUT = 0.3
+    coze_sim.add_fault("delay", seconds=0.6)
+
+    with pytest.raises(coze.CozeNoAnswer) as caught:
+        coze.get_client().create_group("kiosk")
+
+    assert 300 <= caught.value.duration_ms < 600
+    assert (caught.value.code, caught.value.http_status) == (None, None)
+    assert "0.3 s" in caught.value.msg
+    # Coze's real ambiguity: the group appears after the client gave up.
+    wait_for(lambda: len(coze_sim.groups) == 1)
+
+
+def test_a_success_without_a_group_id_is_no_answer(coze_sim):
+    coze_sim.add_fault("code", code=0, msg="")
+
+    with pytest.raises(coze.CozeNoAnswer) as caught:
+        coze.get_client().create_group("kiosk")
+
+    assert (caught.value.code, caught.value.http_status) == (0, 200)
+    assert caught.value.logid == coze_sim.requests[-1]["logid"]
+
+
+def test_a_dropped_connection_is_no_answer_and_is_not_retried(coze_sim):
+    coze_sim.add_fault("drop", method="POST")
+
+    with pytest.raises(coze.CozeNoAnswer):
+        coze.get_client().create_group("kiosk")
+
+    assert [r["method"] for r in coze_sim.requests] == ["POST"]
+    assert len(coze_sim.groups) == 1
+
+
+def test_a_dropped_list_is_not_retried_either(coze_sim):
+    coze_sim.add_fault("drop")
+
+    with pytest.raises(coze.CozeNoAnswer):
+        coze.get_client().list_groups()
+
+    assert len(coze_sim.requests) == 1
+
+
+def test_connection_refused_is_a_failure(coze_sim, settings):
+    settings.COZE_API_BASE = f"http://127.0.0.1:{closed_port()}"
+
+    with pytest.raises(coze.CozeFailed) as caught:
+        coze.get_client().create_group("kiosk")
+
+    error = caught.value
+    assert (error.code, error.http_status, error.logid) == (None, None, "")
+    assert str(error) == "The Coze call failed: could not connect to Coze"
+
+
+@pytest.mark.parametrize(
+    ("base_url", "token"),
+    [
+        ("127.0.0.1:9", "pat_test"),
+        ("http://127.0.0.1:9", "pat\nbroken"),
+        ("http://127.0.0.1:9", "pat_断"),
+    ],
+)
+def test_a_broken_configuration_is_a_failure(base_url, token):
+    with pytest.raises(coze.CozeFailed) as caught:
+        coze.CozeClient(base_url, token, 1).list_groups()
+
+    assert "COZE_API_BASE" in str(caught.value)
+    assert token not in repr(vars(caught.value)) and token not in str(caught.value)
+
+
+def test_calls_reuse_one_connection(coze_sim):
+    client = coze.get_client()
+    client.create_group("kiosk")
+    client.list_groups()
+
+    assert coze.get_client() is client
+    first, second = coze_sim.requests
+    assert first["connection"] == second["connection"]
+
+
+def test_the_client_follows_the_settings(coze_sim, settings):
+    client = coze.get_client()
+    settings.COZE_TIMEOUT = 0.5
+
+    rebuilt = coze.get_client()
+    assert rebuilt is not client
+    assert (rebuilt.base_url, rebuilt.timeout) == (coze_sim.url, 0.5)
+
+
+def test_each_call_logs_one_line(coze_sim, caplog):
+    caplog.set_level(logging.INFO, logger="vpadmin.coze")
+
+    answer = coze.get_client().create_group("kiosk")
+
+    [record] = [r for r in caplog.records if r.name == "vpadmin.coze"]
+    line = record.getMessage()
+    assert line.startswith("coze POST /v1/audio/voiceprint_groups outcome=success")
+    assert "http_status=200 code=0" in line
+    assert f"logid={answer.logid}" in line
+    assert "duration_ms=" in line
+
+
+def test_the_token_never_leaks(coze_sim, settings, caplog):
+    caplog.set_level(logging.DEBUG)
+    secret = "pat_test"
+    errors = []
+    client = coze.get_client()
+    group_id = client.create_group("kiosk", "hall").data["id"]
+    client.list_groups(name="k")
+    client.update_group(group_id, name="hall kiosk")
+    client.delete_group(group_id)
+    for kind, params in [("code", {}), ("http", {}), ("nonjson", {}), ("drop", {})]:
+        coze_sim.add_fault(kind, **params)
+        with pytest.raises(coze.CozeError) as caught:
+            client.create_group("kiosk")
+        errors.append(caught.value)
+    coze_sim.add_fault("delay", seconds=0.4)
+    with pytest.raises(coze.CozeNoAnswer) as caught:
+        coze.CozeClient(coze_sim.url, secret, 0.2).list_groups()
+    errors.append(caught.value)
+    wait_for(lambda: coze_sim.requests[-1]["logid"])  # the delayed answer was written
+    with pytest.raises(coze.CozeFailed) as caught:
+        coze.CozeClient(f"http://127.0.0.1:{closed_port()}", secret, 1).list_groups()
+    errors.append(caught.value)
+    settings.COZE_API_TOKEN = "pat_wrong_secret"
+    with pytest.raises(coze.CozeRefused) as caught:
+        coze.get_client().list_groups()
+    errors.append(caught.value)
+
+    for error in errors:
+        # A chained requests exception would carry the request and its headers.
+        assert error.__cause__ is None and error.__context__ is None
+        for shown in (str(error), repr(error), repr(error.args), repr(vars(error))):
+            assert secret not in shown and "pat_wrong_secret" not in shown
+    assert secret not in repr(client) and secret not in repr(client.session.auth)
+    logged = caplog.text + "".join(repr(r.args) for r in caplog.records)
+    assert "vpadmin.coze" in caplog.text
+    assert secret not in logged and "pat_wrong_secret" not in logged
