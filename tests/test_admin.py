@@ -21,3 +21,9 @@ def test_the_audit_log_is_read_only_in_the_admin(admin_client):
 def test_users_are_managed_in_the_admin(admin_client):
     assert admin_client.get("/admin/auth/user/").status_code == 200
     assert admin_client.get("/admin/auth/user/add/").status_code == 200
+
+
+def test_devices_and_groups_are_read_only_in_the_admin(admin_client, device):
+    assert admin_client.get("/admin/groups/device/").status_code == 200
+    assert admin_client.get("/admin/groups/device/add/").status_code == 403
+    assert admin_client.get("/admin/groups/voiceprintgroup/add/").status_code == 403
