@@ -34,7 +34,18 @@ class Device(models.Model):
         return reverse("device_detail", args=[self.pk])
 
 
+class VoiceprintGroupQuerySet(models.QuerySet):
+    def active(self):
+        """Groups that exist on Coze as far as we know: the ones that count toward the quota."""
+        return self.filter(state=VoiceprintGroup.State.ACTIVE)
+
+
 class VoiceprintGroup(models.Model):
+    class State(models.TextChoices):
+        ACTIVE = "active", _("active")
+        GONE = "gone", _("gone from Coze")
+        DELETED = "deleted", _("deleted")
+
     coze_id = models.CharField(_("Coze id"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=NAME_MAX)
     desc = models.CharField(_("description"), max_length=DESC_MAX, blank=True)
@@ -43,7 +54,9 @@ class VoiceprintGroup(models.Model):
         verbose_name=_("device"),
         null=True,
         blank=True,
-        on_delete=models.PROTECT,
+        # Devices with active groups cannot be deleted (checked in the view); past
+        # groups outlive their device.
+        on_delete=models.SET_NULL,
         related_name="voiceprint_groups",
     )
     creator = models.ForeignKey(
@@ -56,6 +69,15 @@ class VoiceprintGroup(models.Model):
     )
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
     logid = models.CharField(_("Coze logid"), max_length=64, blank=True)
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.ACTIVE, db_index=True
+    )
+    ended_at = models.DateTimeField(_("gone or deleted at"), null=True, blank=True)
+    feature_count = models.PositiveIntegerField(_("voiceprints"), default=0)
+    remote_created_at = models.DateTimeField(_("created on Coze"), null=True, blank=True)
+    remote_updated_at = models.DateTimeField(_("updated on Coze"), null=True, blank=True)
+
+    objects = VoiceprintGroupQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -68,6 +90,10 @@ class VoiceprintGroup(models.Model):
 
     def get_absolute_url(self):
         return reverse("group_detail", args=[self.pk])
+
+    @property
+    def is_active(self):
+        return self.state == self.State.ACTIVE
 
 
 class CozeAccount(models.Model):
@@ -142,6 +168,15 @@ class AuditEntry(models.Model):
     detail = models.TextField(_("detail"), blank=True)
     # The hidden token of the form that started this attempt: a resent form finds it.
     submission = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    # A sync's conclusion about an attempt that ended without an answer (pending/unknown).
+    resolves = models.OneToOneField(
+        "self",
+        verbose_name=_("resolves"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="resolution",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -38,7 +38,7 @@ class NotRegistered(Exception):
 def quota_in_use():
     """Groups held, plus creations under way (each may take a slot)."""
     pending = AuditEntry.objects.filter(action=Action.GROUP_CREATE, outcome=Outcome.PENDING).count()
-    return VoiceprintGroup.objects.count() + pending
+    return VoiceprintGroup.objects.active().count() + pending
 
 
 def _reserve_slot(request, submission, fields):

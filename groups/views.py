@@ -26,6 +26,9 @@ from .models import AuditEntry, CozeAccount, Device, VoiceprintGroup
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 PAGE_SIZE = 50
+ACTIVE_GROUP_COUNT = Count(
+    "voiceprint_groups", filter=Q(voiceprint_groups__state=VoiceprintGroup.State.ACTIVE)
+)
 
 
 def permission_required(perm):
@@ -50,7 +53,7 @@ def permission_required(perm):
 
 
 def quota_summary():
-    used = VoiceprintGroup.objects.count()
+    used = VoiceprintGroup.objects.active().count()
     limit = settings.COZE_GROUP_QUOTA
     percent = min(100, round(used * 100 / limit))
     level = "full" if used >= limit else "warning" if used * 5 >= limit * 4 else "ok"
@@ -77,7 +80,7 @@ def _query_without_page(request):
 
 @permission_required("groups.view_voiceprintgroup")
 def dashboard(request):
-    counts = VoiceprintGroup.objects.aggregate(
+    counts = VoiceprintGroup.objects.active().aggregate(
         unassigned=Count("id", filter=Q(device__isnull=True))
     )
     recent = AuditEntry.objects.select_related("device")
@@ -96,7 +99,7 @@ def dashboard(request):
 
 @permission_required("groups.view_device")
 def device_list(request):
-    devices = Device.objects.annotate(group_count=Count("voiceprint_groups")).order_by("name", "id")
+    devices = Device.objects.annotate(group_count=ACTIVE_GROUP_COUNT).order_by("name", "id")
     query = request.GET.get("q", "").strip()
     if query:
         devices = devices.filter(
@@ -405,11 +408,11 @@ def audit_export(request):
 @permission_required("groups.view_voiceprintgroup")
 def quota(request):
     per_device = (
-        Device.objects.annotate(group_count=Count("voiceprint_groups"))
+        Device.objects.annotate(group_count=ACTIVE_GROUP_COUNT)
         .filter(group_count__gt=0)
         .order_by("-group_count", "name")[:50]
     )
-    unassigned = VoiceprintGroup.objects.filter(device__isnull=True).count()
+    unassigned = VoiceprintGroup.objects.active().filter(device__isnull=True).count()
     context = {
         "quota": quota_summary(),
         "per_device": per_device,
