@@ -29,7 +29,7 @@ class DeviceForm(forms.ModelForm):
             self.fields[name].validators.append(reject_control_characters)
 
 
-class GroupForm(forms.Form):
+class GroupFieldsForm(forms.Form):
     """Name, description and device of a voiceprint group (Coze counts in characters)."""
 
     name = forms.CharField(
@@ -51,5 +51,18 @@ class GroupForm(forms.Form):
         empty_label=_("Choose a device"),
         error_messages={"invalid_choice": _("That device does not exist.")},
     )
-    # One token per rendered form: a resent form is recognised and creates nothing new.
+
+
+class GroupForm(GroupFieldsForm):
+    """Creation: one token per rendered form, so a resent form creates nothing new."""
+
     submission = forms.UUIDField(widget=forms.HiddenInput, initial=new_submission_id)
+
+
+class GroupEditForm(GroupFieldsForm):
+    """Editing: name and desc change on Coze; the device is ours alone and may be none."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["device"].required = False
+        self.fields["device"].empty_label = _("— unassigned —")

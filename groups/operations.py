@@ -5,6 +5,7 @@ import logging
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.utils import timezone
 
 from . import audit, coze
 from .models import AuditEntry, CozeAccount, VoiceprintGroup
@@ -74,15 +75,7 @@ def create_group(request, *, name, desc, device, submission):
         audit.record(request, Action.GROUP_CREATE, Outcome.REFUSED, detail=detail, **fields)
         raise QuotaExceeded(used, limit)
 
-    try:
-        answer = coze.get_client().create_group(name, desc)
-    except coze.CozeNoAnswer as error:
-        audit.finish(entry, Outcome.UNKNOWN, detail=str(error), **audit.coze_fields(error))
-        raise
-    except coze.CozeError as error:
-        audit.finish(entry, Outcome.FAILURE, detail=str(error), **audit.coze_fields(error))
-        raise
-
+    answer = _call_coze(entry, coze.get_client().create_group, name, desc)
     coze_id = str(answer.data.get("id") or "")
     try:
         with transaction.atomic():
@@ -102,3 +95,71 @@ def create_group(request, *, name, desc, device, submission):
         )
         raise NotRegistered(coze_id, answer.logid) from None
     return group
+
+
+def _call_coze(entry, call, *args, **kwargs):
+    """Make one Coze call for a pending audit row; an error finishes the row and is raised."""
+    try:
+        return call(*args, **kwargs)
+    except coze.CozeNoAnswer as error:
+        audit.finish(entry, Outcome.UNKNOWN, detail=str(error), **audit.coze_fields(error))
+        raise
+    except coze.CozeError as error:
+        audit.finish(entry, Outcome.FAILURE, detail=str(error), **audit.coze_fields(error))
+        raise
+
+
+def _describe(changes):
+    return "; ".join(
+        f"{field}: {old or '—'} → {new or '—'}" for field, (old, new) in changes.items()
+    )
+
+
+def update_group(request, group, *, name, desc, device):
+    """Rename or re-describe a group on Coze and/or reassign it to a device (local only).
+
+    The register changes only if Coze accepted the change. Returns the changed fields
+    ({} when nothing changed); raises a coze.CozeError (audited) when Coze did not.
+    """
+    remote = {f: v for f, v in (("name", name), ("desc", desc)) if v != getattr(group, f)}
+    changes = {f: (getattr(group, f), v) for f, v in remote.items()}
+    if device != group.device:
+        changes["device"] = (group.device and group.device.name, device and device.name)
+    if not changes:
+        return changes
+    sent = {"sent_name": remote.get("name", ""), "sent_desc": remote.get("desc", "")}
+    if remote:
+        entry = audit.record(
+            request, Action.GROUP_UPDATE, Outcome.PENDING, target=group, device=device, **sent
+        )
+        answer = _call_coze(entry, coze.get_client().update_group, group.coze_id, **remote)
+    with transaction.atomic():
+        for field, value in [*remote.items(), ("device", device)]:
+            setattr(group, field, value)
+        group.save(update_fields=["name", "desc", "device"])
+        if remote:
+            audit.finish(
+                entry, Outcome.SUCCESS, detail=_describe(changes), **audit.coze_fields(answer)
+            )
+        else:
+            audit.record(
+                request,
+                Action.GROUP_UPDATE,
+                Outcome.SUCCESS,
+                target=group,
+                device=device,
+                detail=_describe(changes),
+            )
+    return changes
+
+
+def delete_group(request, group):
+    """Delete a group on Coze; on success it is kept in the register as deleted."""
+    entry = audit.record(
+        request, Action.GROUP_DELETE, Outcome.PENDING, target=group, device=group.device
+    )
+    answer = _call_coze(entry, coze.get_client().delete_group, group.coze_id)
+    with transaction.atomic():
+        group.state, group.ended_at = VoiceprintGroup.State.DELETED, timezone.now()
+        group.save(update_fields=["state", "ended_at"])
+        audit.finish(entry, Outcome.SUCCESS, **audit.coze_fields(answer))

@@ -5,7 +5,9 @@ injects the faults a client must survive. It accepts exactly one token; faults a
 to requests that pass the Bearer check, so a wrong token always gets the 4100 answer.
 A small control API under `/_sim/` (no token, never recorded) drives it from another
 process: GET /_sim/state, POST /_sim/faults, DELETE /_sim/faults, POST /_sim/reset,
-POST /_sim/seed {"count": N}, POST /_sim/quota {"quota": N}.
+POST /_sim/seed {"count": N}, POST /_sim/quota {"quota": N}. Every fault takes `method`,
+`times` and `after` (requests let through before it applies), e.g.
+{"kind": "http", "method": "GET", "after": 2} fails the third list call.
 """
 
 import contextlib
@@ -75,8 +77,9 @@ def _envelope(status, code, msg, data=None):
 class CozeSimulator:
     """Coze's voiceprint-group calls for one account and one accepted token.
 
-    `groups` maps id to the item as the list call returns it. `requests` has one record
-    per API request: method, path, query, json (parsed body or None), user_agent,
+    `groups` maps id to the item as the list call returns it; tests may change an item
+    there (or use edit_group) to play a change made on Coze's console. `requests` has one
+    record per API request: method, path, query, json (parsed body or None), user_agent,
     authorized, connection (a number per TCP connection) and the logid answered.
     """
 
@@ -152,8 +155,21 @@ class CozeSimulator:
             self._generation += 1
             self._save()
 
-    def add_fault(self, kind: str, *, method: str | None = None, times: int | None = 1, **params):
-        """Queue a fault for the next `times` API requests (None: until cleared)."""
+    def add_fault(
+        self,
+        kind: str,
+        *,
+        method: str | None = None,
+        times: int | None = 1,
+        after: int = 0,
+        **params,
+    ):
+        """Queue a fault for the next `times` API requests (None: until cleared), after
+        letting `after` of them through untouched.
+
+        Faults are a queue: a request is taken by the first fault that matches its method,
+        whether that fault applies or is still letting requests through.
+        """
         if kind not in FAULT_DEFAULTS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {', '.join(FAULT_DEFAULTS)}")
         defaults = FAULT_DEFAULTS[kind]
@@ -167,7 +183,11 @@ class CozeSimulator:
             raise ValueError("times must be a positive number or None")
         if method is not None and not isinstance(method, str):
             raise ValueError("method must be an HTTP method name or None")
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise ValueError("after must be a number of requests (0 or more)")
         fault = {"kind": kind, "method": method and method.upper(), "times": times}
+        if after:  # listed only while requests are still to be let through
+            fault["after"] = after
         with self._lock:
             self._faults.append({**fault, **defaults, **params})
 
@@ -175,8 +195,12 @@ class CozeSimulator:
         with self._lock:
             self._faults.clear()
 
-    def seed_groups(self, count: int, *, name_prefix="remote group", created_at=None) -> list[str]:
-        """Add `count` groups as if made elsewhere (Coze's console, another tool)."""
+    def seed_groups(
+        self, count: int, *, name_prefix="remote group", desc="", created_at=None
+    ) -> list[str]:
+        """Add `count` groups as if made elsewhere (Coze's console, another tool), named
+        "<prefix> <n>"; `created_at` (Unix seconds or a datetime) sets Coze's time of
+        creation, else they are one second apart, the last one now."""
         if isinstance(created_at, datetime):
             created_at = int(created_at.timestamp())
         now = int(time.time())
@@ -187,9 +211,21 @@ class CozeSimulator:
                 suffix = f" {n}"
                 name = name_prefix[: NAME_MAX - len(suffix)] + suffix
                 stamp = created_at if created_at is not None else now - count + n - first + 1
-                ids.append(self._add_group(name, "", stamp)["id"])
+                ids.append(self._add_group(name, desc, stamp)["id"])
             self._save()
         return ids
+
+    def edit_group(self, group_id: str, **changes) -> dict:
+        """Change a group as Coze's console would: name, desc, feature_count, created_at or
+        updated_at (Unix seconds). updated_at becomes now unless given. Returns the item."""
+        allowed = {"name", "desc", "feature_count", "created_at", "updated_at"}
+        if not changes or not set(changes) <= allowed:
+            raise ValueError(f"edit_group changes {', '.join(sorted(allowed))}")
+        with self._lock:
+            group = self.groups[group_id]
+            group.update({"updated_at": int(time.time()), **changes})
+            self._save()
+            return dict(group)
 
     def state(self) -> dict:
         with self._lock:
@@ -203,6 +239,11 @@ class CozeSimulator:
     def _take_fault(self, method):
         for fault in self._faults:
             if fault["method"] in (None, method):
+                if fault.get("after"):
+                    fault["after"] -= 1
+                    if not fault["after"]:
+                        del fault["after"]
+                    return None
                 if fault["times"] is not None:
                     fault["times"] -= 1
                     if fault["times"] == 0:

@@ -9,19 +9,20 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.http import HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from . import audit, coze, operations
-from .forms import DeviceForm, GroupForm
+from . import audit, coze, operations, sync
+from .forms import DeviceForm, GroupEditForm, GroupForm
 from .models import AuditEntry, CozeAccount, Device, VoiceprintGroup
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
@@ -153,6 +154,39 @@ def device_edit(request, pk):
     return render(request, "groups/device_form.html", {"form": form, "device": device})
 
 
+@permission_required("groups.delete_device")
+def device_delete(request, pk):
+    device = get_object_or_404(Device, pk=pk)
+    active = list(device.voiceprint_groups.active().values_list("name", flat=True)[:20])
+    if request.method == "POST":
+        if active:
+            audit.record(
+                request,
+                Action.DEVICE_DELETE,
+                Outcome.REFUSED,
+                target=device,
+                device=device,
+                detail="active groups: " + ", ".join(active),
+            )
+            messages.error(
+                request,
+                _(
+                    "“%(device)s” still serves active voiceprint groups: %(groups)s. Delete them "
+                    "or assign them to another device first."
+                )
+                % {"device": device.name, "groups": "、".join(active)},
+            )
+            return redirect(device)
+        with transaction.atomic():
+            audit.record(request, Action.DEVICE_DELETE, Outcome.SUCCESS, target=device)
+            device.delete()
+        messages.success(request, _("Device “%(name)s” deleted.") % {"name": device.name})
+        return redirect("device_list")
+    return render(
+        request, "groups/device_confirm_delete.html", {"device": device, "active_groups": active}
+    )
+
+
 # Voiceprint groups
 
 
@@ -166,10 +200,17 @@ def group_list(request):
     elif device_filter.isdigit():
         device = Device.objects.filter(pk=device_filter).first()
         groups = groups.filter(device_id=device_filter)
+    state = request.GET.get("state", "")
+    if state in VoiceprintGroup.State.values:
+        groups = groups.filter(state=state)
+    elif state != "all":
+        groups = groups.exclude(state=VoiceprintGroup.State.DELETED)
     query = request.GET.get("q", "").strip()
     if query:
         groups = groups.filter(Q(name__icontains=query) | Q(coze_id=query))
     context = {
+        "state": state,
+        "states": VoiceprintGroup.State.choices,
         "page": _page(request, groups),
         "q": query,
         "device_filter": device_filter,
@@ -226,29 +267,19 @@ def group_new(request):
             )
             % {"used": full.used, "limit": full.limit},
         )
-    except coze.CozeNoAnswer as error:
-        messages.warning(
+    except coze.CozeError as error:
+        _tell_coze_error(
             request,
-            _(
+            error,
+            refused=_(
+                "Coze did not create the group: %(msg)s (code %(code)s, HTTP %(status)s, "
+                "logid %(logid)s)."
+            ),
+            no_answer=_(
                 "Coze did not answer (%(reason)s). The group may or may not have been created. "
                 "Do not submit again: check the group list after the next sync with Coze. "
                 "The attempt is in the audit log as “unknown”."
-            )
-            % {"reason": error.msg},
-        )
-    except coze.CozeError as error:
-        messages.error(
-            request,
-            _(
-                "Coze did not create the group: %(msg)s (code %(code)s, HTTP %(status)s, "
-                "logid %(logid)s)."
-            )
-            % {
-                "msg": error.msg or _("no message"),
-                "code": _or_dash(error.code),
-                "status": _or_dash(error.http_status),
-                "logid": error.logid or "—",
-            },
+            ),
         )
     except operations.NotRegistered as lost:
         messages.error(
@@ -299,6 +330,147 @@ def _fresh_copy(form):
     """The user's input in a new form with a new submission token (the last attempt ended)."""
     data = form.cleaned_data
     return GroupForm(initial={"name": data["name"], "desc": data["desc"], "device": data["device"]})
+
+
+def _active_group_or_redirect(request, pk):
+    """The group, or a redirect to it when it no longer exists on Coze."""
+    group = get_object_or_404(VoiceprintGroup.objects.select_related("device"), pk=pk)
+    if group.is_active:
+        return group, None
+    messages.error(
+        request,
+        _("“%(name)s” is %(state)s: it can no longer be changed.")
+        % {"name": group.name, "state": group.get_state_display()},
+    )
+    return group, redirect(group)
+
+
+@permission_required("groups.change_voiceprintgroup")
+def group_edit(request, pk):
+    group, gone = _active_group_or_redirect(request, pk)
+    if gone:
+        return gone
+    initial = {"name": group.name, "desc": group.desc, "device": group.device}
+    form = GroupEditForm(request.POST or None, initial=initial)
+    if request.method != "POST":
+        return render(request, "groups/group_edit.html", {"form": form, "group": group})
+    if not form.is_valid():
+        audit.record(
+            request,
+            Action.GROUP_UPDATE,
+            Outcome.REFUSED,
+            target=group,
+            device=group.device,
+            detail=_errors_text(form),
+        )
+        return render(request, "groups/group_edit.html", {"form": form, "group": group})
+    data = form.cleaned_data
+    try:
+        changes = operations.update_group(
+            request, group, name=data["name"], desc=data["desc"], device=data["device"]
+        )
+    except coze.CozeError as error:
+        _tell_coze_error(
+            request,
+            error,
+            refused=_(
+                "Coze did not change the group: %(msg)s (code %(code)s, HTTP %(status)s, "
+                "logid %(logid)s). Nothing was changed."
+            ),
+            no_answer=_(
+                "Coze did not answer (%(reason)s): the change may or may not have been "
+                "made on Coze. vpadmin kept the old values; the next sync shows "
+                "Coze's."
+            ),
+        )
+        return render(request, "groups/group_edit.html", {"form": form, "group": group})
+    if changes:
+        messages.success(request, _("“%(name)s” saved.") % {"name": group.name})
+    else:
+        messages.info(request, _("Nothing to change."))
+    return redirect(group)
+
+
+@permission_required("groups.delete_voiceprintgroup")
+def group_delete(request, pk):
+    group, gone = _active_group_or_redirect(request, pk)
+    if gone:
+        return gone
+    if request.method != "POST":
+        return render(request, "groups/group_confirm_delete.html", {"group": group})
+    try:
+        operations.delete_group(request, group)
+    except coze.CozeError as error:
+        _tell_coze_error(
+            request,
+            error,
+            refused=_(
+                "Coze did not delete the group: %(msg)s (code %(code)s, HTTP %(status)s, "
+                "logid %(logid)s). Nothing was changed."
+            ),
+            no_answer=_(
+                "Coze did not answer (%(reason)s): the group may or may not have been "
+                "deleted. The next sync with Coze will tell."
+            ),
+        )
+    else:
+        messages.success(request, _("“%(name)s” was deleted on Coze.") % {"name": group.name})
+    return redirect(group)
+
+
+@require_POST
+@permission_required("groups.sync_voiceprintgroup")
+def group_sync(request):
+    """Reconcile the register with Coze's list, then go back where the button was."""
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
+    ):
+        target = resolve_url("group_list")
+    try:
+        result = sync.sync_groups(request)
+    except sync.SyncFailed as failed:
+        messages.error(
+            request,
+            _("Sync with Coze failed; nothing was changed. %(reason)s") % {"reason": failed},
+        )
+        return redirect(target)
+    if result.changed:
+        messages.success(
+            request,
+            _(
+                "Synced with Coze: %(imported)s imported, %(updated)s updated, %(gone)s gone, "
+                "%(resolved)s attempts resolved. Coze reports %(total)s groups."
+            )
+            % {
+                "imported": result.imported,
+                "updated": result.updated,
+                "gone": result.gone,
+                "resolved": result.resolved,
+                "total": result.remote_total,
+            },
+        )
+    else:
+        messages.info(
+            request,
+            _("Synced with Coze: no changes. Coze reports %(total)s groups.")
+            % {"total": result.remote_total},
+        )
+    return redirect(target)
+
+
+def _tell_coze_error(request, error, *, refused, no_answer):
+    """Show a Coze error: its msg, code, HTTP status and logid, or that no answer came."""
+    if isinstance(error, coze.CozeNoAnswer):
+        messages.warning(request, no_answer % {"reason": error.msg})
+        return
+    details = {
+        "msg": error.msg or _("no message"),
+        "code": _or_dash(error.code),
+        "status": _or_dash(error.http_status),
+        "logid": error.logid or "—",
+    }
+    messages.error(request, refused % details)
 
 
 def _errors_text(form):

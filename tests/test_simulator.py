@@ -345,6 +345,29 @@ def test_a_fault_without_a_count_lasts_until_cleared(coze_sim):
     assert call(coze_sim, "GET").status_code == 200
 
 
+def test_a_fault_can_let_requests_through_before_it_applies(coze_sim):
+    coze_sim.add_fault("http", method="GET", after=2)
+
+    assert create(coze_sim)["code"] == 0  # another method: neither counted nor faulted
+    assert [call(coze_sim, "GET").status_code for _ in range(4)] == [200, 200, 500, 200]
+    assert coze_sim.state()["faults"] == []
+
+
+def test_a_waiting_fault_shows_how_many_requests_it_still_lets_through(coze_sim):
+    coze_sim.add_fault("drop", times=2, after=3)
+    call(coze_sim, "GET")
+
+    [fault] = coze_sim.state()["faults"]
+    assert (fault["after"], fault["times"]) == (2, 2)
+
+
+def test_the_control_api_queues_a_fault_that_waits(coze_sim):
+    answer = control(coze_sim, "POST", "faults", json={"kind": "code", "after": 1})
+    assert answer.status_code == 200 and answer.json()["faults"][0]["after"] == 1
+
+    assert [create(coze_sim)["code"] for _ in range(3)] == [0, 4013, 0]
+
+
 def test_faults_apply_only_after_the_bearer_check(coze_sim):
     coze_sim.add_fault("http")
 
@@ -354,7 +377,15 @@ def test_faults_apply_only_after_the_bearer_check(coze_sim):
 
 @pytest.mark.parametrize(
     ("kind", "params"),
-    [("teapot", {}), ("delay", {"secs": 1}), ("code", {"code": "4000"}), ("drop", {"times": 0})],
+    [
+        ("teapot", {}),
+        ("delay", {"secs": 1}),
+        ("code", {"code": "4000"}),
+        ("drop", {"times": 0}),
+        ("http", {"after": -1}),
+        ("http", {"after": "2"}),
+        ("http", {"after": True}),
+    ],
 )
 def test_bad_faults_are_rejected(coze_sim, kind, params):
     with pytest.raises(ValueError):
@@ -373,6 +404,24 @@ def test_seeded_groups_look_created_elsewhere(coze_sim):
     for group_id in ids:
         group = coze_sim.groups[group_id]
         assert len(group["name"]) <= 20 and group["created_at"] == 1_700_000_000
+
+
+def test_seeded_groups_can_have_a_desc_and_be_changed_as_on_cozes_console(coze_sim):
+    [group_id] = coze_sim.seed_groups(1, desc="made in the console", created_at=1_700_000_000)
+
+    changed = coze_sim.edit_group(group_id, name="renamed", feature_count=2)
+
+    [item] = call(coze_sim, "GET").json()["data"]["items"]
+    assert (item["name"], item["desc"], item["feature_count"]) == (
+        "renamed",
+        "made in the console",
+        2,
+    )
+    assert item["created_at"] == 1_700_000_000 < item["updated_at"] == changed["updated_at"]
+    with pytest.raises(ValueError):
+        coze_sim.edit_group(group_id, icon_url="x")
+    with pytest.raises(KeyError):
+        coze_sim.edit_group("1", name="nobody")
 
 
 def test_a_state_file_keeps_the_groups_across_restarts(tmp_path):

@@ -16,7 +16,8 @@ and quota. It accepts exactly one token, COZE_API_TOKEN (the development token w
 is set). Faults are switched on from another shell through its control API (no token), e.g.
   curl -X POST localhost:8765/_sim/faults -d '{"kind": "delay", "seconds": 15}'
 Kinds: code (code, msg, status), http (status), nonjson (status), delay (seconds),
-drop (perform); every fault also takes "method" and "times" (null: until cleared).
+drop (perform); every fault also takes "method", "times" (null: until cleared)
+and "after" (let that many matching requests through first).
 Also: GET /_sim/state, DELETE /_sim/faults, POST /_sim/reset, POST /_sim/seed {"count": N},
 POST /_sim/quota {"quota": N}."""
 

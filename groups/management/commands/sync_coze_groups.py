@@ -1,0 +1,34 @@
+"""`python manage.py sync_coze_groups`: reconcile the register with Coze's list of groups."""
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from groups.sync import SyncFailed, sync_groups
+
+
+class Command(BaseCommand):
+    help = (
+        "Reconcile the register with Coze's list: import groups made elsewhere (unassigned), "
+        "update known ones, mark missing ones gone and resolve creations that got no answer."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--quiet", action="store_true", help="print nothing on success")
+
+    def handle(self, *args, quiet, **options):
+        started = time.monotonic()
+        try:
+            result = sync_groups(user=None)
+        except SyncFailed as failure:
+            raise CommandError(f"Sync failed, nothing was changed. {failure}") from None
+        if quiet:
+            return
+        calls = f"{result.list_calls} list call{'s' if result.list_calls != 1 else ''}"
+        self.stdout.write(
+            f"imported {result.imported}, updated {result.updated}, gone {result.gone}, "
+            f"resolved {result.resolved}; Coze reports {result.remote_total} groups; "
+            f"{calls}; {time.monotonic() - started:.2f} s"
+        )
+        if not result.changed:
+            self.stdout.write("No changes.")

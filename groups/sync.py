@@ -1,0 +1,420 @@
+"""Reconciling the register with Coze's list of groups: Coze says which groups exist,
+vpadmin which device each serves and who did what.
+
+Every page of the list is fetched before anything is applied, so a sync that fails
+halfway changes nothing; the changes are then applied in one transaction, under the
+account lock the quota check takes.
+"""
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from . import audit, coze
+from .models import DESC_MAX, NAME_MAX, AuditEntry, CozeAccount, VoiceprintGroup
+
+log = logging.getLogger("vpadmin.sync")
+Action, Outcome, State = AuditEntry.Action, AuditEntry.Outcome, VoiceprintGroup.State
+
+PAGE_SIZE = 200  # Coze's largest: 1,000 groups cost 5 list calls
+BATCH_SIZE = 500
+# A group made by a creation attempt shows on Coze within this window of the attempt's
+# time (before it too, since Coze's clock and ours may differ a little).
+MATCH_BEFORE, MATCH_AFTER = timedelta(minutes=1), timedelta(minutes=5)
+COMMAND_ACTOR = "manage.py sync_coze_groups"
+COZE_TIMES = ["remote_created_at", "remote_updated_at"]
+SYNCED_FIELDS = ["name", "desc", "feature_count", *COZE_TIMES]
+COZE_ID_MAX = VoiceprintGroup._meta.get_field("coze_id").max_length
+
+
+@dataclass
+class SyncResult:
+    imported: int
+    updated: int
+    gone: int
+    resolved: int
+    remote_total: int
+    list_calls: int
+    entry: AuditEntry  # the group.sync audit row
+    apply_seconds: float = 0.0  # local work after the last list call
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.imported or self.updated or self.gone or self.resolved)
+
+
+class SyncFailed(Exception):
+    """A list call failed, so nothing was changed; `entry` is the finished sync row."""
+
+    def __init__(self, error: coze.CozeError, page: int, entry: AuditEntry):
+        self.error, self.page, self.entry = error, page, entry
+        super().__init__(_failure_sentence(error, page))
+
+
+@dataclass(frozen=True)
+class RemoteGroup:
+    """One item of Coze's list, in the register's terms."""
+
+    coze_id: str
+    name: str
+    desc: str
+    feature_count: int
+    remote_created_at: datetime | None
+    remote_updated_at: datetime | None
+
+
+@dataclass
+class Listing:
+    groups: dict  # coze_id -> RemoteGroup, in Coze's order
+    total: int
+    calls: int
+    logid: str  # the last page's
+    http_status: int
+    duration_ms: int  # all list calls together
+    steady: bool  # Coze's total stayed the same from the first page to the last
+
+
+class _PageFailed(Exception):
+    def __init__(self, error, page):
+        super().__init__(str(error))
+        self.error, self.page = error, page
+
+
+def pending_margin() -> timedelta:
+    """How old a `pending` creation row must be before sync may conclude it: younger, the
+    creation may still be under way in another process."""
+    return timedelta(seconds=max(60, 3 * settings.COZE_TIMEOUT))
+
+
+def sync_groups(request=None, *, user=None) -> SyncResult:
+    """Bring the register in line with Coze's list; raises SyncFailed when a list call
+    fails. `request` is None when run from the command (then `user` may be None too)."""
+    by_command = {"actor_username": COMMAND_ACTOR} if request is None and user is None else {}
+    entry = audit.record(request, Action.GROUP_SYNC, Outcome.PENDING, user=user, **by_command)
+    started = timezone.now()
+    try:
+        listing = fetch_listing(coze.get_client())
+    except _PageFailed as failed:
+        error = failed.error
+        outcome = Outcome.UNKNOWN if isinstance(error, coze.CozeNoAnswer) else Outcome.FAILURE
+        sentence = _failure_sentence(error, failed.page)
+        audit.finish(
+            entry, outcome, detail=f"{sentence}; nothing was changed", **audit.coze_fields(error)
+        )
+        log.warning("sync failed: %s", sentence)
+        raise SyncFailed(error, failed.page, entry) from None
+
+    clock = time.monotonic()
+    actor = {"request": request, "user": user, "fields": by_command}
+    try:
+        counts = _apply(listing, entry, started=started, actor=actor)
+    except Exception as error:
+        # No sync row stays pending; the transaction has already been rolled back.
+        audit.finish(entry, Outcome.FAILURE, detail=f"the register was not updated: {error!r}")
+        raise
+    result = SyncResult(
+        **counts,
+        remote_total=listing.total,
+        list_calls=listing.calls,
+        entry=entry,
+        apply_seconds=time.monotonic() - clock,
+    )
+    log.info("sync: %s", entry.detail)
+    return result
+
+
+# Fetching
+
+
+def fetch_listing(client: coze.CozeClient) -> Listing:
+    """Every page of Coze's list; raises _PageFailed with the page that failed."""
+    groups, totals, seen, duration_ms = {}, [], 0, 0
+    page = 0
+    while True:
+        page += 1
+        try:
+            answer = client.list_groups(page_num=page, page_size=PAGE_SIZE)
+            total, items = _page_content(answer)
+        except coze.CozeError as error:
+            raise _PageFailed(error, page) from None
+        duration_ms += answer.duration_ms
+        totals.append(total)
+        fresh = sum(item.coze_id not in groups for item in items)
+        # A group listed twice (the pages shifted under a creation) counts once.
+        groups.update((item.coze_id, item) for item in items)
+        seen += len(items)
+        # A full page with nothing new: the paging is stuck, asking on would loop.
+        if len(items) < PAGE_SIZE or seen >= total or not fresh:
+            break
+    return Listing(
+        groups=groups,
+        total=totals[-1],
+        calls=page,
+        logid=answer.logid,
+        http_status=answer.http_status,
+        duration_ms=duration_ms,
+        steady=len(set(totals)) == 1,
+    )
+
+
+def _page_content(answer):
+    """(total, [RemoteGroup]) of one list answer; CozeFailed when it is not Coze's shape."""
+    total, items = answer.data.get("total"), answer.data.get("items") or []
+    try:
+        if isinstance(total, bool) or not isinstance(items, list):
+            raise ValueError
+        return max(0, int(total)), [_remote_group(item) for item in items]
+    except (TypeError, ValueError, KeyError):
+        raise coze.CozeFailed(
+            "the list answer was not in Coze's shape",
+            code=0,
+            http_status=answer.http_status,
+            logid=answer.logid,
+            duration_ms=answer.duration_ms,
+        ) from None
+
+
+def _remote_group(item):
+    coze_id = str(item["id"])
+    if not coze_id or len(coze_id) > COZE_ID_MAX:
+        raise ValueError(coze_id)
+    return RemoteGroup(
+        coze_id=coze_id,
+        name=_text(item.get("name"), NAME_MAX),
+        desc=_text(item.get("desc"), DESC_MAX),
+        feature_count=max(0, int(item.get("feature_count") or 0)),
+        remote_created_at=_moment(item.get("created_at")),
+        remote_updated_at=_moment(item.get("updated_at")),
+    )
+
+
+def _text(value, limit):
+    # As the database stores it: PostgreSQL refuses NUL characters and longer values.
+    return str(value or "").replace("\x00", "\ufffd")[:limit]
+
+
+def _moment(unix_seconds):
+    try:
+        return datetime.fromtimestamp(int(unix_seconds), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _failure_sentence(error, page):
+    details = [f"code {error.code}"] if error.code is not None else []
+    if error.http_status not in (None, 200):
+        details.append(f"HTTP {error.http_status}")
+    if error.logid:
+        details.append(f"logid {error.logid}")
+    suffix = f" ({', '.join(details)})" if details else ""
+    verb = "got no answer" if isinstance(error, coze.CozeNoAnswer) else "failed"
+    return f"Coze's list call {verb} on page {page}: {error.msg}{suffix}"
+
+
+# Applying
+
+
+def _apply(listing, entry, *, started, actor):
+    """Apply the listing in one transaction; returns the counts."""
+    with transaction.atomic():
+        account = CozeAccount.locked()
+        now = timezone.now()
+        register = {group.coze_id: group for group in VoiceprintGroup.objects.all()}
+        unregistered = [item for item in listing.groups.values() if item.coze_id not in register]
+
+        claimed, in_flight, resolved = _resolve_attempts(unregistered, started=started, **actor)
+        imported = _import(unregistered, claimed, in_flight)
+        updated = _update(listing, register, started=started)
+        gone = _mark_gone(listing, register, started=started, now=now) if listing.steady else 0
+
+        account.remote_total, account.synced_at = listing.total, now
+        account.save(update_fields=["remote_total", "synced_at"])
+        counts = {"imported": imported, "updated": updated, "gone": gone, "resolved": resolved}
+        audit.finish(
+            entry,
+            Outcome.SUCCESS,
+            detail=_summary(counts, listing),
+            coze_code=0,
+            coze_logid=listing.logid[:64],
+            http_status=listing.http_status,
+            duration_ms=listing.duration_ms,
+        )
+    return counts
+
+
+def _summary(counts, listing):
+    if any(counts.values()):
+        text = ", ".join(f"{name} {count}" for name, count in counts.items())
+    else:
+        text = "no changes"
+    calls = f"{listing.calls} list call{'s' if listing.calls != 1 else ''}"
+    text += f" ({listing.total} on Coze, {calls})"
+    if not listing.steady:
+        text += "; Coze's list changed while it was read, so no group was marked gone"
+    return text
+
+
+def _resolve_attempts(unregistered, *, started, request, user, fields):
+    """Conclude creation attempts that ended without an answer (pending or unknown).
+
+    Returns (claimed Coze ids, (name, desc) of creations still under way, resolutions).
+    """
+    cutoff = started - pending_margin()
+    attempts = list(
+        AuditEntry.objects.filter(
+            action=Action.GROUP_CREATE,
+            outcome__in=[Outcome.PENDING, Outcome.UNKNOWN],
+            resolution__isnull=True,
+        ).order_by("created_at", "pk")
+    )
+    in_flight = {
+        (attempt.sent_name, attempt.sent_desc)
+        for attempt in attempts
+        if attempt.outcome == Outcome.PENDING and attempt.created_at > cutoff
+    }
+    candidates = defaultdict(list)
+    for item in unregistered:
+        candidates[item.name, item.desc].append(item)
+
+    claimed, resolved = set(), 0
+    for attempt in attempts:
+        key = (attempt.sent_name, attempt.sent_desc)
+        if key in in_flight:
+            continue  # cannot be told apart from a creation under way: the next sync decides
+        match = _closest(candidates[key], attempt.created_at, claimed)
+        if match is None and attempt.created_at > cutoff:
+            continue  # an unknown answer from moments ago: Coze may still be acting on it
+        if attempt.outcome == Outcome.PENDING and not _close_pending(attempt, match):
+            continue
+        if match is not None:
+            claimed.add(match.coze_id)
+        _record_resolution(attempt, match, request=request, user=user, fields=fields)
+        resolved += 1
+    return claimed, in_flight, resolved
+
+
+def _closest(items, moment, claimed):
+    """The unclaimed item created nearest to `moment`, within the matching window."""
+    nearby = [
+        item
+        for item in items
+        if item.coze_id not in claimed
+        and item.remote_created_at is not None
+        and moment - MATCH_BEFORE <= item.remote_created_at <= moment + MATCH_AFTER
+    ]
+    return min(
+        nearby,
+        key=lambda item: (abs(item.remote_created_at - moment), item.coze_id),
+        default=None,
+    )
+
+
+def _close_pending(attempt, match):
+    """Finish a pending row as `unknown`: its own answer was never recorded."""
+    found = f"sync found group {match.coze_id} on Coze" if match else "sync found no such group"
+    try:
+        audit.finish(attempt, Outcome.UNKNOWN, detail=f"no answer was recorded; {found}")
+    except ValueError:
+        return False  # finished meanwhile by its own process
+    return True
+
+
+def _record_resolution(attempt, match, *, request, user, fields):
+    """Register the group the attempt made (if any), and write the resolution row."""
+    common = {
+        "user": user,
+        "device_id": attempt.device_id,
+        "sent_name": attempt.sent_name,
+        "sent_desc": attempt.sent_desc,
+        "resolves": attempt,
+        **fields,
+    }
+    if match is None:
+        detail = "not created on Coze (resolved by sync)"
+        audit.record(request, Action.GROUP_CREATE, Outcome.FAILURE, detail=detail, **common)
+        return
+    group = VoiceprintGroup.objects.create(
+        **_group_fields(match),
+        device_id=attempt.device_id,
+        creator_id=attempt.actor_id,
+        created_at=attempt.created_at,
+        logid=attempt.coze_logid,
+    )
+    detail = f"created on Coze as {match.coze_id} (resolved by sync)"
+    audit.record(
+        request, Action.GROUP_CREATE, Outcome.SUCCESS, target=group, detail=detail, **common
+    )
+
+
+def _group_fields(item):
+    return {"coze_id": item.coze_id, **{name: getattr(item, name) for name in SYNCED_FIELDS}}
+
+
+def _import(unregistered, claimed, in_flight):
+    """Register groups made outside vpadmin, unassigned."""
+    now = timezone.now()
+    new = [
+        VoiceprintGroup(**_group_fields(item), created_at=item.remote_created_at or now)
+        for item in unregistered
+        if item.coze_id not in claimed and (item.name, item.desc) not in in_flight
+    ]
+    VoiceprintGroup.objects.bulk_create(new, batch_size=BATCH_SIZE)
+    return len(new)
+
+
+def _update(listing, register, *, started):
+    """Copy Coze's fields onto known groups; a gone group that is back is active again.
+
+    Counts the groups whose name, desc, voiceprint count or state changed; Coze's times
+    are kept current without counting."""
+    # A group renamed in vpadmin while the list was read would get its old name back.
+    recently_edited = set(
+        AuditEntry.objects.filter(
+            action=Action.GROUP_UPDATE,
+            target_type=VoiceprintGroup._meta.model_name,
+            created_at__gte=started - pending_margin(),
+        ).values_list("target_id", flat=True)
+    )
+    stale, updated = [], 0
+    for item in listing.groups.values():
+        group = register.get(item.coze_id)
+        if group is None or group.state == State.DELETED or str(group.pk) in recently_edited:
+            continue
+        differing = [name for name in SYNCED_FIELDS if getattr(group, name) != getattr(item, name)]
+        back = group.state == State.GONE
+        if not differing and not back:
+            continue
+        for name in differing:
+            setattr(group, name, getattr(item, name))
+        if back:
+            group.state, group.ended_at = State.ACTIVE, None
+        stale.append(group)
+        # Coze's times alone are no news: a rename made through vpadmin moves them too.
+        updated += back or not set(differing) <= set(COZE_TIMES)
+    fields = [*SYNCED_FIELDS, "state", "ended_at"]
+    VoiceprintGroup.objects.bulk_update(stale, fields, batch_size=BATCH_SIZE)
+    return updated
+
+
+def _mark_gone(listing, register, *, started, now):
+    """Active groups missing from Coze's list become gone (kept, never deleted)."""
+    missing = [
+        group.pk
+        for group in register.values()
+        if group.state == State.ACTIVE
+        and group.coze_id not in listing.groups
+        # Registered after the list was read: a creation that finished during the sync.
+        and group.created_at < started
+    ]
+    for first in range(0, len(missing), BATCH_SIZE):
+        batch = missing[first : first + BATCH_SIZE]
+        VoiceprintGroup.objects.filter(pk__in=batch, state=State.ACTIVE).update(
+            state=State.GONE, ended_at=now
+        )
+    return len(missing)
