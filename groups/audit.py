@@ -41,6 +41,7 @@ def record(request, action, outcome, *, target=None, user=None, **fields):
         actor_username=user.get_username() if user else username,
         request_id=getattr(request, "request_id", ""),
         ip_address=client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300] if request else "",
         **_target_fields(target),
         **fields,
     )

@@ -125,6 +125,7 @@ class AuditEntry(models.Model):
         LOGIN_FAILED = "auth.login_failed", _("failed sign-in")
         LOGOUT = "auth.logout", _("sign out")
         PERMISSION_DENIED = "permission.denied", _("permission denied")
+        AUDIT_PRUNE = "audit.prune", _("prune the audit log")
 
     class Outcome(models.TextChoices):
         PENDING = "pending", _("pending")
@@ -133,13 +134,17 @@ class AuditEntry(models.Model):
         REFUSED = "refused", _("refused")
         UNKNOWN = "unknown", _("unknown")
 
+    # The references below have no database constraint and no ON DELETE action: a final
+    # row is never rewritten, not even when its user or device is deleted (the username
+    # and the target's label are kept as text).
     created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("actor"),
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name="audit_entries",
     )
     actor_username = models.CharField(_("username"), max_length=150, blank=True)
@@ -154,7 +159,8 @@ class AuditEntry(models.Model):
         verbose_name=_("device"),
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name="audit_entries",
     )
     sent_name = models.CharField(_("name sent"), max_length=200, blank=True)
@@ -165,6 +171,7 @@ class AuditEntry(models.Model):
     http_status = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
     detail = models.TextField(_("detail"), blank=True)
     # The hidden token of the form that started this attempt: a resent form finds it.
     submission = models.UUIDField(null=True, blank=True, unique=True, editable=False)
@@ -174,7 +181,8 @@ class AuditEntry(models.Model):
         verbose_name=_("resolves"),
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         related_name="resolution",
     )
 

@@ -84,7 +84,7 @@ def dashboard(request):
     counts = VoiceprintGroup.objects.active().aggregate(
         unassigned=Count("id", filter=Q(device__isnull=True))
     )
-    recent = AuditEntry.objects.select_related("device")
+    recent = AuditEntry.objects.prefetch_related("device")
     context = {
         "quota": quota_summary(),
         "device_count": Device.objects.count(),
@@ -225,7 +225,7 @@ def group_detail(request, pk):
     group = get_object_or_404(VoiceprintGroup.objects.select_related("device", "creator"), pk=pk)
     history = AuditEntry.objects.filter(
         target_type="voiceprintgroup", target_id=str(group.pk)
-    ).select_related("device")
+    ).prefetch_related("device")
     return render(request, "groups/group_detail.html", {"group": group, "history": history[:20]})
 
 
@@ -520,7 +520,8 @@ def _day_start(text):
 
 @permission_required("groups.view_auditentry")
 def audit_list(request):
-    entries = filtered_audit_entries(request.GET).select_related("device")
+    # Prefetched, not joined: a row whose device was deleted must still be listed.
+    entries = filtered_audit_entries(request.GET).prefetch_related("device")
     context = {
         "page": _page(request, entries),
         "filters": request.GET,

@@ -249,3 +249,14 @@ def test_a_failed_sync_says_why(administrator_client, coze_sim, db):
 def test_operators_cannot_sync_and_get_is_refused(operator_client, administrator_client, db):
     assert operator_client.post("/groups/sync/").status_code == 403
     assert administrator_client.get("/groups/sync/").status_code == 405
+
+
+def test_the_audit_log_still_shows_a_deleted_devices_rows(administrator_client, device):
+    administrator_client.post("/devices/new/", {"name": "Temp", "serial": "T-1"})
+    temp = Device.objects.get(serial="T-1")
+    administrator_client.post(f"/devices/{temp.pk}/delete/")
+    entry = AuditEntry.objects.get(action="device.create")
+    assert entry.device_id == temp.pk  # the final row is not rewritten
+    for path in ["/", "/audit/", f"/audit/?device={temp.pk}"]:
+        page = administrator_client.get(path)
+        assert page.status_code == 200 and "Temp (T-1)" in page.content.decode()
