@@ -112,6 +112,44 @@ class CozeAccount(models.Model):
         return account
 
 
+class AuditLogImmutable(ValueError):
+    """A final audit entry was about to be changed, or an entry removed: never allowed."""
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    """Rows are added and pending ones finished; nothing else changes or removes them."""
+
+    def update(self, **kwargs):
+        """Update pending rows; refused if any row in the queryset is final."""
+        if self.exclude(outcome=AuditEntry.Outcome.PENDING).exists():
+            raise AuditLogImmutable("audit entries are immutable: final rows cannot be updated")
+        # Restricted even so: a row finished since that check stays untouched.
+        pending = self.filter(outcome=AuditEntry.Outcome.PENDING)
+        return super(AuditEntryQuerySet, pending).update(**kwargs)
+
+    update.alters_data = True
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AuditLogImmutable("audit entries are immutable: bulk_update() is not allowed")
+
+    bulk_update.alters_data = True
+
+    def bulk_create(self, objs, batch_size=None, ignore_conflicts=False, **upsert):
+        if upsert.get("update_conflicts"):
+            raise AuditLogImmutable("audit entries are immutable: rows are never upserted")
+        return super().bulk_create(objs, batch_size, ignore_conflicts, **upsert)
+
+    bulk_create.alters_data = True
+
+    def delete(self):
+        raise AuditLogImmutable(
+            "audit entries are immutable: `manage.py prune_audit` removes old entries"
+        )
+
+    delete.alters_data = True
+    delete.queryset_only = True
+
+
 class AuditEntry(models.Model):
     class Action(models.TextChoices):
         GROUP_CREATE = "group.create", _("create group")
@@ -186,7 +224,11 @@ class AuditEntry(models.Model):
         related_name="resolution",
     )
 
+    objects = AuditEntryQuerySet.as_manager()
+
     class Meta:
+        # Related lookups and save() use the base manager: it must refuse the same things.
+        base_manager_name = "objects"
         ordering = ["-created_at", "-id"]
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit entries")
@@ -198,6 +240,23 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.get_action_display()} · {self.get_outcome_display()}"
+
+    def save(self, *args, **kwargs):
+        """Insert a row, or save one that is still pending; a final row is never changed."""
+        if self.pk is not None:
+            stored = type(self).objects.filter(pk=self.pk).values_list("outcome", flat=True)
+            if stored.first() not in (None, self.Outcome.PENDING):
+                raise AuditLogImmutable(f"audit entries are immutable: entry {self.pk} is final")
+        super().save(*args, **kwargs)
+
+    save.alters_data = True
+
+    def delete(self, *args, **kwargs):
+        raise AuditLogImmutable(
+            "audit entries are immutable: `manage.py prune_audit` removes old entries"
+        )
+
+    delete.alters_data = True
 
     @property
     def is_final(self):

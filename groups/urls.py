@@ -18,5 +18,7 @@ urlpatterns = [
     path("audit/", views.audit_list, name="audit_list"),
     path("audit/export.csv", views.audit_export, name="audit_export"),
     path("quota/", views.quota, name="quota"),
+    path("team/", views.team, name="team"),
+    path("me/", views.my_activity, name="my_activity"),
     path("healthz", views.healthz, name="healthz"),
 ]

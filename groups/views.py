@@ -6,18 +6,21 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection, transaction
-from django.db.models import Count, Q
-from django.db.models.functions import TruncDate
+from django.db.models import Count, F, Prefetch, Q, Window
+from django.db.models.functions import RowNumber, TruncDate
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -481,6 +484,59 @@ def _or_dash(value):
     return "—" if value is None else value
 
 
+# People
+
+
+ROLES = {
+    "Administrator": gettext_lazy("Administrator"),
+    "Operator": gettext_lazy("Operator"),
+    "Viewer": gettext_lazy("Viewer"),
+}
+LATEST_PER_PERSON = 3
+
+
+@permission_required("auth.view_user")
+def team(request):
+    """People, their role, last login and latest actions (Administrators)."""
+    role_groups = Prefetch("groups", queryset=Group.objects.filter(name__in=ROLES))
+    people = _page(
+        request,
+        get_user_model().objects.prefetch_related(role_groups).order_by("-is_active", "username"),
+    )
+    latest = (
+        AuditEntry.objects.filter(actor_id__in=[person.pk for person in people])
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=F("actor_id"),
+                order_by=[F("created_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank__lte=LATEST_PER_PERSON)
+    )
+    by_person = {}
+    for entry in latest:
+        by_person.setdefault(entry.actor_id, []).append(entry)
+    rows = [
+        {"person": person, "roles": _roles(person), "latest": by_person.get(person.pk, [])}
+        for person in people
+    ]
+    return render(request, "groups/team.html", {"page": people, "rows": rows})
+
+
+def _roles(person):
+    names = [group.name for group in person.groups.all()]
+    if person.is_superuser and "Administrator" not in names:
+        names.append("Administrator")
+    return [label for role, label in ROLES.items() if role in names]
+
+
+def my_activity(request):
+    """Every signed-in person can see what they did, whatever their role."""
+    entries = AuditEntry.objects.filter(actor_id=request.user.pk).prefetch_related("device")
+    return render(request, "groups/my_activity.html", {"page": _page(request, entries)})
+
+
 # Audit log
 
 
@@ -528,6 +584,7 @@ def audit_list(request):
         "query": _query_without_page(request),
         "actions": Action.choices,
         "outcomes": Outcome.choices,
+        "devices": Device.objects.only("id", "name"),
     }
     return render(request, "groups/audit_list.html", context)
 

@@ -21,7 +21,7 @@ def test_a_new_install_adopts_groups_made_elsewhere(
     assert "imported 450" in sync_command()
     assert VoiceprintGroup.objects.active().filter(device=None).count() == 450
     dashboard = operator_client.get("/").content.decode()
-    assert "<strong>450</strong> / 1000" in dashboard
+    assert "<strong>450</strong> / 1,000" in dashboard
     assert "Coze reported 450 groups" in dashboard
     unassigned = operator_client.get("/groups/?device=none")
     assert unassigned.context["page"].paginator.count == 450

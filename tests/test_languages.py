@@ -1,6 +1,11 @@
 """The interface in English and Simplified Chinese."""
 
+import re
+from html.parser import HTMLParser
+
 import pytest
+
+from groups.models import AuditEntry, VoiceprintGroup
 
 
 @pytest.mark.parametrize(
@@ -16,3 +21,91 @@ def test_the_switcher_changes_the_language(viewer_client):
     response = viewer_client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/groups/"})
     assert response["Location"] == "/groups/"
     assert "声纹组" in viewer_client.get("/groups/").content.decode()
+
+
+class VisibleText(HTMLParser):
+    """The text a person sees or hears: text nodes and labelling attributes."""
+
+    LABELS = {"placeholder", "aria-label", "title", "alt"}
+
+    def __init__(self):
+        super().__init__()
+        self.parts, self.hidden = [], 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style", "title"):
+            self.hidden += 1
+        self.parts += [value for name, value in attrs if name in self.LABELS and value]
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style", "title"):
+            self.hidden -= 1
+
+    def handle_data(self, data):
+        if not self.hidden:
+            self.parts.append(data)
+
+
+# Names, codes and data that stay as they are in Chinese pages.
+NOT_WORDS = {
+    "vpadmin",
+    "Coze",
+    "HTTP",
+    "logid",
+    "ID",
+    "CSV",
+    "English",
+    "COZE_API_TOKEN",
+    "http",
+    "ada",
+    "SPK",
+    "KIOSK",
+}
+MAIN_PAGES = [
+    "/",
+    "/devices/",
+    "/devices/{device}/",
+    "/devices/{device}/edit/",
+    "/devices/new/",
+    "/devices/{device}/delete/",
+    "/groups/",
+    "/groups/?device=none",
+    "/groups/new/",
+    "/groups/{group}/",
+    "/groups/{group}/edit/",
+    "/groups/{group}/delete/",
+    "/audit/",
+    "/quota/",
+    "/team/",
+    "/me/",
+]
+
+
+def test_no_english_is_left_on_the_main_pages_in_chinese(administrator_client, device, settings):
+    settings.COZE_SIMULATED = True  # the banner too
+    group = VoiceprintGroup.objects.create(coze_id="1", name="客厅", desc="家人", device=device)
+    VoiceprintGroup.objects.create(coze_id="2", name="书房")
+    AuditEntry.objects.create(
+        action="group.create",
+        outcome="failure",
+        device=device,
+        sent_name="书房",
+        coze_code=4101,
+        coze_logid="202506091635425D49D29729AD9",
+        http_status=200,
+        actor_username="ada",
+    )
+    device.name, device.location = "客厅音箱", "客厅"
+    device.save()
+    administrator_client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    leftovers = {}
+    for page in MAIN_PAGES:
+        path = page.format(device=device.pk, group=group.pk)
+        response = administrator_client.get(path)
+        assert response.status_code == 200, path
+        parser = VisibleText()
+        parser.feed(response.content.decode())
+        words = set(re.findall(r"[A-Za-z_]{3,}", " ".join(parser.parts))) - NOT_WORDS
+        if words:
+            leftovers[path] = sorted(words)
+    assert leftovers == {}

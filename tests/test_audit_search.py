@@ -1,0 +1,100 @@
+"""Finding any past action by filters alone, and exporting exactly what was found."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from groups.models import AuditEntry, Device
+
+NOW = timezone.now()
+
+
+@pytest.fixture
+def log(device, operator, administrator):
+    other = Device.objects.create(name="Kiosk", serial="K-1")
+    rows = [
+        # (days ago, actor, action, outcome, device, logid, name, request id)
+        (1, operator, "group.create", "failure", device, "LOG-A", "客厅", "req1"),
+        (3, operator, "group.create", "failure", device, "LOG-B", "书房", "req2"),
+        (3, administrator, "group.create", "success", device, "LOG-C", "卧室", "req3"),
+        (5, operator, "group.create", "failure", other, "LOG-D", "大厅", "req4"),
+        (20, operator, "group.create", "failure", device, "LOG-E", "旧的", "req5"),
+        (2, administrator, "group.delete", "failure", device, "LOG-F", "客厅", "req6"),
+    ]
+    for days, actor, action, outcome, dev, logid, name, request_id in rows:
+        AuditEntry.objects.create(
+            created_at=NOW - timedelta(days=days),
+            actor=actor,
+            actor_username=actor.username,
+            action=action,
+            outcome=outcome,
+            device=dev,
+            coze_logid=logid,
+            sent_name=name,
+            target_label=name,
+            request_id=request_id,
+        )
+    return other
+
+
+def logids(client, query):
+    page = client.get(f"/audit/?{query}")
+    assert page.status_code == 200
+    return sorted(e.coze_logid for e in page.context["page"] if e.coze_logid)
+
+
+def day(days_ago):
+    return (timezone.localdate() - timedelta(days=days_ago)).isoformat()
+
+
+def test_each_filter(viewer_client, log, device):
+    assert logids(viewer_client, "user=ada") == ["LOG-C", "LOG-F"]
+    assert logids(viewer_client, "action=group.delete") == ["LOG-F"]
+    assert logids(viewer_client, "outcome=success") == ["LOG-C"]
+    assert logids(viewer_client, f"device={log.pk}") == ["LOG-D"]
+    assert logids(viewer_client, f"since={day(4)}") == ["LOG-A", "LOG-B", "LOG-C", "LOG-F"]
+    assert logids(viewer_client, f"until={day(4)}") == ["LOG-D", "LOG-E"]
+    assert logids(viewer_client, "q=LOG-B") == ["LOG-B"]
+    assert logids(viewer_client, "q=req6") == ["LOG-F"]
+    assert logids(viewer_client, "q=客厅") == ["LOG-A", "LOG-F"]
+
+
+def test_filters_combine(viewer_client, log, device):
+    query = f"device={device.pk}&action=group.create&outcome=failure&since={day(7)}"
+    assert logids(viewer_client, query) == ["LOG-A", "LOG-B"]
+    assert logids(viewer_client, query + "&user=ada") == []
+    assert logids(viewer_client, query + f"&until={day(2)}") == ["LOG-B"]
+
+
+def test_bad_filter_values_are_ignored_not_errors(viewer_client, log):
+    for query in ["since=yesterday", "until=2026-02-31", "device=abc", "outcome=<b>", "page=999"]:
+        assert viewer_client.get(f"/audit/?{query}").status_code == 200
+
+
+def test_the_filters_stay_in_the_form_and_the_export_link(
+    viewer_client, administrator_client, log, device
+):
+    query = f"device={device.pk}&outcome=failure&since={day(7)}"
+    page = administrator_client.get(f"/audit/?{query}").content.decode()
+    assert f'<option value="{device.pk}" selected>' in page
+    assert f'value="{day(7)}"' in page
+    assert f"/audit/export.csv?{query.replace('&', '&amp;')}" in page
+
+
+def test_failed_creations_for_one_device_last_week_export_cleanly(
+    administrator_client, log, device
+):
+    """Issue 4's acceptance: by filters alone, then to a spreadsheet."""
+    query = f"device={device.pk}&action=group.create&outcome=failure&since={day(7)}"
+    response = administrator_client.get(f"/audit/export.csv?{query}")
+    body = b"".join(response.streaming_content)
+    assert body.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: spreadsheets read Chinese correctly
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    assert sorted((r["coze_logid"], r["sent_name"]) for r in rows) == [
+        ("LOG-A", "客厅"),
+        ("LOG-B", "书房"),
+    ]
+    assert list(rows[0])[:4] == ["created_at", "actor_username", "action", "outcome"]

@@ -1,0 +1,208 @@
+"""`manage.py prune_audit`: the one way to remove old audit rows, keeping what is needed."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from groups.management.commands import prune_audit
+from groups.models import AuditEntry, VoiceprintGroup
+
+pytestmark = pytest.mark.django_db
+
+
+def entry(days_ago, action="auth.login", outcome="success", **fields):
+    created_at = timezone.now() - timedelta(days=days_ago)
+    return AuditEntry.objects.create(
+        action=action, outcome=outcome, created_at=created_at, **fields
+    )
+
+
+def creation_of(group, days_ago, **fields):
+    return entry(
+        days_ago,
+        "group.create",
+        target_type="voiceprintgroup",
+        target_id=str(group.pk),
+        target_label=group.name,
+        **fields,
+    )
+
+
+def make_group(name, state="active"):
+    return VoiceprintGroup.objects.create(coze_id=f"id-{name}", name=name, state=state)
+
+
+def prune(*args):
+    out = StringIO()
+    call_command("prune_audit", *args, stdout=out)
+    return out.getvalue()
+
+
+def remaining():
+    return set(AuditEntry.objects.exclude(action="audit.prune").values_list("pk", flat=True))
+
+
+def prune_rows():
+    return list(AuditEntry.objects.filter(action="audit.prune"))
+
+
+def refuses_delete():
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("DELETE FROM groups_auditentry")
+    except DatabaseError:
+        return True
+    return False
+
+
+def test_it_removes_old_final_rows_and_keeps_recent_and_pending_ones():
+    old = [entry(40), entry(31, "group.create", "failure"), entry(90, "permission.denied")]
+    recent, old_pending = entry(29), entry(400, "group.create", "pending")
+
+    output = prune("--older-than", "30")
+
+    assert remaining() == {recent.pk, old_pending.pk}
+    assert output.startswith("Pruned the audit log: removed 3 audit entries older than")
+    assert len(output.strip().splitlines()) == 1
+    assert not AuditEntry.objects.filter(pk__in=[e.pk for e in old])
+
+
+def test_it_keeps_the_creation_rows_of_groups_that_still_exist():
+    live, gone = make_group("live"), make_group("gone", "gone")
+    deleted = make_group("deleted", "deleted")
+    kept = [creation_of(live, 100), creation_of(gone, 100)]
+    creation_of(deleted, 100)
+    creation_of(live, 100, outcome="failure")  # a failed attempt is not the creation row
+    entry(100, "group.update", target_type="voiceprintgroup", target_id=str(live.pk))
+
+    prune("--older-than", "30")
+
+    assert remaining() == {e.pk for e in kept}
+
+
+def test_it_keeps_an_attempt_and_its_resolution_together():
+    live = make_group("live")
+    attempt = entry(100, "group.create", "unknown", sent_name="live")
+    resolution = creation_of(live, 100, resolves=attempt)
+    recent_attempt = entry(100, "group.create", "unknown")
+    recent_resolution = entry(2, "group.create", "failure", resolves=recent_attempt)
+    lost_attempt = entry(100, "group.create", "unknown")
+    entry(100, "group.create", "failure", resolves=lost_attempt)
+
+    output = prune("--older-than", "30")
+
+    expected = {attempt.pk, resolution.pk, recent_attempt.pk, recent_resolution.pk}
+    assert remaining() == expected
+    assert "removed 2 audit entries" in output and "kept 3 audit entries still needed" in output
+
+
+def test_it_leaves_one_row_saying_what_it_removed():
+    for action, outcome in [("auth.login", "success")] * 2 + [("group.create", "failure")]:
+        entry(40, action, outcome)
+    creation_of(make_group("live"), 40)
+
+    before = timezone.now()
+    prune("--older-than", "30")
+
+    [row] = prune_rows()
+    assert (row.action, row.outcome, row.actor, row.actor_username) == (
+        "audit.prune",
+        "success",
+        None,
+        "manage.py prune_audit",
+    )
+    cutoff = (before - timedelta(days=30)).date().isoformat()
+    assert row.detail.startswith(f"removed 3 audit entries older than {cutoff}")
+    assert "auth.login 2, group.create 1" in row.detail
+    assert row.detail.endswith("kept 1 audit entry still needed")
+
+
+def test_a_dry_run_changes_nothing():
+    entry(40)
+    entry(40)
+    before = remaining()
+
+    output = prune("--older-than", "30", "--dry-run")
+
+    assert output.startswith("Would remove 2 audit entries older than")
+    assert "Nothing was changed." in output
+    assert remaining() == before and not prune_rows()
+
+
+def test_it_records_the_administrator_who_pruned(administrator):
+    entry(40)
+    prune("--older-than", "30", "--actor", "ada")
+    [row] = prune_rows()
+    assert (row.actor, row.actor_username) == (administrator, "ada")
+    assert not remaining()
+
+
+def test_a_superuser_may_prune(django_user_model):
+    django_user_model.objects.create_superuser("root", password="pw")
+    prune("--older-than", "30", "--actor", "root")
+    assert prune_rows()[0].actor_username == "root"
+
+
+@pytest.mark.parametrize(
+    "username, message",
+    [("olga", "not an Administrator"), ("nobody", "No user named"), ("gone", "not an active")],
+)
+def test_only_an_active_administrator_may_prune(operator, make_user, username, message):
+    gone = make_user("gone", "Administrator")
+    gone.is_active = False
+    gone.save()
+    old = entry(40)
+    with pytest.raises(CommandError, match=message):
+        prune("--older-than", "30", "--actor", username)
+    assert remaining() == {old.pk} and not prune_rows()
+
+
+@pytest.mark.parametrize("days", ["0", "-3", "soon"])
+def test_it_needs_at_least_one_whole_day(days):
+    entry(40)
+    with pytest.raises(CommandError, match="at least 1"):
+        prune("--older-than", days)
+    assert remaining() and not prune_rows()
+
+
+def test_it_requires_older_than():
+    with pytest.raises(CommandError, match="older-than"):
+        call_command("prune_audit")
+
+
+def test_it_deletes_in_batches(monkeypatch):
+    monkeypatch.setattr(prune_audit, "BATCH_SIZE", 3)
+    attempt = entry(40, "group.create", "unknown")
+    for _ in range(6):
+        entry(40)
+    entry(40, "group.create", "failure", resolves=attempt)  # its pair lands in a later batch
+
+    with CaptureQueriesContext(connection) as queries:
+        prune("--older-than", "30")
+
+    deletes = [q["sql"] for q in queries if q["sql"].startswith("DELETE FROM")]
+    assert len(deletes) == 3 and not remaining()
+
+
+def test_the_database_still_refuses_deletes_after_a_prune():
+    entry(40)
+    entry(1)
+    prune("--older-than", "30")
+    assert refuses_delete()
+    assert len(remaining()) == 1
+
+
+def test_a_failed_prune_removes_nothing(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr("groups.audit.record", broken)
+    entry(40)
+    with pytest.raises(RuntimeError):
+        prune("--older-than", "30")
+    assert len(remaining()) == 1 and refuses_delete()

@@ -1,0 +1,4 @@
+# Dates in Chinese pages, with seconds for the audit log.
+DATETIME_FORMAT = "Y年n月j日 H:i:s"
+SHORT_DATETIME_FORMAT = "Y年n月j日 H:i"
+DATE_FORMAT = "Y年n月j日"
