@@ -7,8 +7,10 @@ from axes.helpers import get_cool_off
 # Imported first so that axes' own sign-in receivers, connected by this import, run before
 # ours: by the time on_login_failed runs, axes has marked a locked-out request.
 from axes.signals import user_locked_out
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 from django.shortcuts import render
 
@@ -64,3 +66,14 @@ def lockout_response(request, original_response=None, credentials=None):
     return render(
         request, "registration/login.html", {**context, "lockout_minutes": minutes}, status=429
     )
+
+
+@receiver(m2m_changed, sender=get_user_model().groups.through)
+def on_roles_changed(sender, instance, action, reverse, **kwargs):
+    """Administrators manage people in the admin, so their role brings admin access."""
+    if reverse or action not in ("post_add", "post_remove", "post_clear"):
+        return
+    is_staff = instance.is_superuser or instance.groups.filter(name="Administrator").exists()
+    if instance.is_staff != is_staff:
+        type(instance).objects.filter(pk=instance.pk).update(is_staff=is_staff)
+        instance.is_staff = is_staff

@@ -68,3 +68,14 @@ def test_everyone_sees_their_own_activity(make_user, operator):
     labels = [e.target_label for e in page.context["page"] if e.target_label]  # not sign-ins
     assert labels[:2] == ["nobody #1", "nobody #0"]
     assert not any(label.startswith("olga") for label in labels)
+
+
+def test_the_administrator_role_brings_admin_access(make_user):
+    from django.contrib.auth.models import Group
+
+    person = make_user("newadmin", "Administrator")
+    person.refresh_from_db()
+    assert person.is_staff
+    person.groups.set([Group.objects.get(name="Operator")])
+    person.refresh_from_db()
+    assert not person.is_staff
