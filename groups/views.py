@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection, transaction
 from django.db.models import Count, F, Prefetch, Q, Window
-from django.db.models.functions import RowNumber, TruncDate
+from django.db.models.functions import RowNumber
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.utils import timezone
@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from . import audit, coze, operations, sync
+from . import audit, charts, coze, operations, sync
 from .forms import DeviceForm, GroupEditForm, GroupForm
 from .models import AuditEntry, CozeAccount, Device, VoiceprintGroup
 
@@ -61,18 +61,41 @@ def quota_summary():
     limit = settings.COZE_GROUP_QUOTA
     percent = min(100, round(used * 100 / limit))
     level = "full" if used >= limit else "warning" if used * 5 >= limit * 4 else "ok"
+    account = CozeAccount.objects.filter(pk=1).first()
+    remote = account.remote_total if account else None
     return {
         "used": used,
         "limit": limit,
         "percent": percent,
         "level": level,
         "free": max(0, limit - used),
-        "account": CozeAccount.objects.filter(pk=1).first(),
+        "account": account,
+        # Where Coze's own count sits on the gauge, once a sync has read it.
+        "remote_percent": None if remote is None else min(100, round(remote * 100 / limit, 1)),
     }
 
 
 def _page(request, queryset):
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _sorted(request, queryset, columns, default):
+    """Order by the `sort` parameter (a column name, `-` for descending) if it names one of
+    `columns` ({name: ordering fields}); returns the queryset and the header links."""
+    sort = request.GET.get("sort", default)
+    name = sort.removeprefix("-")
+    if name not in columns:
+        sort, name = default, default.removeprefix("-")
+    descending = sort.startswith("-")
+    fields = [f"-{f}" if descending else f for f in columns[name]]
+    links = {}
+    for column in columns:
+        query = request.GET.copy()
+        query.pop("page", None)
+        query["sort"] = f"-{column}" if column == name and not descending else column
+        state = ("descending" if descending else "ascending") if column == name else ""
+        links[column] = {"url": "?" + query.urlencode(), "state": state}
+    return queryset.order_by(*fields, "-pk" if descending else "pk"), links
 
 
 def _query_without_page(request):
@@ -94,6 +117,7 @@ def dashboard(request):
         "unassigned_count": counts["unassigned"],
         "latest_entries": recent[:10],
         "latest_failures": recent.filter(outcome__in=[Outcome.FAILURE, Outcome.UNKNOWN])[:10],
+        "outcomes": charts.coze_outcomes(days=30),
     }
     return render(request, "groups/dashboard.html", context)
 
@@ -103,13 +127,28 @@ def dashboard(request):
 
 @permission_required("groups.view_device")
 def device_list(request):
-    devices = Device.objects.annotate(group_count=ACTIVE_GROUP_COUNT).order_by("name", "id")
+    devices, sort = _sorted(
+        request,
+        Device.objects.annotate(group_count=ACTIVE_GROUP_COUNT),
+        {
+            "name": ["name"],
+            "serial": ["serial"],
+            "location": ["location"],
+            "groups": ["group_count"],
+        },
+        default="name",
+    )
     query = request.GET.get("q", "").strip()
     if query:
         devices = devices.filter(
             Q(name__icontains=query) | Q(serial__icontains=query) | Q(location__icontains=query)
         )
-    context = {"page": _page(request, devices), "q": query, "query": _query_without_page(request)}
+    context = {
+        "page": _page(request, devices),
+        "q": query,
+        "sort": sort,
+        "query": _query_without_page(request),
+    }
     return render(request, "groups/device_list.html", context)
 
 
@@ -211,7 +250,19 @@ def group_list(request):
     query = request.GET.get("q", "").strip()
     if query:
         groups = groups.filter(Q(name__icontains=query) | Q(coze_id=query))
+    groups, sort = _sorted(
+        request,
+        groups,
+        {
+            "name": ["name"],
+            "state": ["state"],
+            "device": ["device__name"],
+            "created": ["created_at"],
+        },
+        default="-created",
+    )
     context = {
+        "sort": sort,
         "state": state,
         "states": VoiceprintGroup.State.choices,
         "page": _page(request, groups),
@@ -647,49 +698,9 @@ def quota(request):
         "quota": quota_summary(),
         "per_device": per_device,
         "unassigned": unassigned,
-        "chart": _creations_chart(days=90),
+        "chart": charts.groups_created(days=90),
     }
     return render(request, "groups/quota.html", context)
-
-
-def _creations_chart(days):
-    """Groups created per day over the last `days` days, as SVG bar geometry."""
-    today = timezone.localdate()
-    first = today - timedelta(days=days - 1)
-    start = timezone.make_aware(datetime.combine(first, time.min))
-    per_day = dict(
-        VoiceprintGroup.objects.filter(created_at__gte=start)
-        .annotate(day=TruncDate("created_at"))
-        .values_list("day")
-        .annotate(n=Count("id"))
-        .values_list("day", "n")
-    )
-    peak = max(per_day.values(), default=0)
-    width, height, bar = days * 6, 100, 5
-    bars = []
-    for index in range(days):
-        day = first + timedelta(days=index)
-        count = per_day.get(day, 0)
-        bar_height = round(count * height / peak) if peak else 0
-        bars.append(
-            {
-                "x": index * 6,
-                "y": height - bar_height,
-                "h": bar_height,
-                "w": bar,
-                "day": day,
-                "count": count,
-            }
-        )
-    return {
-        "bars": bars,
-        "width": width,
-        "height": height,
-        "peak": peak,
-        "total": sum(per_day.values()),
-        "first": first,
-        "last": today,
-    }
 
 
 # Health

@@ -180,5 +180,5 @@ def test_quota_page_charts_creations_per_day(viewer_client, device):
     VoiceprintGroup.objects.create(coze_id="1", name="g", device=device)
     page = viewer_client.get("/quota/")
     chart = page.context["chart"]
-    assert chart["total"] == 1 and chart["bars"][-1]["count"] == 1
+    assert chart["total"] == 1 and chart["bars"][-1]["total"] == 1
     assert len(chart["bars"]) == 90 and "<svg" in page.content.decode()

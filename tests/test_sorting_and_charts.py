@@ -1,0 +1,67 @@
+"""Sortable tables that keep their filters, and the small SVG charts."""
+
+from groups.models import AuditEntry, CozeAccount, Device, VoiceprintGroup
+
+
+def names(response):
+    return [row.name for row in response.context["page"]]
+
+
+def test_devices_sort_by_each_main_column(viewer_client, db):
+    a = Device.objects.create(name="A speaker", serial="Z-9", location="hall")
+    Device.objects.create(name="B kiosk", serial="A-1", location="attic")
+    VoiceprintGroup.objects.create(coze_id="1", name="g", device=a)
+    VoiceprintGroup.objects.create(coze_id="2", name="h", device=a)
+    assert names(viewer_client.get("/devices/")) == ["A speaker", "B kiosk"]
+    assert names(viewer_client.get("/devices/?sort=-name")) == ["B kiosk", "A speaker"]
+    assert names(viewer_client.get("/devices/?sort=serial")) == ["B kiosk", "A speaker"]
+    assert names(viewer_client.get("/devices/?sort=location")) == ["B kiosk", "A speaker"]
+    assert names(viewer_client.get("/devices/?sort=-groups")) == ["A speaker", "B kiosk"]
+    assert names(viewer_client.get("/devices/?sort=bogus")) == ["A speaker", "B kiosk"]
+
+
+def test_sort_links_keep_the_filters_and_toggle(viewer_client, device):
+    VoiceprintGroup.objects.create(coze_id="1", name="kitchen")
+    response = viewer_client.get("/groups/?q=kit&device=none&sort=name&page=2")
+    links = response.context["sort"]
+    assert links["name"] == {"url": "?q=kit&device=none&sort=-name", "state": "ascending"}
+    assert links["created"]["url"] == "?q=kit&device=none&sort=created"
+    assert 'aria-sort="ascending"' in response.content.decode()
+
+
+def test_groups_sort_by_device_name(viewer_client, db):
+    zoo = Device.objects.create(name="Zoo", serial="Z")
+    ant = Device.objects.create(name="Ant", serial="A")
+    VoiceprintGroup.objects.create(coze_id="1", name="at the zoo", device=zoo)
+    VoiceprintGroup.objects.create(coze_id="2", name="with the ants", device=ant)
+    assert names(viewer_client.get("/groups/?sort=device")) == ["with the ants", "at the zoo"]
+    assert names(viewer_client.get("/groups/?sort=-device")) == ["at the zoo", "with the ants"]
+
+
+def test_the_dashboard_charts_coze_outcomes_per_day(viewer_client, db):
+    for outcome, n in [("success", 3), ("failure", 2), ("unknown", 1), ("refused", 1)]:
+        for _ in range(n):
+            AuditEntry.objects.create(action="group.create", outcome=outcome)
+    AuditEntry.objects.create(action="auth.login", outcome="success")  # not a Coze call
+    response = viewer_client.get("/")
+    chart = response.context["outcomes"]
+    assert {item["name"]: item["n"] for item in chart["legend"]} == {
+        "success": 3,
+        "refused": 1,
+        "failure": 2,
+        "unknown": 1,
+    }
+    today = chart["bars"][-1]
+    assert today["total"] == 7 and chart["peak"] == 7
+    assert [part["name"] for part in today["parts"]] == ["success", "refused", "failure", "unknown"]
+    assert abs(sum(part["h"] for part in today["parts"]) - chart["height"]) < 0.5
+    assert 'class="bar failure"' in response.content.decode()
+
+
+def test_the_gauge_marks_cozes_own_count(viewer_client, settings, device):
+    settings.COZE_GROUP_QUOTA = 10
+    VoiceprintGroup.objects.create(coze_id="1", name="g", device=device)
+    CozeAccount.objects.update_or_create(pk=1, defaults={"remote_total": 4})
+    page = viewer_client.get("/quota/")
+    assert page.context["quota"]["remote_percent"] == 40
+    assert '<line class="remote" x1="40' in page.content.decode()
