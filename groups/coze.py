@@ -164,9 +164,18 @@ class CozeClient:
             raise
         finally:
             log.info(
-                "coze %s %s outcome=%s http_status=%s code=%s logid=%s duration_ms=%d",
-                method, path, outcome, status, code, logid or "-", _ms_since(started),
-            )  # fmt: skip
+                "coze call",
+                extra={
+                    "event": "coze",
+                    "method": method,
+                    "path": path,
+                    "outcome": outcome,
+                    "http_status": status,
+                    "code": code,
+                    "logid": logid,
+                    "duration_ms": _ms_since(started),
+                },
+            )
 
     def _send(self, method, path, started, **kwargs):
         try:

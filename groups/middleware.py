@@ -1,6 +1,13 @@
-"""Gives every request an id, shared by all the audit rows it writes."""
+"""Gives every request an id, shared by all the audit rows and log lines it writes, and
+logs one line per request."""
 
+import logging
+import time
 import uuid
+
+from .logs import current_request
+
+log = logging.getLogger("vpadmin.request")
 
 
 class RequestIdMiddleware:
@@ -9,6 +16,28 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         request.request_id = uuid.uuid4().hex
-        response = self.get_response(request)
-        response["X-Request-ID"] = request.request_id
-        return response
+        token = current_request.set(request)
+        started = time.monotonic()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request.request_id
+            match = getattr(request, "resolver_match", None)
+            log.info(
+                "request",
+                extra={
+                    "event": "request",
+                    "method": request.method,
+                    "path": request.path,
+                    "action": match.view_name if match else "",
+                    "outcome": "ok"
+                    if response.status_code < 400
+                    else "refused"
+                    if response.status_code < 500
+                    else "error",
+                    "status": response.status_code,
+                    "duration_ms": round((time.monotonic() - started) * 1000),
+                },
+            )
+            return response
+        finally:
+            current_request.reset(token)
