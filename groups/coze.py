@@ -19,6 +19,7 @@ import vpadmin
 log = logging.getLogger("vpadmin.coze")
 
 GROUPS_PATH = "/v1/audio/voiceprint_groups"
+RATE_LIMIT_CODE = 4013  # Coze's "request rate limit exceeded"
 USER_AGENT = f"vpadmin/{vpadmin.__version__} python-requests/{requests.__version__}"
 # Errors raised before anything is sent: a bad COZE_API_BASE, or a token with a newline.
 NOT_SENT = (
@@ -39,6 +40,11 @@ class CozeError(Exception):
         super().__init__(msg)
         self.msg, self.code, self.http_status = msg, code, http_status
         self.logid, self.duration_ms = logid, duration_ms
+
+    @property
+    def rate_limited(self):
+        """Coze asked us to slow down (HTTP 429, or its rate-limit code)."""
+        return self.http_status == 429 or self.code == RATE_LIMIT_CODE
 
     def __str__(self):
         details = [f"code {self.code}"] if self.code is not None else []

@@ -9,7 +9,7 @@ account lock the quota check takes.
 import logging
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -134,15 +134,13 @@ def sync_groups(request=None, *, user=None) -> SyncResult:
 
 def fetch_listing(client: coze.CozeClient) -> Listing:
     """Every page of Coze's list; raises _PageFailed with the page that failed."""
-    groups, totals, seen, duration_ms = {}, [], 0, 0
+    groups, totals, seen, duration_ms, calls = {}, [], 0, 0, 0
     page = 0
     while True:
         page += 1
-        try:
-            answer = client.list_groups(page_num=page, page_size=PAGE_SIZE)
-            total, items = _page_content(answer)
-        except coze.CozeError as error:
-            raise _PageFailed(error, page) from None
+        answer, tries = _list_page(client, page)
+        calls += tries
+        total, items = answer.data["total"], answer.data["items"]
         duration_ms += answer.duration_ms
         totals.append(total)
         fresh = sum(item.coze_id not in groups for item in items)
@@ -155,12 +153,31 @@ def fetch_listing(client: coze.CozeClient) -> Listing:
     return Listing(
         groups=groups,
         total=totals[-1],
-        calls=page,
+        calls=calls,
         logid=answer.logid,
         http_status=answer.http_status,
         duration_ms=duration_ms,
         steady=len(set(totals)) == 1,
     )
+
+
+def _list_page(client, page):
+    """One page of the list, retried with growing pauses while Coze rate-limits us (listing
+    changes nothing on Coze, so a retry is safe). Returns (answer, calls made)."""
+    calls = 0
+    while True:
+        calls += 1
+        try:
+            answer = client.list_groups(page_num=page, page_size=PAGE_SIZE)
+            total, items = _page_content(answer)
+        except coze.CozeError as error:
+            if not error.rate_limited or calls > settings.COZE_LIST_RETRIES:
+                raise _PageFailed(error, page) from None
+            pause = settings.COZE_LIST_BACKOFF * 2 ** (calls - 1)
+            log.warning("Coze rate-limits the list call (page %d); retry in %.1f s", page, pause)
+            time.sleep(pause)
+        else:
+            return replace(answer, data={"total": total, "items": items}), calls
 
 
 def _page_content(answer):

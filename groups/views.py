@@ -518,6 +518,20 @@ def _tell_coze_error(request, error, *, refused, no_answer):
     if isinstance(error, coze.CozeNoAnswer):
         messages.warning(request, no_answer % {"reason": error.msg})
         return
+    if error.rate_limited:
+        messages.error(
+            request,
+            _(
+                "Coze is limiting how fast requests may be made (code %(code)s, HTTP %(status)s, "
+                "logid %(logid)s). Nothing was changed: wait a minute, then try again."
+            )
+            % {
+                "code": _or_dash(error.code),
+                "status": _or_dash(error.http_status),
+                "logid": error.logid or "—",
+            },
+        )
+        return
     details = {
         "msg": error.msg or _("no message"),
         "code": _or_dash(error.code),

@@ -13,7 +13,7 @@ from groups.models import AuditEntry, VoiceprintGroup
 RACERS = 6
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_only_one_of_several_operators_gets_the_last_slot(operator, device, coze_sim, settings):
     settings.COZE_GROUP_QUOTA = 3
     for n in range(2):

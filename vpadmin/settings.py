@@ -37,6 +37,9 @@ COZE_API_BASE = env.str(
 ).rstrip("/")
 COZE_GROUP_QUOTA = env.int("COZE_GROUP_QUOTA", default=1000)
 COZE_TIMEOUT = env.float("COZE_TIMEOUT", default=10.0)
+# A rate-limited list call (sync) is retried after 1, 2, 4 ... seconds; a create never is.
+COZE_LIST_RETRIES = env.int("COZE_LIST_RETRIES", default=3)
+COZE_LIST_BACKOFF = env.float("COZE_LIST_BACKOFF", default=1.0)
 if COZE_GROUP_QUOTA < 1 or COZE_TIMEOUT <= 0:
     raise ImproperlyConfigured("COZE_GROUP_QUOTA and COZE_TIMEOUT must be positive.")
 
@@ -148,7 +151,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
