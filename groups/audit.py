@@ -1,12 +1,35 @@
 """Writing the audit log: one row per attempt, written before any Coze call."""
 
+import ipaddress
+
+from django.conf import settings
+
 from .models import AuditEntry
 
 Outcome = AuditEntry.Outcome
 
 
 def client_ip(request):
-    return request.META.get("REMOTE_ADDR") or None if request else None
+    """The client's address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies (a load
+    balancer), the address the outermost trusted proxy saw in X-Forwarded-For."""
+    if request is None:
+        return None
+    proxies = settings.TRUSTED_PROXY_COUNT
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if proxies and forwarded:
+        # Each proxy appends the address it saw; the last `proxies` entries are ours to trust.
+        chain = [part.strip() for part in forwarded.split(",") if part.strip()]
+        if len(chain) >= proxies and _is_ip(chain[-proxies]):
+            return chain[-proxies]
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _is_ip(text):
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _storable(fields):
