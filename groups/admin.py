@@ -1,6 +1,9 @@
 from django.contrib import admin
 
+from .forms import AdminSignInForm
 from .models import AuditEntry, Device, VoiceprintGroup
+
+admin.site.login_form = AdminSignInForm
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -3,7 +3,10 @@
 import unicodedata
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 from .models import DESC_MAX, NAME_MAX, Device, new_submission_id
@@ -66,3 +69,22 @@ class GroupEditForm(GroupFieldsForm):
         super().__init__(*args, **kwargs)
         self.fields["device"].required = False
         self.fields["device"].empty_label = _("— unassigned —")
+
+
+class UsernameLengthChecked:
+    """Checks the username's length before anything is looked up: Django's sign-in forms
+    set its max_length without a validator, so a longer name would reach the throttling's
+    records (and PostgreSQL would refuse it there)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        username = self.fields["username"]
+        username.validators.append(MaxLengthValidator(username.max_length))
+
+
+class SignInForm(UsernameLengthChecked, AuthenticationForm):
+    pass
+
+
+class AdminSignInForm(UsernameLengthChecked, AdminAuthenticationForm):
+    pass

@@ -8,13 +8,13 @@ from axes.helpers import get_cool_off
 # ours: by the time on_login_failed runs, axes has marked a locked-out request.
 from axes.signals import user_locked_out
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 from django.shortcuts import render
 
 from . import audit
+from .forms import SignInForm
 from .models import AuditEntry
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
@@ -59,9 +59,7 @@ def on_locked_out(sender, request, username, **kwargs):
 
 def lockout_response(request, original_response=None, credentials=None):
     """The sign-in page again, with HTTP 429 and how long to wait (axes' lockout callable)."""
-    context = getattr(original_response, "context_data", None) or {
-        "form": AuthenticationForm(request)
-    }
+    context = getattr(original_response, "context_data", None) or {"form": SignInForm(request)}
     minutes = max(1, math.ceil(get_cool_off(request).total_seconds() / 60))
     return render(
         request, "registration/login.html", {**context, "lockout_minutes": minutes}, status=429

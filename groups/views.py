@@ -1,6 +1,7 @@
 """The dashboard's pages. Each view: permission, fetch, work, then render or redirect."""
 
 import csv
+import re
 from datetime import datetime, time, timedelta
 from functools import wraps
 
@@ -75,6 +76,20 @@ def quota_summary():
     }
 
 
+ID_PATTERN = re.compile(r"[0-9]{1,18}")  # what a bigint primary key can be
+
+
+def _text_param(params, name):
+    """A free-text query parameter as the database can take it (no NUL characters)."""
+    return params.get(name, "").replace("\x00", "").strip()
+
+
+def _id_param(params, name):
+    """An id query parameter, or None when it is not one."""
+    value = params.get(name, "")
+    return int(value) if ID_PATTERN.fullmatch(value) else None
+
+
 def _page(request, queryset):
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
@@ -138,7 +153,7 @@ def device_list(request):
         },
         default="name",
     )
-    query = request.GET.get("q", "").strip()
+    query = _text_param(request.GET, "q")
     if query:
         devices = devices.filter(
             Q(name__icontains=query) | Q(serial__icontains=query) | Q(location__icontains=query)
@@ -239,15 +254,17 @@ def group_list(request):
     device = None
     if device_filter == "none":
         groups = groups.filter(device__isnull=True)
-    elif device_filter.isdigit():
-        device = Device.objects.filter(pk=device_filter).first()
-        groups = groups.filter(device_id=device_filter)
+    elif (device_id := _id_param(request.GET, "device")) is not None:
+        device = Device.objects.filter(pk=device_id).first()
+        groups = groups.filter(device_id=device_id)
+    else:
+        device_filter = ""
     state = request.GET.get("state", "")
     if state in VoiceprintGroup.State.values:
         groups = groups.filter(state=state)
     elif state != "all":
         groups = groups.exclude(state=VoiceprintGroup.State.DELETED)
-    query = request.GET.get("q", "").strip()
+    query = _text_param(request.GET, "q")
     if query:
         groups = groups.filter(Q(name__icontains=query) | Q(coze_id=query))
     groups, sort = _sorted(
@@ -608,19 +625,19 @@ def my_activity(request):
 def filtered_audit_entries(params):
     """The audit rows matching the query-string filters, newest first."""
     entries = AuditEntry.objects.all()
-    if value := params.get("user", "").strip():
+    if value := _text_param(params, "user"):
         entries = entries.filter(actor_username=value)
     if (value := params.get("action", "")) in Action.values:
         entries = entries.filter(action=value)
     if (value := params.get("outcome", "")) in Outcome.values:
         entries = entries.filter(outcome=value)
-    if (value := params.get("device", "")).isdigit():
+    if (value := _id_param(params, "device")) is not None:
         entries = entries.filter(device_id=value)
     if since := _day_start(params.get("since", "")):
         entries = entries.filter(created_at__gte=since)
     if until := _day_start(params.get("until", "")):
         entries = entries.filter(created_at__lt=until + timedelta(days=1))
-    if value := params.get("q", "").strip():
+    if value := _text_param(params, "q"):
         entries = entries.filter(
             Q(coze_logid=value)
             | Q(request_id=value)
@@ -681,6 +698,14 @@ AUDIT_CSV_COLUMNS = [
 ]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value):
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
 @permission_required("groups.export_auditentry")
 def audit_export(request):
     """The filtered audit log as CSV, streamed row by row (UTF-8 with a BOM for Excel)."""
@@ -690,7 +715,7 @@ def audit_export(request):
     def lines():
         yield "\ufeff" + writer.writerow(AUDIT_CSV_COLUMNS)
         for row in rows.iterator(chunk_size=2000):
-            yield writer.writerow(row)
+            yield writer.writerow([_inert(value) for value in row])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="vpadmin-audit.csv"'
