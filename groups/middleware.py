@@ -5,6 +5,8 @@ import logging
 import time
 import uuid
 
+from django.conf import settings
+
 from .logs import current_request
 
 log = logging.getLogger("vpadmin.request")
@@ -41,3 +43,15 @@ class RequestIdMiddleware:
             return response
         finally:
             current_request.reset(token)
+
+
+class ContentSecurityPolicyMiddleware:
+    """Pages load nothing but vpadmin's own files, and run no inline script or style."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
+        return response
