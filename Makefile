@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint clean
+.PHONY: run serve test test-browser lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,12 +20,24 @@ run: $(VENV)/.installed
 	DEBUG=$${DEBUG:-true} $(PY) manage.py ensure_admin
 	DEBUG=$${DEBUG:-true} $(PY) manage.py rundev 127.0.0.1:8000
 
+# Production: gunicorn (WEB_CONCURRENCY workers) with whitenoise, settings from the
+# environment (DEBUG off, SECRET_KEY, DATABASE_URL ...); see the README's Production section.
+serve: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	$(VENV)/bin/gunicorn vpadmin.wsgi --bind $${BIND:-127.0.0.1:8000} \
+		--workers $${WEB_CONCURRENCY:-2} --timeout 60
+
 test: $(VENV)/.installed-test
 	$(VENV)/bin/pytest
+
+# The browser tests alone (part of `make test` too); they refresh screenshots/.
+test-browser: $(VENV)/.installed-test
+	$(VENV)/bin/pytest tests/browser
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache screenshots test-results

@@ -249,7 +249,11 @@ def test_each_call_logs_one_line(coze_sim, caplog):
     [record] = [r for r in caplog.records if r.name == "vpadmin.coze"]
     assert record.getMessage() == "coze call"
     assert (record.event, record.method, record.path, record.outcome) == (
-        "coze", "POST", "/v1/audio/voiceprint_groups", "success")
+        "coze",
+        "POST",
+        "/v1/audio/voiceprint_groups",
+        "success",
+    )
     assert (record.http_status, record.code, record.logid) == (200, 0, answer.logid)
     assert isinstance(record.duration_ms, int)
 

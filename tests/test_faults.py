@@ -18,7 +18,8 @@ def fail_group_inserts(execute, sql, params, many, context):
 def age(entry, remote_group, minutes=3):
     """Let time pass: the pending row and Coze's group both a few minutes older."""
     AuditEntry.objects.filter(pk=entry.pk).update(
-        created_at=entry.created_at - timedelta(minutes=minutes))
+        created_at=entry.created_at - timedelta(minutes=minutes)
+    )
     remote_group["created_at"] -= minutes * 60
 
 
@@ -26,8 +27,10 @@ def test_a_database_failure_after_coze_created_the_group_is_recovered_by_sync(
     operator_client, operator, device, coze_sim
 ):
     with connection.execute_wrapper(fail_group_inserts):
-        response = operator_client.post("/groups/new/", {
-            "name": "客厅", "desc": "d", "device": device.pk, "submission": str(uuid.uuid4())})
+        response = operator_client.post(
+            "/groups/new/",
+            {"name": "客厅", "desc": "d", "device": device.pk, "submission": str(uuid.uuid4())},
+        )
     page = response.content.decode()
     [coze_id] = coze_sim.groups
     assert f"Coze created the group (id {coze_id}" in page and "next sync" in page
