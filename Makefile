@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run serve test test-browser lint clean
+.PHONY: run serve test test-browser bench lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ test: $(VENV)/.installed-test
 # The browser tests alone (part of `make test` too); they refresh screenshots/.
 test-browser: $(VENV)/.installed-test
 	$(VENV)/bin/pytest tests/browser
+
+# Full-account scale (1,000 groups and devices, 100,000 audit rows) in a separate database;
+# prints a table, writes bench/results.json, exits 1 if a target is missed. Takes minutes.
+bench: $(VENV)/.installed-test
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .

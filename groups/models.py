@@ -236,6 +236,18 @@ class AuditEntry(models.Model):
         indexes = [
             models.Index(fields=["action", "outcome", "-created_at"], name="audit_action_outcome"),
             models.Index(fields=["outcome", "-created_at"], name="audit_outcome_time"),
+            # Ascending, so rows appended in time order fill the index's last page (a
+            # descending index splits its first page half-empty); read backwards for newest
+            # first. The log's own order, ties included: no sort, deep pages one index walk.
+            models.Index(fields=["created_at", "id"], name="audit_time"),
+            # The filters and histories: ?device= and a device's page, ?user=, a person's
+            # own activity and the team page, a group's page.
+            models.Index(fields=["device", "created_at"], name="audit_device_time"),
+            models.Index(fields=["actor_username", "created_at"], name="audit_username_time"),
+            models.Index(fields=["actor", "created_at"], name="audit_actor_time"),
+            models.Index(
+                fields=["target_type", "target_id", "created_at"], name="audit_target_time"
+            ),
         ]
 
     def __str__(self):

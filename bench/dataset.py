@@ -1,0 +1,256 @@
+"""The benchmark's data: a full Coze account and a busy year of audit log.
+
+1,000 devices, 1,000 voiceprint groups (999 active, one deleted: the quota is nearly
+full), 20 people, and 100,000 audit rows spread over the last 365 days with a realistic
+mix of actions, outcomes, devices and Coze logids. Deterministic (a fixed seed).
+"""
+
+import random
+import uuid
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from groups.models import AuditEntry, Device, VoiceprintGroup
+
+Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
+BATCH = 2000
+DAYS = 365
+ADMIN_USERNAME = "bench-admin"
+
+ROOMS = ["客厅", "卧室", "厨房", "书房", "Lobby", "Kiosk", "Car", "Office", "Hall", "Studio"]
+SITES = ["Beijing", "Shanghai", "Shenzhen", "Hangzhou", "Chengdu", "Wuhan", "Berlin", "Paris"]
+AGENTS = [
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/138.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Version/17.5 Safari/605",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+]
+# (action, weight in %, outcome weights): a year of a busy team.
+ACTIONS = [
+    (Action.LOGIN, 18, {Outcome.SUCCESS: 1}),
+    (Action.LOGOUT, 12, {Outcome.SUCCESS: 1}),
+    (Action.LOGIN_FAILED, 3, {Outcome.REFUSED: 1}),
+    (Action.PERMISSION_DENIED, 2, {Outcome.REFUSED: 1}),
+    (
+        Action.GROUP_CREATE,
+        12,
+        {Outcome.SUCCESS: 82, Outcome.FAILURE: 8, Outcome.REFUSED: 6, Outcome.UNKNOWN: 4},
+    ),
+    (Action.GROUP_UPDATE, 15, {Outcome.SUCCESS: 90, Outcome.FAILURE: 6, Outcome.REFUSED: 4}),
+    (Action.GROUP_DELETE, 3, {Outcome.SUCCESS: 90, Outcome.FAILURE: 7, Outcome.UNKNOWN: 3}),
+    (Action.GROUP_SYNC, 5, {Outcome.SUCCESS: 92, Outcome.FAILURE: 6, Outcome.UNKNOWN: 2}),
+    (Action.DEVICE_CREATE, 5, {Outcome.SUCCESS: 95, Outcome.REFUSED: 5}),
+    (Action.DEVICE_UPDATE, 20, {Outcome.SUCCESS: 96, Outcome.REFUSED: 4}),
+    (Action.DEVICE_DELETE, 5, {Outcome.SUCCESS: 70, Outcome.REFUSED: 30}),
+]
+COZE_ACTIONS = {Action.GROUP_CREATE, Action.GROUP_UPDATE, Action.GROUP_DELETE, Action.GROUP_SYNC}
+COZE_ERRORS = [
+    (4013, "request rate limit exceeded", 200),
+    (4118, "voiceprint group quota exceeded", 200),
+    (4000, "invalid parameter", 200),
+    (5000, "internal server error", 500),
+]
+
+
+def build(*, devices=1000, groups=1000, audit_rows=100_000, people=20, seed=6):
+    """Fill an empty, migrated database; returns what the measurements need to know."""
+    rng = random.Random(seed)
+    now = timezone.now()
+    with transaction.atomic():
+        users = _people(people)
+        device_rows = _devices(rng, devices, now)
+        group_rows = _groups(rng, groups, device_rows, users, now)
+    created = _audit(rng, audit_rows, users, device_rows, group_rows, now)
+    return {
+        "admin": users[0],
+        "devices": len(device_rows),
+        "groups": len(group_rows),
+        "audit_rows": created,
+    }
+
+
+def _people(count):
+    """An Administrator (the benchmark signs in as this one), then Operators and Viewers."""
+    roles = {name: Group.objects.get(name=name) for name in ("Administrator", "Operator", "Viewer")}
+    User = get_user_model()
+    users = []
+    for n in range(count):
+        username = ADMIN_USERNAME if n == 0 else f"person{n:02d}"
+        user = User(username=username, email=f"{username}@example.com", is_staff=n == 0)
+        user.set_unusable_password()  # nobody signs in with a password: a session is made
+        user.save()
+        role = "Administrator" if n < 3 else "Operator" if n < 12 else "Viewer"
+        user.groups.add(roles[role])
+        users.append(user)
+    return users
+
+
+def _devices(rng, count, now):
+    rows = [
+        Device(
+            name=f"{ROOMS[n % len(ROOMS)]} {n + 1:04d}",
+            serial=f"VP-{n + 1:06d}-{rng.getrandbits(24):06X}",
+            location=f"{rng.choice(SITES)}, floor {rng.randint(1, 30)}",
+            notes="" if n % 3 else "Installed by the field team.",
+        )
+        for n in range(count)
+    ]
+    Device.objects.bulk_create(rows, batch_size=BATCH)
+    return list(Device.objects.order_by("id"))
+
+
+def _groups(rng, count, devices, users, now):
+    creators = users[:12]  # Administrators and Operators
+    coze_id = 7_400_000_000_000_000_000
+    rows = []
+    for n in range(count):
+        coze_id += rng.randint(1, 1 << 20)
+        created = now - timedelta(seconds=rng.randint(0, DAYS * 86400))
+        device = None if rng.random() < 0.05 else devices[n % len(devices)]
+        rows.append(
+            VoiceprintGroup(
+                coze_id=str(coze_id),
+                name=f"{ROOMS[n % len(ROOMS)]}声纹 {n + 1}"[:20],
+                desc="" if n % 4 else "Family members of this home.",
+                device=device,
+                creator=rng.choice(creators),
+                created_at=created,
+                logid=_logid(rng, created),
+                # One deleted: 999 active groups, the quota of 1,000 nearly full.
+                state=VoiceprintGroup.State.DELETED if n == 0 else VoiceprintGroup.State.ACTIVE,
+                ended_at=now if n == 0 else None,
+                feature_count=rng.randint(0, 12),
+            )
+        )
+    VoiceprintGroup.objects.bulk_create(rows, batch_size=BATCH)
+    return list(VoiceprintGroup.objects.order_by("id"))
+
+
+def _logid(rng, when):
+    return when.strftime("%Y%m%d%H%M%S") + f"{rng.getrandbits(64):016X}"
+
+
+def _audit(rng, count, users, devices, groups, now):
+    """The creation row of every group plus random rows, `count` in all, inserted oldest
+    first as a real log grows (ids follow time, so do the table's pages)."""
+    actions = [action for action, _, _ in ACTIONS]
+    weights = [weight for _, weight, _ in ACTIONS]
+    outcomes = {action: outcome for action, _, outcome in ACTIONS}
+    # A few people do most of the work.
+    user_weights = [max(1, 40 - 2 * n) for n in range(len(users))]
+    moments = [(group.created_at, group) for group in groups]
+    moments += [
+        (now - timedelta(seconds=rng.randint(60, DAYS * 86400)), None)
+        for _ in range(count - len(groups))
+    ]
+    moments.sort(key=lambda moment: moment[0])
+    for first in range(0, len(moments), BATCH):
+        rows = []
+        for created, group in moments[first : first + BATCH]:
+            if group is not None:
+                rows.append(_group_creation(rng, group, users))
+                continue
+            action = rng.choices(actions, weights)[0]
+            outcome = rng.choices(*zip(*outcomes[action].items(), strict=True))[0]
+            user = rng.choices(users, user_weights)[0]
+            rows.append(_entry(rng, action, outcome, user, created, devices, groups))
+        with transaction.atomic():
+            AuditEntry.objects.bulk_create(rows, batch_size=BATCH)
+    return len(moments)
+
+
+def _group_creation(rng, group, users):
+    creator = next(user for user in users if user.pk == group.creator_id)
+    return AuditEntry(
+        created_at=group.created_at,
+        actor=creator,
+        actor_username=creator.username,
+        action=Action.GROUP_CREATE,
+        outcome=Outcome.SUCCESS,
+        request_id=uuid.UUID(int=rng.getrandbits(128)).hex,
+        target_type="voiceprintgroup",
+        target_id=str(group.pk),
+        target_label=group.name,
+        device_id=group.device_id,
+        sent_name=group.name,
+        sent_desc=group.desc,
+        coze_code=0,
+        coze_logid=group.logid,
+        http_status=200,
+        duration_ms=int(rng.lognormvariate(4.8, 0.5)),
+        ip_address=_address(rng),
+        user_agent=rng.choice(AGENTS),
+    )
+
+
+def _entry(rng, action, outcome, user, created, devices, groups):
+    fields = {
+        "created_at": created,
+        "actor": user,
+        "actor_username": user.username,
+        "action": action,
+        "outcome": outcome,
+        "request_id": uuid.UUID(int=rng.getrandbits(128)).hex,
+        "ip_address": _address(rng),
+        "user_agent": rng.choice(AGENTS),
+    }
+    if action.startswith("group."):
+        group = rng.choice(groups)
+        if action != Action.GROUP_SYNC:
+            fields.update(
+                target_type="voiceprintgroup",
+                target_id=str(group.pk),
+                target_label=group.name,
+                device_id=group.device_id,
+            )
+        if action in (Action.GROUP_CREATE, Action.GROUP_UPDATE):
+            fields.update(sent_name=group.name, sent_desc=group.desc)
+    elif action.startswith("device."):
+        device = rng.choice(devices)
+        fields.update(
+            target_type="device",
+            target_id=str(device.pk),
+            target_label=str(device),
+            device_id=device.pk,
+        )
+    elif action == Action.PERMISSION_DENIED:
+        fields["detail"] = "groups.delete_voiceprintgroup for POST /groups/12/delete/"
+    elif action == Action.LOGIN_FAILED:
+        fields.update(actor=None, detail=user.username)
+    if action in COZE_ACTIONS and outcome != Outcome.REFUSED:
+        fields.update(_coze_answer(rng, outcome, created))
+    elif outcome == Outcome.REFUSED and action in COZE_ACTIONS:
+        fields["detail"] = "name: Ensure this value has at most 20 characters (it has 23)."
+    return AuditEntry(**fields)
+
+
+def _coze_answer(rng, outcome, created):
+    duration = int(rng.lognormvariate(4.8, 0.5))
+    if outcome == Outcome.SUCCESS:
+        return {
+            "coze_code": 0,
+            "coze_logid": _logid(rng, created),
+            "http_status": 200,
+            "duration_ms": duration,
+        }
+    if outcome == Outcome.UNKNOWN:
+        return {
+            "coze_msg": "no answer within 10 s",
+            "duration_ms": 10_000,
+            "detail": "Coze did not answer, so the change may or may not have been made",
+        }
+    code, msg, status = rng.choice(COZE_ERRORS)
+    return {
+        "coze_code": code,
+        "coze_msg": msg,
+        "coze_logid": _logid(rng, created),
+        "http_status": status,
+        "duration_ms": duration,
+    }
+
+
+def _address(rng):
+    return f"10.{rng.randint(0, 3)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"

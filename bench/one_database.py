@@ -1,0 +1,398 @@
+"""One database's benchmark, in its own process (run.py starts one per database): build
+the data set, serve it with gunicorn, measure, and write the figures as JSON.
+
+Imports of models (vpadmin's, sessions', the test client) sit inside the functions: they
+may run only after run() has set the environment and called django.setup()."""
+
+import json
+import logging
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import psycopg
+from django.core.management import call_command
+from django.db import connection, connections
+from django.db.models import Count
+from django.utils import timezone
+from psycopg import sql
+
+from bench import measure
+from bench.run import bench_database_url, new_secret_key
+from bench.server import Gunicorn
+from groups.simulator import CozeSimulator
+
+TOKEN = "pat_vpadmin_bench"
+PAGE_SIZE = 50  # vpadmin's lists, and the admin's in bench settings
+FLOOR = "/bench/floor/"
+EXPORT = "/audit/export.csv"
+EXPORT_RUNS = 3
+REUSE_CALLS = 200
+SEARCH = "客厅"  # a tenth of the groups' names
+STARTED = time.monotonic()
+
+
+def log(message):
+    print(f"[{time.monotonic() - STARTED:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def run(args):
+    database, url = args.child, bench_database_url(args.child)
+    _recreate(database, url)
+    sim = CozeSimulator(token=TOKEN, quota=100_000).start()
+    workdir = Path(tempfile.mkdtemp(prefix="vpadmin-bench-"))
+    quota = 999 + 3 + args.creations + 1  # room for the creations measured at 999 groups
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": args.settings,
+            "DATABASE_URL": url,
+            "SECRET_KEY": new_secret_key(),
+            "DEBUG": "false",
+            "COZE_API_TOKEN": TOKEN,
+            "COZE_API_BASE": sim.url,
+            "COZE_GROUP_QUOTA": str(quota),
+            "BENCH_STATIC_ROOT": str(workdir / "static"),
+        }
+    )
+    import django  # only now: settings read the environment above
+
+    django.setup()
+    # This process's own log lines (the simulator's, the Coze client's) would drown the table.
+    logging.getLogger().setLevel(logging.WARNING)
+    logging.getLogger("vpadmin").setLevel(logging.WARNING)
+    try:
+        figures = _measure_all(args, database, sim, workdir)
+    except BaseException:
+        log(f"failed; gunicorn's log is in {workdir}")
+        raise
+    finally:
+        sim.stop()
+        if not args.keep:
+            _drop(database, url)
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    Path(args.out).write_text(json.dumps(figures, ensure_ascii=False))
+
+
+def _measure_all(args, database, sim, workdir):
+    from bench import dataset
+
+    log(f"{database}: migrating {os.environ['DATABASE_URL']}")
+    call_command("migrate", verbosity=0)
+    log("building 1,000 devices, 1,000 groups, 100,000 audit rows")
+    built = dataset.build()
+    _settle(database)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    session_key = _session_for(built["admin"])
+    facts = _facts()
+    pages = _pages(facts)
+    env = {k: os.environ[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "SECRET_KEY")}
+    log_path = workdir / "gunicorn.log"
+
+    load_before = [round(n, 2) for n in os.getloadavg()]
+    log("one gunicorn worker: pages, admin, floor, export, creations")
+    with Gunicorn(env, workers=1, log_path=log_path) as server:
+        client = measure.SignedInClient(server.url, session_key)
+        paths = [path for _, path, admin in pages for path in (path, admin) if path]
+        samples = measure.pages(client, [*paths, FLOOR], rounds=args.rounds, log=log)
+        pids = {s.pid for group in samples.values() for s in group}
+        if len(pids) != 1:
+            raise RuntimeError(f"answers came from several processes: {pids}")
+        (pid,) = pids
+        log("export of every audit row, 3 times")
+        export = _export(client, pid, facts["audit_rows"])
+        log(f"{args.creations} group creations at 999 groups")
+        creation = _creations(client, args.creations)
+
+    log(f"Coze client: {REUSE_CALLS} calls on one session, {REUSE_CALLS} on new sessions")
+    reuse = _connection_reuse(sim)
+    workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
+    log(f"load: {workers} workers, {args.load_threads} clients, {args.load_seconds:g} s")
+    with Gunicorn(env, workers=workers, log_path=log_path) as server:
+        load = measure.load(
+            server.url,
+            session_key,
+            ["/", "/groups/"],
+            threads=args.load_threads,
+            seconds=args.load_seconds,
+        )
+    load["workers"], load["threads"] = workers, args.load_threads
+    log("queries of each page, in process")
+    inspected = _inspect(pages, session_key, explain=args.explain)
+
+    floor = [s.server_ms for s in samples[FLOOR]]
+    summary = {
+        "database": database,
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "data": {k: v for k, v in built.items() if k != "admin"},
+        "rounds": args.rounds,
+        "settings": args.settings,
+        # The machine's 1, 5 and 15 minute load averages, before and after measuring.
+        "load_average": {"before": load_before, "after": [round(n, 2) for n in os.getloadavg()]},
+        "floor_median_ms": round(measure.median(floor), 2),
+        "floor_p95_ms": round(measure.p95(floor), 2),
+        "floor_queries": samples[FLOOR][0].queries,
+        **export,
+        **creation,
+        **reuse,
+        "requests_per_second": load["requests_per_second"],
+        "errors": load["errors"],
+        "load": load,
+    }
+    return {
+        "pages": [
+            _page_figures(database, page, samples, floor, inspected[page[1]]) for page in pages
+        ],
+        "summary": summary,
+    }
+
+
+# The database
+
+
+def _recreate(database, url):
+    """An empty database at `url`; the audit log's triggers forbid emptying one in place."""
+    if database == "sqlite":
+        path = Path(urlsplit(url).path)
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return
+    _maintenance(url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", "CREATE DATABASE {}")
+
+
+def _drop(database, url):
+    connections.close_all()
+    if database == "sqlite":
+        Path(urlsplit(url).path).unlink(missing_ok=True)
+    else:
+        _maintenance(url, "DROP DATABASE IF EXISTS {} WITH (FORCE)")
+
+
+def _maintenance(url, *statements):
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    server = urlunsplit(parts._replace(path="/postgres", query=""))  # no Django options
+    with psycopg.connect(server, autocommit=True) as connection:
+        for statement in statements:
+            connection.execute(sql.SQL(statement).format(sql.Identifier(name)))
+
+
+def _settle(database):
+    """PostgreSQL: what autovacuum does soon after a bulk load (statistics, visibility map).
+    SQLite: nothing; vpadmin never runs ANALYZE there."""
+    if database == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+
+
+def _session_for(user):
+    """A signed-in session for `user`, made in the database (no sign-in form, no lockout)."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return store.session_key
+
+
+def _facts():
+    """Which device, page and date the measured URLs name."""
+    from groups.models import AuditEntry
+
+    busiest = (
+        AuditEntry.objects.exclude(device_id=None)
+        .values("device_id")
+        .annotate(n=Count("id"))
+        .order_by("-n", "device_id")
+        .first()
+    )
+    rows = AuditEntry.objects.count()
+    return {
+        "device": busiest["device_id"],
+        "audit_rows": rows,
+        "last_page": math.ceil(rows / PAGE_SIZE),
+        "since": (timezone.localdate() - timedelta(days=90)).isoformat(),
+    }
+
+
+def _pages(facts):
+    """(name, vpadmin's path, Django admin's path for the same rows or None)."""
+    device, last, since, q = facts["device"], facts["last_page"], facts["since"], quote(SEARCH)
+    admin = "/admin/groups/"
+    return [
+        ("dashboard", "/", None),
+        ("devices", "/devices/", f"{admin}device/"),
+        # No admin change list shows what a device's page does (its groups and its history).
+        ("device page", f"/devices/{device}/", None),
+        ("groups", "/groups/", f"{admin}voiceprintgroup/"),
+        ("groups, searched", f"/groups/?q={q}", f"{admin}voiceprintgroup/?q={q}"),
+        ("audit, first page", "/audit/", f"{admin}auditentry/"),
+        ("audit, last page", f"/audit/?page={last}", f"{admin}auditentry/?p={last}"),
+        (
+            "audit, filtered",
+            f"/audit/?device={device}&outcome=failure&since={since}",
+            f"{admin}auditentry/?device__id__exact={device}&outcome__exact=failure"
+            f"&created_at__gte={since}",
+        ),
+        ("quota", "/quota/", None),
+    ]
+
+
+# Figures
+
+
+def _page_figures(database, page, samples, floor, inspected):
+    name, path, admin = page
+    times = [s.server_ms for s in samples[path]]
+    floor_median = measure.median(floor)
+    figures = {
+        "page": path,
+        "name": name,
+        "database": database,
+        "median_ms": round(measure.median(times), 2),
+        "p95_ms": round(measure.p95(times), 2),
+        "queries": _constant_queries(samples[path]),
+        "admin_page": admin,
+        "admin_median_ms": None,
+        "admin_p95_ms": None,
+        "admin_queries": None,
+        "floor_median_ms": round(floor_median, 2),
+        "limit_ms": round(2 * floor_median + 20, 2),
+        "ratio_to_floor": round(measure.median(times) / floor_median, 2),
+        "ratio_to_admin": None,
+        "audit_count_queries": inspected["audit_counts"],
+    }
+    if admin:
+        admin_times = [s.server_ms for s in samples[admin]]
+        figures.update(
+            admin_median_ms=round(measure.median(admin_times), 2),
+            admin_p95_ms=round(measure.p95(admin_times), 2),
+            admin_queries=_constant_queries(samples[admin]),
+            ratio_to_admin=round(measure.median(times) / measure.median(admin_times), 2),
+        )
+    figures["meets_floor_target"] = figures["median_ms"] <= figures["limit_ms"]
+    figures["meets_admin_target"] = admin is None or figures["ratio_to_admin"] < 1
+    return figures
+
+
+def _constant_queries(samples):
+    counts = {s.queries for s in samples}
+    if len(counts) != 1:
+        raise RuntimeError(f"query count varied between requests of one page: {counts}")
+    return counts.pop()
+
+
+def _export(client, pid, rows):
+    runs = [measure.export(client, EXPORT, expected_rows=rows, pid=pid) for _ in range(EXPORT_RUNS)]
+    return {
+        "export_rows": rows,
+        "export_seconds": round(measure.median([r[0] for r in runs]), 2),
+        "export_seconds_max": round(max(r[0] for r in runs), 2),
+        "export_peak_mb": round(max(r[1] for r in runs), 1),
+        "export_growth_mb": round(max(r[2] for r in runs), 1),
+    }
+
+
+def _creations(client, count):
+    from groups.models import AuditEntry, Device, VoiceprintGroup
+
+    held = VoiceprintGroup.objects.active().count()
+    devices = list(Device.objects.order_by("id").values_list("id", flat=True)[:count])
+    samples = measure.creations(client, devices, count)
+    coze_ms = dict(
+        AuditEntry.objects.filter(
+            request_id__in=[s.request_id for s in samples],
+            action=AuditEntry.Action.GROUP_CREATE,
+            outcome=AuditEntry.Outcome.SUCCESS,
+        ).values_list("request_id", "duration_ms")
+    )
+    if len(coze_ms) != len(samples):
+        raise RuntimeError(f"{len(samples)} creations but {len(coze_ms)} successful audit rows")
+    overheads = [s.server_ms - coze_ms[s.request_id] for s in samples]
+    return {
+        "creations": count,
+        "groups_before_creations": held,
+        "create_overhead_ms": round(measure.median(overheads), 2),
+        "create_overhead_p95_ms": round(measure.p95(overheads), 2),
+        "create_server_median_ms": round(measure.median([s.server_ms for s in samples]), 2),
+        "create_coze_median_ms": measure.median(list(coze_ms.values())),
+        "create_queries": _constant_queries(samples),
+    }
+
+
+def _connection_reuse(sim):
+    """The service module's client (one keep-alive session) against a new session a call."""
+    from groups.coze import CozeClient
+
+    def timed(make_client):
+        first = len(sim.requests)
+        started = time.perf_counter()
+        shared = None
+        for n in range(REUSE_CALLS):
+            client = make_client(shared)
+            client.create_group(f"reuse {n}")
+            shared = client
+        per_call = (time.perf_counter() - started) * 1000 / REUSE_CALLS
+        connections = {r["connection"] for r in sim.requests[first:]}
+        return round(per_call, 3), len(connections)
+
+    def new_client():
+        return CozeClient(sim.url, TOKEN, 10.0)
+
+    kept_ms, kept_connections = timed(lambda shared: shared or new_client())
+    fresh_ms, fresh_connections = timed(lambda shared: new_client())
+    return {
+        "coze_calls": REUSE_CALLS,
+        "coze_keepalive_ms_per_call": kept_ms,
+        "coze_keepalive_connections": kept_connections,
+        "coze_new_session_ms_per_call": fresh_ms,
+        "coze_new_session_connections": fresh_connections,
+    }
+
+
+# Queries, seen from inside
+
+
+def _inspect(pages, session_key, *, explain):
+    """Each vpadmin page's statements, in process: how many count audit rows; with
+    `explain`, every statement with its time and plan (EXPLAIN ANALYZE on PostgreSQL)."""
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.cookies["sessionid"] = session_key
+    inspected = {}
+    for name, path, _ in pages:
+        with CaptureQueriesContext(connection) as captured:
+            status = client.get(path).status_code
+        if status != 200:
+            raise RuntimeError(f"GET {path} answered HTTP {status} in process")
+        statements = [q["sql"] for q in captured.captured_queries]
+        counts = [s for s in statements if "COUNT(" in s.upper() and "groups_auditentry" in s]
+        inspected[path] = {"audit_counts": len(counts)}
+        if explain:
+            print(f"\n### {name}: {path} ({len(statements)} statements)")
+            for query in captured.captured_queries:
+                _print_plan(connection, query)
+    return inspected
+
+
+def _print_plan(connection, query):
+    sql = query["sql"]
+    print(f"\n-- {float(query['time']) * 1000:.2f} ms: {sql[:600]}")
+    if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+        return
+    prefix = "EXPLAIN ANALYZE " if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN "
+    with connection.cursor() as cursor:
+        cursor.execute(prefix + sql)
+        for row in cursor.fetchall():
+            print("   ", " | ".join(str(column) for column in row))

@@ -1,0 +1,75 @@
+"""The printed table and the targets of issue 6."""
+
+EXPORT_SECONDS, EXPORT_MB, CREATE_MS = 5.0, 100.0, 20.0
+
+
+def show(results, databases):
+    """Print this run's figures; returns the targets missed (empty when all hold)."""
+    header = (
+        f"{'page':<48} {'database':<10} {'median':>7} {'p95':>7} {'queries':>7} "
+        f"{'admin':>7} {'floor':>6} {'×floor':>6} {'×admin':>6}  target"
+    )
+    print("\n" + header + "\n" + "-" * len(header))
+    missed = []
+    for page in results["pages"]:
+        if page["database"] not in databases:
+            continue
+        ok = page["meets_floor_target"] and page["meets_admin_target"]
+        if not page["meets_floor_target"]:
+            missed.append(f"{page['database']} {page['page']}: above {page['limit_ms']} ms")
+        if not page["meets_admin_target"]:
+            missed.append(f"{page['database']} {page['page']}: not faster than Django admin")
+        if page["audit_count_queries"] > 1:
+            missed.append(f"{page['database']} {page['page']}: counts the audit log twice")
+        print(
+            f"{page['page'][:48]:<48} {page['database']:<10} {page['median_ms']:>7.1f} "
+            f"{page['p95_ms']:>7.1f} {page['queries']:>7} {_ms(page['admin_median_ms']):>7} "
+            f"{page['floor_median_ms']:>6.1f} {page['ratio_to_floor']:>6.2f} "
+            f"{_ratio(page['ratio_to_admin']):>6}  {'ok' if ok else 'MISSED'}"
+        )
+    for database in databases:
+        missed += _summary(database, results["databases"][database])
+    if missed:
+        print("\nTargets missed:\n  " + "\n  ".join(missed))
+    else:
+        print("\nEvery target holds.")
+    return missed
+
+
+def _summary(database, s):
+    print(
+        f"\n{database}: floor {s['floor_median_ms']} ms ({s['floor_queries']} queries) · "
+        f"export of {s['export_rows']:,} rows {s['export_seconds']} s "
+        f"(max {s['export_seconds_max']} s), worker peak {s['export_peak_mb']} MB "
+        f"(+{s['export_growth_mb']} MB)\n"
+        f"  creation at {s['groups_before_creations']} groups: overhead "
+        f"{s['create_overhead_ms']} ms (p95 {s['create_overhead_p95_ms']}) = server "
+        f"{s['create_server_median_ms']} ms − Coze {s['create_coze_median_ms']} ms, "
+        f"{s['create_queries']} queries\n"
+        f"  Coze client, {s['coze_calls']} creates: one keep-alive session "
+        f"{s['coze_keepalive_ms_per_call']} ms/call ({s['coze_keepalive_connections']} "
+        f"connection), new session each {s['coze_new_session_ms_per_call']} ms/call "
+        f"({s['coze_new_session_connections']} connections)\n"
+        f"  load: {s['load']['workers']} workers, {s['load']['threads']} clients, "
+        f"{s['load']['seconds']} s: {s['requests_per_second']} requests/s, "
+        f"{s['errors']} errors (client median {s['load']['client_median_ms']} ms, "
+        f"p95 {s['load']['client_p95_ms']} ms)"
+    )
+    missed = []
+    if s["export_seconds_max"] >= EXPORT_SECONDS:
+        missed.append(f"{database} export: {s['export_seconds_max']} s")
+    if s["export_peak_mb"] >= EXPORT_MB:
+        missed.append(f"{database} export: {s['export_peak_mb']} MB")
+    if s["create_overhead_ms"] >= CREATE_MS:
+        missed.append(f"{database} creation overhead: {s['create_overhead_ms']} ms")
+    if s["errors"]:
+        missed.append(f"{database} load: {s['errors']} errors")
+    return missed
+
+
+def _ms(value):
+    return "—" if value is None else f"{value:.1f}"
+
+
+def _ratio(value):
+    return "—" if value is None else f"{value:.2f}"

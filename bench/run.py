@@ -1,0 +1,145 @@
+"""The benchmark of issue 6: vpadmin at the scale of a full Coze account, against Django
+admin and against the framework's floor.
+
+    python bench/run.py                                # DATABASE_URL's engine (default SQLite)
+    python bench/run.py --databases sqlite,postgresql  # both, one after the other
+
+For each database it builds a separate database (a temporary SQLite file, or
+`vpadmin_bench` on DATABASE_URL's PostgreSQL server; never the working or test database)
+with 1,000 devices, 1,000 groups and 100,000 audit rows, serves it with gunicorn and
+measures over HTTP: pages (server time and queries from bench/middleware.py's headers),
+Django admin's change lists and a constant page (the floor) on the same worker, the full
+CSV export (time and the worker's peak memory), group creation against the simulator,
+and a 30-second load test. It prints a table, merges the figures into bench/results.json
+(other databases' figures kept) and exits with status 1 if a target is missed.
+"""
+
+import argparse
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # run as a script: make `bench` and `vpadmin` importable
+
+RESULTS = ROOT / "bench" / "results.json"
+DATABASES = ("sqlite", "postgresql")
+BENCH_DB_NAME = "vpadmin_bench"
+DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+def main():
+    args = _arguments()
+    if args.child:
+        from bench import one_database  # the child process sets Django up
+
+        one_database.run(args)
+        return
+    figures = {}
+    for database in args.databases:
+        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
+            out_path = Path(out.name)
+        command = [sys.executable, __file__, "--child", database, "--out", str(out_path)]
+        command += _passed_on(args)
+        print(f"== {database}", flush=True)
+        subprocess.run(command, check=True)  # noqa: S603
+        figures[database] = json.loads(out_path.read_text())
+        out_path.unlink()
+    results = _merge(figures)
+    RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    from bench import report
+
+    missed = report.show(results, list(figures))
+    print(f"\nWritten to {RESULTS.relative_to(ROOT)}.")
+    sys.exit(1 if missed else 0)
+
+
+def _arguments():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--databases",
+        type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
+        default=[_engine_of(os.environ.get("DATABASE_URL", ""))],
+        help="comma-separated: sqlite, postgresql (default: the engine of DATABASE_URL)",
+    )
+    parser.add_argument("--rounds", type=int, default=30, help="requests per page (>= 30)")
+    parser.add_argument("--creations", type=int, default=30, help="groups created (>= 30)")
+    parser.add_argument("--load-seconds", type=float, default=30.0)
+    parser.add_argument("--load-threads", type=int, default=8)
+    parser.add_argument(
+        "--explain", action="store_true", help="print every page's queries with their plans"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    parser.add_argument(
+        "--settings",
+        default="bench.settings",
+        help="settings module (default bench.settings); e.g. a copy that patches a view, "
+        "to measure a fix before making it",
+    )
+    parser.add_argument("--child", choices=DATABASES, help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    unknown = set(args.databases) - set(DATABASES)
+    if unknown:
+        parser.error(f"unknown database {', '.join(sorted(unknown))}: use sqlite, postgresql")
+    if args.rounds < 30 or args.creations < 30:
+        parser.error("--rounds and --creations must be at least 30")
+    return args
+
+
+def _passed_on(args):
+    options = [
+        "--rounds", str(args.rounds), "--creations", str(args.creations),
+        "--load-seconds", str(args.load_seconds), "--load-threads", str(args.load_threads),
+    ]  # fmt: skip
+    options += ["--settings", args.settings]
+    return options + ["--explain"] * args.explain + ["--keep"] * args.keep
+
+
+def _engine_of(url):
+    postgresql = url.startswith(("postgres://", "postgresql://", "pgsql://"))
+    return "postgresql" if postgresql else "sqlite"
+
+
+def bench_database_url(database):
+    """The separate database the benchmark builds: never the working or the test one."""
+    if database == "sqlite":
+        return f"sqlite:///{Path(tempfile.gettempdir()) / 'vpadmin-bench.sqlite3'}"
+    configured = os.environ.get("DATABASE_URL", "")
+    server = urlsplit(configured if _engine_of(configured) == "postgresql" else DEFAULT_POSTGRES)
+    return urlunsplit(server._replace(path="/" + BENCH_DB_NAME))
+
+
+def _merge(figures):
+    """bench/results.json with this run's databases replaced and the others kept."""
+    try:
+        results = json.loads(RESULTS.read_text())
+    except (FileNotFoundError, ValueError):
+        results = {}
+    pages = [p for p in results.get("pages", []) if p.get("database") not in figures]
+    databases = {k: v for k, v in results.get("databases", {}).items() if k not in figures}
+    for database, figure in figures.items():
+        pages += figure["pages"]
+        databases[database] = figure["summary"]
+    order = {name: n for n, name in enumerate(DATABASES)}
+    pages.sort(key=lambda p: order.get(p["database"], 9))
+    return {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "pages": pages,
+        "databases": dict(sorted(databases.items(), key=lambda kv: order.get(kv[0], 9))),
+    }
+
+
+def new_secret_key():
+    return "bench-" + secrets.token_urlsafe(40)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,22 @@
+"""vpadmin's URLs plus the floor: a constant page through the same middleware stack."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.shortcuts import render
+from django.urls import include, path
+
+# Change lists with as many rows as vpadmin's own lists (DeviceAdmin and the others keep
+# Django's default of 100 otherwise); set here, once the admin has registered its classes.
+for model_admin in admin.site._registry.values():
+    model_admin.list_per_page = settings.BENCH_ADMIN_PAGE_SIZE
+
+
+def floor(request):
+    """The framework's floor: session, user and a tiny constant template, nothing else."""
+    return render(request, "bench/floor.html")
+
+
+urlpatterns = [
+    path("bench/floor/", floor, name="bench_floor"),
+    path("", include("vpadmin.urls")),
+]
