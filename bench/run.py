@@ -49,9 +49,11 @@ def main():
         command = [sys.executable, __file__, "--child", database, "--out", str(out_path)]
         command += _passed_on(args)
         print(f"== {database}", flush=True)
-        subprocess.run(command, check=True)  # noqa: S603
-        figures[database] = json.loads(out_path.read_text())
-        out_path.unlink()
+        try:
+            subprocess.run(command, check=True)  # noqa: S603
+            figures[database] = json.loads(out_path.read_text())
+        finally:
+            out_path.unlink()
     results = _merge(figures)
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     from bench import report

@@ -6,6 +6,7 @@ HTTP on loopback, and static files collected into a temporary directory.
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 from vpadmin.settings import *  # noqa: F403
@@ -24,8 +25,10 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 SECURE_HSTS_SECONDS = 0
 
-# collectstatic writes here (run.py), never into the working tree's staticfiles/.
-STATIC_ROOT = os.environ.get("BENCH_STATIC_ROOT") or BENCH_DIR / "staticfiles"
+# collectstatic writes here (run.py sets it), never into the working tree's staticfiles/.
+STATIC_ROOT = (
+    os.environ.get("BENCH_STATIC_ROOT") or Path(tempfile.gettempdir()) / "vpadmin-bench-static"
+)
 
 # Django admin's change lists show 50 rows, as vpadmin's lists do (bench/urls.py sets it).
 BENCH_ADMIN_PAGE_SIZE = 50
