@@ -2,9 +2,9 @@
 
 from datetime import datetime, time, timedelta
 
-from django.db.models import Count
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Func, IntegerField
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from .models import AuditEntry, VoiceprintGroup
 
@@ -26,7 +26,50 @@ COZE_ACTIONS = [
 def _days(count):
     last = timezone.localdate()
     first = last - timedelta(days=count - 1)
-    return first, last, timezone.make_aware(datetime.combine(first, time.min))
+    return first, last, _midnight(first)
+
+
+def _midnight(day):
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+class DayNumber(Func):
+    """The number of the local day (0 for `first`) on which a datetime falls, NULL after the
+    last day. The database finds it by comparing with the midnights in between, as nested
+    CASEs that halve the days at each step (a binary search: 5 comparisons for 30 days);
+    TruncDate calls a Python function for every row on SQLite. The midnights come from the
+    current time zone, so days of 23 or 25 hours are counted right."""
+
+    output_field = IntegerField()
+
+    def __init__(self, expression, first, count):
+        super().__init__(expression)
+        self.midnights = [_midnight(first + timedelta(days=n + 1)) for n in range(count)]
+
+    def as_sql(self, compiler, connection, **extra):
+        column, column_params = compiler.compile(self.source_expressions[0])
+        value = connection.ops.adapt_datetimefield_value
+
+        def days(low, high):  # the SQL and parameters choosing a day in low..high
+            if low == high:
+                return ("NULL" if low == len(self.midnights) else str(low)), []
+            middle = (low + high) // 2  # on or before day `middle`: before its next midnight
+            before, before_params = days(low, middle)
+            after, after_params = days(middle + 1, high)
+            sql = f"CASE WHEN {column} < %s THEN {before} ELSE {after} END"
+            return sql, [
+                *column_params,
+                value(self.midnights[middle]),
+                *before_params,
+                *after_params,
+            ]
+
+        return days(0, len(self.midnights))
+
+
+def _per_day(rows, first):
+    """{day: n} from (day number, n) rows; rows after the last day (None) are left out."""
+    return {first + timedelta(days=index): n for index, n in rows if index is not None}
 
 
 def _bars(first, count, series, peak):
@@ -41,7 +84,10 @@ def _bars(first, count, series, peak):
             height = round(n * HEIGHT / peak, 1) if peak else 0
             if n:
                 bottom -= height
-                parts.append({"name": name, "y": round(bottom, 1), "h": height, "n": n})
+                title = f"{date_format(day, 'DATE_FORMAT')}: {n}"
+                parts.append(
+                    {"name": name, "y": round(bottom, 1), "h": height, "n": n, "title": title}
+                )
             total += n
         bars.append(
             {
@@ -58,13 +104,14 @@ def _bars(first, count, series, peak):
 def groups_created(days=90):
     """Groups created per day over the last `days` days."""
     first, last, start = _days(days)
-    per_day = dict(
+    rows = (
         VoiceprintGroup.objects.filter(created_at__gte=start)
-        .annotate(day=TruncDate("created_at"))
+        .annotate(day=DayNumber("created_at", first, days))
         .values("day")
         .annotate(n=Count("id"))
         .values_list("day", "n")
     )
+    per_day = _per_day(rows, first)
     peak = max(per_day.values(), default=0)
     return _chart(first, last, _bars(first, days, [("created", per_day)], peak), peak)
 
@@ -74,16 +121,18 @@ def coze_outcomes(days=30):
     first, last, start = _days(days)
     per_outcome = {outcome: {} for outcome in OUTCOMES}
     rows = (
-        AuditEntry.objects.filter(
-            created_at__gte=start, action__in=COZE_ACTIONS, outcome__in=OUTCOMES
-        )
-        .annotate(day=TruncDate("created_at"))
+        # Every outcome but pending, said so: SQLite then reads audit_action_time alone
+        # (with outcome IN (...) it chose audit_outcome_time and the table: 3 times slower).
+        AuditEntry.objects.filter(created_at__gte=start, action__in=COZE_ACTIONS)
+        .exclude(outcome=AuditEntry.Outcome.PENDING)
+        .annotate(day=DayNumber("created_at", first, days))
         .values("day", "outcome")
         .annotate(n=Count("id"))
         .values_list("day", "outcome", "n")
     )
-    for day, outcome, n in rows:
-        per_outcome[outcome][day] = n
+    for index, outcome, n in rows:
+        if index is not None and outcome in per_outcome:
+            per_outcome[outcome][first + timedelta(days=index)] = n
     totals = {}
     for per_day in per_outcome.values():
         for day, n in per_day.items():

@@ -40,6 +40,16 @@ class VoiceprintGroupQuerySet(models.QuerySet):
         return self.filter(state=VoiceprintGroup.State.ACTIVE)
 
 
+def choice_label(choices, value):
+    """The label of `value` in `choices` (the value itself if unknown). Lists call this per
+    row instead of get_FOO_display(), which hashes every choice's label, and so translates
+    all of them, on each call."""
+    try:
+        return choices(value).label
+    except ValueError:
+        return value
+
+
 class VoiceprintGroup(models.Model):
     class State(models.TextChoices):
         ACTIVE = "active", _("active")
@@ -90,6 +100,10 @@ class VoiceprintGroup(models.Model):
 
     def get_absolute_url(self):
         return reverse("group_detail", args=[self.pk])
+
+    @property
+    def state_label(self):
+        return choice_label(self.State, self.state)
 
     @property
     def is_active(self):
@@ -234,7 +248,9 @@ class AuditEntry(models.Model):
         verbose_name_plural = _("audit entries")
         permissions = [("export_auditentry", _("Can export the audit log"))]
         indexes = [
-            models.Index(fields=["action", "outcome", "-created_at"], name="audit_action_outcome"),
+            # ?action= (with ?outcome=) newest first, and the dashboard's Coze operations
+            # per day: a range of time for each Coze action, read from the index alone.
+            models.Index(fields=["action", "created_at", "outcome"], name="audit_action_time"),
             models.Index(fields=["outcome", "-created_at"], name="audit_outcome_time"),
             # Ascending, so rows appended in time order fill the index's last page (a
             # descending index splits its first page half-empty); read backwards for newest
@@ -269,6 +285,14 @@ class AuditEntry(models.Model):
         )
 
     delete.alters_data = True
+
+    @property
+    def action_label(self):
+        return choice_label(self.Action, self.action)
+
+    @property
+    def outcome_label(self):
+        return choice_label(self.Outcome, self.outcome)
 
     @property
     def is_final(self):

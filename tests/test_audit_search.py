@@ -79,9 +79,31 @@ def test_the_filters_stay_in_the_form_and_the_export_link(
 ):
     query = f"device={device.pk}&outcome=failure&since={day(7)}"
     page = administrator_client.get(f"/audit/?{query}").content.decode()
-    assert f'<option value="{device.pk}" selected>' in page
+    assert f'<input type="hidden" name="device" value="{device.pk}">' in page
+    assert f"<strong>{device.name}</strong>" in page
     assert f'value="{day(7)}"' in page
     assert f"/audit/export.csv?{query.replace('&', '&amp;')}" in page
+    # "any device" drops the device and keeps the other filters.
+    assert f'<a href="?outcome=failure&amp;since={day(7)}">any device</a>' in page
+
+
+def test_a_device_is_found_by_name_or_serial_not_picked_from_every_device(
+    viewer_client, log, device
+):
+    assert logids(viewer_client, "device_name=kios") == ["LOG-D"]
+    assert logids(viewer_client, "device_name=K-1") == ["LOG-D"]
+    assert logids(viewer_client, "device_name=nothing-like-it") == []
+    page = viewer_client.get("/audit/").content.decode()
+    assert 'name="device_name"' in page
+    assert f'<option value="{device.pk}"' not in page  # no list of every device
+
+
+def test_a_deleted_devices_history_is_still_filtered_by_its_id(viewer_client, log, device):
+    deleted = log.pk  # its rows keep its id (no constraint, no ON DELETE action)
+    log.delete()
+    assert logids(viewer_client, f"device={deleted}") == ["LOG-D"]
+    page = viewer_client.get(f"/audit/?device={deleted}").content.decode()
+    assert f"deleted device #{deleted}" in page
 
 
 def test_failed_creations_for_one_device_last_week_export_cleanly(
@@ -98,3 +120,34 @@ def test_failed_creations_for_one_device_last_week_export_cleanly(
         ("LOG-B", "书房"),
     ]
     assert list(rows[0])[:4] == ["created_at", "actor_username", "action", "outcome"]
+
+
+def test_pages_read_by_key_are_the_logs_order_ties_included(viewer_client, db):
+    """The audit pages read their keys first (DeferredJoinPaginator): together they are the
+    whole log, newest first, each row once, even where rows share a time."""
+    same_time = NOW - timedelta(hours=1)
+    AuditEntry.objects.bulk_create(
+        AuditEntry(
+            action="auth.login",
+            outcome="success",
+            coze_logid=f"L{n}",
+            created_at=same_time if n % 3 else NOW - timedelta(minutes=n),
+        )
+        for n in range(120)
+    )
+    expected = list(AuditEntry.objects.values_list("pk", flat=True))  # and the sign-in
+    pages = [viewer_client.get(f"/audit/?page={n}").context["page"] for n in (1, 2, 3)]
+    assert [len(page) for page in pages] == [50, 50, len(expected) - 100]
+    assert [e.pk for page in pages for e in page] == expected
+    assert pages[2].paginator.num_pages == 3 and not pages[2].has_next()
+
+
+def test_the_export_is_streamed_in_pieces_that_join_up(administrator_client, log, monkeypatch):
+    from groups import views
+
+    monkeypatch.setattr(views, "EXPORT_CHUNK", 2)
+    response = administrator_client.get("/audit/export.csv?action=group.create")
+    pieces = list(response.streaming_content)
+    rows = list(csv.DictReader(io.StringIO(b"".join(pieces).decode("utf-8-sig"))))
+    assert sorted(r["coze_logid"] for r in rows) == ["LOG-A", "LOG-B", "LOG-C", "LOG-D", "LOG-E"]
+    assert len(pieces) == 3  # rows 1-2, 3-4, then the last one

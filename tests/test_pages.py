@@ -52,6 +52,9 @@ PAGES = [
     "/audit/?outcome=failure&action=group.create",
     "/audit/?page=2",
     "/audit/?q=LOG1&user=ada",
+    "/audit/?device={device}",
+    "/audit/?device_name=device",
+    "/me/",
     "/quota/",
     "/devices/?q=device",
 ]

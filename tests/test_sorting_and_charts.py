@@ -1,5 +1,11 @@
 """Sortable tables that keep their filters, and the small SVG charts."""
 
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count
+
+from groups.charts import DayNumber
 from groups.models import AuditEntry, CozeAccount, Device, VoiceprintGroup
 
 
@@ -65,3 +71,41 @@ def test_the_gauge_marks_cozes_own_count(viewer_client, settings, device):
     page = viewer_client.get("/quota/")
     assert page.context["quota"]["remote_percent"] == 40
     assert '<line class="remote" x1="40' in page.content.decode()
+
+
+def test_days_are_local_days_even_when_the_clocks_change(settings, db):
+    """Berlin's clocks went forward on 29 March 2026: that day had 23 hours."""
+    settings.TIME_ZONE = "Europe/Berlin"
+    berlin = ZoneInfo("Europe/Berlin")
+    first = date(2026, 3, 27)
+    expected = {}
+    for number in range(5):
+        day = first + timedelta(days=number)
+        edges = [
+            datetime.combine(day, datetime.min.time()),
+            datetime(day.year, day.month, day.day, 23, 59, 59),
+        ]
+        for moment in edges[: 1 + number % 2]:  # 1, 2, 1, 2, 1 rows
+            AuditEntry.objects.create(
+                action="group.sync", outcome="success", created_at=moment.replace(tzinfo=berlin)
+            )
+        expected[number] = 1 + number % 2
+    # Outside the five days: the evening before, and the first second after.
+    AuditEntry.objects.create(
+        action="group.sync",
+        outcome="success",
+        created_at=datetime(2026, 3, 26, 23, 59, 59, tzinfo=berlin),
+    )
+    AuditEntry.objects.create(
+        action="group.sync",
+        outcome="success",
+        created_at=datetime(2026, 4, 1, 0, 0, 0, tzinfo=berlin),
+    )
+    rows = (
+        AuditEntry.objects.filter(created_at__gte=datetime(2026, 3, 27, tzinfo=berlin))
+        .annotate(day=DayNumber("created_at", first, 5))
+        .values("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+    )
+    assert dict(rows) == {**expected, None: 1}
