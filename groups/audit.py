@@ -73,8 +73,7 @@ def record(request, action, outcome, *, target=None, user=None, **fields):
 def finish(entry, outcome, *, target=None, **fields):
     """Give a pending row its final outcome; a final row is never changed."""
     fields = _storable({"outcome": outcome, **_target_fields(target), **fields})
-    updated = AuditEntry.objects.filter(pk=entry.pk, outcome=Outcome.PENDING).update(**fields)
-    if updated != 1:
+    if AuditEntry.objects.finish_pending(entry.pk, **fields) != 1:
         raise ValueError(f"audit entry {entry.pk} is already final")
     for name, value in fields.items():
         setattr(entry, name, value)

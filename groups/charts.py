@@ -78,13 +78,14 @@ def _bars(first, count, series, peak):
     bars = []
     for index in range(count):
         day = first + timedelta(days=index)
-        bottom, parts, total = HEIGHT, [], 0
+        bottom, parts, total, label = HEIGHT, [], 0, None
         for name, per_day in series:
             n = per_day.get(day, 0)
             height = round(n * HEIGHT / peak, 1) if peak else 0
             if n:
                 bottom -= height
-                title = f"{date_format(day, 'DATE_FORMAT')}: {n}"
+                label = label or date_format(day, "DATE_FORMAT")  # once a day, if needed
+                title = f"{label}: {n}"
                 parts.append(
                     {"name": name, "y": round(bottom, 1), "h": height, "n": n, "title": title}
                 )

@@ -143,6 +143,14 @@ class AuditEntryQuerySet(models.QuerySet):
 
     update.alters_data = True
 
+    def finish_pending(self, pk, **fields):
+        """Give the pending row `pk` its final fields in one statement (the row must still
+        be pending: UPDATE ... WHERE outcome = 'pending'); returns 1, or 0 if it was not."""
+        pending = self.filter(pk=pk, outcome=AuditEntry.Outcome.PENDING)
+        return super(AuditEntryQuerySet, pending).update(**fields)
+
+    finish_pending.alters_data = True
+
     def bulk_update(self, objs, fields, batch_size=None):
         raise AuditLogImmutable("audit entries are immutable: bulk_update() is not allowed")
 

@@ -5,6 +5,8 @@ import logging
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.db.models import Count, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from . import audit, coze
@@ -37,9 +39,15 @@ class NotRegistered(Exception):
 
 
 def quota_in_use():
-    """Groups held, plus creations under way (each may take a slot)."""
-    pending = AuditEntry.objects.filter(action=Action.GROUP_CREATE, outcome=Outcome.PENDING).count()
-    return VoiceprintGroup.objects.active().count() + pending
+    """Groups held, plus creations under way (each may take a slot), in one query."""
+    pending = (
+        AuditEntry.objects.filter(action=Action.GROUP_CREATE, outcome=Outcome.PENDING)
+        .values("action")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    held = VoiceprintGroup.objects.active()
+    return held.aggregate(used=Count("pk") + Coalesce(Subquery(pending), 0))["used"]
 
 
 def _reserve_slot(request, submission, fields):

@@ -104,6 +104,9 @@ def test_a_deleted_devices_history_is_still_filtered_by_its_id(viewer_client, lo
     assert logids(viewer_client, f"device={deleted}") == ["LOG-D"]
     page = viewer_client.get(f"/audit/?device={deleted}").content.decode()
     assert f"deleted device #{deleted}" in page
+    # Its rows are still on the dashboard, with no device.
+    latest = viewer_client.get("/").context["latest_failures"]
+    assert [e.device for e in latest if e.coze_logid == "LOG-D"] == [None]
 
 
 def test_failed_creations_for_one_device_last_week_export_cleanly(
