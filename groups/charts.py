@@ -109,7 +109,7 @@ def groups_created(days=90):
         VoiceprintGroup.objects.filter(created_at__gte=start)
         .annotate(day=DayNumber("created_at", first, days))
         .values("day")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
         .values_list("day", "n")
     )
     per_day = _per_day(rows, first)
@@ -122,13 +122,14 @@ def coze_outcomes(days=30):
     first, last, start = _days(days)
     per_outcome = {outcome: {} for outcome in OUTCOMES}
     rows = (
-        # Every outcome but pending, said so: SQLite then reads audit_action_time alone
-        # (with outcome IN (...) it chose audit_outcome_time and the table: 3 times slower).
+        # Read from the index audit_action_time alone, on both databases: every outcome
+        # but pending is said so (with outcome IN (...), SQLite chose another index and
+        # the table), and COUNT(*) needs no column that is not in the index.
         AuditEntry.objects.filter(created_at__gte=start, action__in=COZE_ACTIONS)
         .exclude(outcome=AuditEntry.Outcome.PENDING)
         .annotate(day=DayNumber("created_at", first, days))
         .values("day", "outcome")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
         .values_list("day", "outcome", "n")
     )
     for index, outcome, n in rows:

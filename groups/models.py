@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -259,6 +260,10 @@ class AuditEntry(models.Model):
             # ?action= (with ?outcome=) newest first, and the dashboard's Coze operations
             # per day: a range of time for each Coze action, read from the index alone.
             models.Index(fields=["action", "created_at", "outcome"], name="audit_action_time"),
+            # The creations under way, which hold quota slots: few rows, read at each one.
+            models.Index(
+                fields=["action"], condition=Q(outcome="pending"), name="audit_pending_action"
+            ),
             models.Index(fields=["outcome", "-created_at"], name="audit_outcome_time"),
             # Ascending, so rows appended in time order fill the index's last page (a
             # descending index splits its first page half-empty); read backwards for newest

@@ -43,7 +43,7 @@ def quota_in_use():
     pending = (
         AuditEntry.objects.filter(action=Action.GROUP_CREATE, outcome=Outcome.PENDING)
         .values("action")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .values("n")
     )
     held = VoiceprintGroup.objects.active()

@@ -43,3 +43,12 @@ def test_only_one_of_several_operators_gets_the_last_slot(operator, device, coze
         AuditEntry.objects.filter(action="group.create").values_list("outcome", flat=True)
     )
     assert outcomes == ["refused"] * (RACERS - 1) + ["success"]
+
+
+@pytest.mark.django_db
+def test_sqlite_keeps_a_write_ahead_log_so_readers_never_wait_for_a_writer():
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's journal mode")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        assert cursor.fetchone()[0] == "wal"
