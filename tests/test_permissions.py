@@ -3,6 +3,7 @@
 import uuid
 
 import pytest
+from django.db import connection
 
 from groups.models import AuditEntry, Device, VoiceprintGroup
 
@@ -108,3 +109,24 @@ def test_roles_exist_after_migrate(db):
         "add_user",
         "change_user",
     } <= perms["Administrator"]
+
+
+def test_a_persons_permissions_are_read_in_one_query_with_the_same_answers(
+    make_user, django_user_model
+):
+    from django.contrib.auth.models import Permission
+    from django.test.utils import CaptureQueriesContext
+
+    operator = make_user("otto", "Operator")
+    operator.user_permissions.add(Permission.objects.get(codename="view_user"))  # their own
+    operator = django_user_model.objects.get(pk=operator.pk)
+    with CaptureQueriesContext(connection) as queries:
+        assert operator.has_perm("groups.add_voiceprintgroup")  # from the role
+        assert operator.has_perm("auth.view_user")  # their own
+        assert not operator.has_perm("groups.export_auditentry")
+    assert len(queries) == 1
+    boss = django_user_model.objects.create_superuser("boss", password="pw-boss-long")
+    assert boss.has_perm("groups.export_auditentry")
+    operator.is_active = False
+    operator.save()
+    assert not django_user_model.objects.get(pk=operator.pk).has_perm("auth.view_user")
