@@ -3,7 +3,7 @@
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -133,6 +133,21 @@ class AuditLogImmutable(ValueError):
 
 class AuditEntryQuerySet(models.QuerySet):
     """Rows are added and pending ones finished; nothing else changes or removes them."""
+
+    def count(self):
+        """On PostgreSQL, the whole log's count is kept by triggers (migration 0008) and
+        read in one row; filtered counts, and SQLite's, are counted as usual."""
+        query, connection = self.query, connections[self.db]
+        whole = not (
+            query.where or query.is_sliced or query.distinct or query.combinator or query.group_by
+        )
+        if whole and self._result_cache is None and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT rows FROM groups_auditentry_size WHERE id = 1")
+                row = cursor.fetchone()
+            if row is not None:
+                return row[0]
+        return super().count()
 
     def update(self, **kwargs):
         """Update pending rows; refused if any row in the queryset is final."""
