@@ -37,7 +37,7 @@ test-browser: $(VENV)/.installed-test
 
 # Full-account scale (1,000 groups and devices, 100,000 audit rows) in a separate database;
 # prints a table, writes bench/results.json, exits 1 if a target is missed. Takes minutes.
-bench: $(VENV)/.installed-test
+bench: $(VENV)/.installed
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 lint: $(VENV)/.installed-test
