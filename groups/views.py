@@ -710,8 +710,8 @@ def audit_list(request):
 
 
 def _chosen_device(request):
-    """The device the log is filtered to, if any (a link from a device's page or a row),
-    shown by name with a way back to every device, instead of a list of every device."""
+    """The device the log is filtered to by id, if any (the link on a device's page), shown
+    by name with a way back to every device, instead of a list of every device."""
     pk = _id_param(request.GET, "device")
     if pk is None:
         return {}
