@@ -33,11 +33,19 @@ def _is_ip(text):
 
 
 def _storable(fields):
-    """Text as PostgreSQL will store it: NUL characters (refused there) become U+FFFD."""
-    return {
-        name: value.replace("\x00", "\ufffd") if isinstance(value, str) else value
-        for name, value in fields.items()
-    }
+    """Values as PostgreSQL will store them: NUL characters (refused there, in text and in
+    JSON alike) become U+FFFD."""
+    return {name: _clean(value) for name, value in fields.items()}
+
+
+def _clean(value):
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_clean(key): _clean(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(item) for item in value]
+    return value
 
 
 def _target_fields(target):

@@ -127,6 +127,33 @@ class CozeAccount(models.Model):
         return account
 
 
+class CozeCodeField(models.CharField):
+    """Coze's `code`, which Coze types as a Long and a faulty answer may push past any
+    integer column: kept as its decimal text, read back as a Python int."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 40)
+        super().__init__(*args, **kwargs)
+
+    def from_db_value(self, value, expression, connection):
+        return self.to_python(value)
+
+    def to_python(self, value):
+        if value is None or isinstance(value, int):
+            return value
+        try:
+            return int(value)
+        except ValueError:
+            return None
+
+    def get_prep_value(self, value):
+        if value is None or value == "":
+            return None
+        text = str(int(value)) if isinstance(value, int) else str(value)
+        # Longer than any code Coze has: kept as its first digits, marked as cut.
+        return text if len(text) <= self.max_length else text[: self.max_length - 1] + "…"
+
+
 class AuditLogImmutable(ValueError):
     """A final audit entry was about to be changed, or an entry removed: never allowed."""
 
@@ -194,12 +221,18 @@ class AuditEntry(models.Model):
         GROUP_UPDATE = "group.update", _("update group")
         GROUP_DELETE = "group.delete", _("delete group")
         GROUP_SYNC = "group.sync", _("sync with Coze")
+        GROUP_CHECK = "group.check", _("check with Coze")
         DEVICE_CREATE = "device.create", _("create device")
         DEVICE_UPDATE = "device.update", _("update device")
         DEVICE_DELETE = "device.delete", _("delete device")
         LOGIN = "auth.login", _("sign in")
         LOGIN_FAILED = "auth.login_failed", _("failed sign-in")
         LOGOUT = "auth.logout", _("sign out")
+        LOCKED = "auth.locked", _("sign-in locked")
+        UNLOCKED = "auth.unlocked", _("sign-in unlocked")
+        ACCOUNT_CREATE = "account.create", _("add person")
+        ACCOUNT_UPDATE = "account.update", _("change person")
+        ACCOUNT_PASSWORD = "account.password", _("change password")
         PERMISSION_DENIED = "permission.denied", _("permission denied")
         AUDIT_PRUNE = "audit.prune", _("prune the audit log")
 
@@ -241,14 +274,18 @@ class AuditEntry(models.Model):
     )
     sent_name = models.CharField(_("name sent"), max_length=200, blank=True)
     sent_desc = models.TextField(_("description sent"), blank=True)
-    coze_code = models.IntegerField(_("Coze code"), null=True, blank=True)
+    coze_code = CozeCodeField(_("Coze code"), null=True, blank=True)
     coze_msg = models.TextField(_("Coze message"), blank=True)
     coze_logid = models.CharField(_("Coze logid"), max_length=64, blank=True, db_index=True)
     http_status = models.PositiveSmallIntegerField(_("HTTP status"), null=True, blank=True)
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
+    # Older rows: a sentence in the language of whoever caused the row.
     detail = models.TextField(_("detail"), blank=True)
+    # What happened, as data ({"say": <what>, ...its values}); groups.wording renders it
+    # in the reader's language.
+    facts = models.JSONField(_("facts"), null=True, blank=True)
     # The hidden token of the form that started this attempt: a resent form finds it.
     submission = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     # A sync's conclusion about an attempt that ended without an answer (pending/unknown).
@@ -321,6 +358,13 @@ class AuditEntry(models.Model):
     @property
     def outcome_label(self):
         return choice_label(self.Outcome, self.outcome)
+
+    @property
+    def explanation(self):
+        """What the row says beyond its columns, in the current language."""
+        from .wording import explain
+
+        return explain(self)
 
     @property
     def is_final(self):

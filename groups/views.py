@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from . import audit, charts, coze, operations, sync
+from . import audit, charts, coze, operations, sync, wording
 from .forms import DeviceForm, GroupEditForm, GroupForm
 from .models import AuditEntry, CozeAccount, Device, VoiceprintGroup
 
@@ -757,7 +757,10 @@ def _inert(value):
 @permission_required("groups.export_auditentry")
 def audit_export(request):
     """The filtered audit log as CSV, streamed (UTF-8 with a BOM for Excel)."""
-    rows = filtered_audit_entries(request.GET).values_list(*AUDIT_CSV_COLUMNS)
+    # `detail` is written in the reader's language from the row's facts (older rows keep
+    # the sentence they were written with).
+    rows = filtered_audit_entries(request.GET).values_list(*AUDIT_CSV_COLUMNS, "facts")
+    at_detail = AUDIT_CSV_COLUMNS.index("detail")
 
     def chunks():
         """The CSV text in pieces of EXPORT_CHUNK rows: a piece per row would make the
@@ -767,6 +770,9 @@ def audit_export(request):
         buffer.write("\ufeff")
         writer.writerow(AUDIT_CSV_COLUMNS)
         for number, row in enumerate(rows.iterator(chunk_size=EXPORT_CHUNK), start=1):
+            *row, facts = row
+            if facts:
+                row[at_detail] = wording.render_safely(facts)
             writer.writerow([_inert(value) for value in row])
             if number % EXPORT_CHUNK == 0:
                 yield buffer.getvalue()

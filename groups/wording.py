@@ -1,0 +1,203 @@
+"""What vpadmin says, in the reader's language: an audit row stores what happened as data
+(`facts`: {"say": <what>, ...values}), and this module renders it when it is read.
+
+Pages, commands and the audit log use the same sentences, so they agree.
+"""
+
+from django.utils.formats import number_format
+from django.utils.translation import get_language, ngettext
+from django.utils.translation import gettext_lazy as _
+
+# Field names that facts mention (form errors, changes), as a reader sees them.
+FIELDS = {
+    "name": _("name"),
+    "desc": _("description"),
+    "device": _("device"),
+    "serial": _("serial"),
+    "location": _("location"),
+    "notes": _("notes"),
+    "username": _("username"),
+    "password": _("password"),
+    "role": _("role"),
+    "is_active": _("active"),
+    "__all__": _("form"),
+}
+
+# Form errors by their code (Django's and ours); any other code reads "is not valid".
+FORM_ERRORS = {
+    "required": _("is required"),
+    "max_length": _("is too long (at most %(limit_value)s characters)"),
+    "min_length": _("is too short (at least %(limit_value)s characters)"),
+    "invalid_choice": _("is not one of the choices"),
+    "unique": _("is already used"),
+    "control_character": _("contains control characters"),
+    "invisible_character": _("contains invisible or direction-changing characters"),
+    "blank": _("is empty"),
+    "invalid": _("is not valid"),
+}
+
+# Why a Coze call did not succeed, when the reason is ours rather than Coze's msg.
+COZE_REASONS = {
+    "timeout": _("no answer within %(seconds)s s"),
+    "closed": _("the connection closed before an answer"),
+    "not_json": _("the answer was not JSON"),
+    "not_envelope": _("the answer was not a Coze envelope"),
+    "no_id": _("the answer had no group id"),
+    "bad_data": _("the answer's data was not an object"),
+    "bad_list": _("the list answer was not in Coze's shape"),
+    "connect_failed": _("could not connect to Coze"),
+    "connect_timeout": _("could not connect within %(seconds)s s"),
+    "not_sent": _("the request could not be made: check COZE_API_BASE and COZE_API_TOKEN"),
+}
+
+# Sentences of audit rows, by the row's "say".
+SENTENCES = {
+    "quota_full": _("The Coze account was full: %(used)s of %(limit)s groups in use."),
+    "coze_refused": _("Coze refused: %(msg)s"),
+    "coze_failed": _("The Coze call failed: %(reason)s"),
+    "coze_no_answer": _("Coze did not answer (%(reason)s): the change may or may not be made."),
+    "permission": _("Not allowed: %(method)s %(path)s needs “%(permission)s”."),
+    "device_serves_groups": _("The device still serves active groups: %(groups)s."),
+    "device_has_attempts": _(
+        "A group is being created for the device (%(names)s): its outcome is not known yet."
+    ),
+    "device_deleted": _("Device “%(name)s” (serial %(serial)s) deleted."),
+    "pending_expired": _(
+        "No outcome was recorded within %(minutes)s minutes (the process may have "
+        "stopped); what Coze did is not known."
+    ),
+    "attempt_unresolved": _(
+        "A creation of “%(name)s” for this device is still waiting for Coze's answer "
+        "(attempt #%(attempt)s)."
+    ),
+    "found_on_coze": _("Found on Coze as %(coze_id)s, so the group was created."),
+    "not_on_coze": _("Not on Coze, so the group was not created."),
+    "still_unknown": _("Not on Coze yet: Coze may still create it. Check again later."),
+    "already_deleted": _("Coze no longer has the group, so it is deleted."),
+    "still_on_coze": _("The group is still on Coze: it was not deleted."),
+    "gone_on_coze": _("Coze no longer has the group: it is marked gone."),
+    "device_gone": _(
+        "The device was deleted meanwhile: the group stays unassigned (Coze's change was made)."
+    ),
+    "audit_write_failed": _("The outcome's details could not be stored."),
+    "sync_failed": _("Coze's list call failed on page %(page)s; nothing was changed."),
+    "sync_no_answer": _("Coze's list call got no answer on page %(page)s; nothing was changed."),
+    "sync_not_applied": _("The register could not be updated; nothing was changed."),
+}
+
+
+def fact(say, **values):
+    """The facts of an audit row: what happened (`say`, a key of SENTENCES or a special
+    kind below) and its values, all JSON."""
+    return {"say": say, **values}
+
+
+def form_facts(form):
+    """The facts of a form refused by validation: each field's error codes and limits."""
+    errors = {}
+    for field, problems in form.errors.as_data().items():
+        errors[field] = [
+            {"code": problem.code or "invalid", **_plain(problem.params)} for problem in problems
+        ]
+    return fact("invalid_form", errors=errors)
+
+
+def _plain(params):
+    return {key: value for key, value in (params or {}).items() if isinstance(value, int | str)}
+
+
+def explain(entry):
+    """What an audit row says beyond its columns, in the current language."""
+    return render_safely(entry.facts) if entry.facts else entry.detail
+
+
+def render_safely(facts):
+    try:
+        return render(facts)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return ""  # facts of a newer vpadmin: the row's columns still say what happened
+
+
+def render(facts):
+    say = facts.get("say")
+    if say in SPECIAL:
+        return SPECIAL[say](facts)
+    values = {key: shown(value) for key, value in facts.items() if key != "say"}
+    if "reason" in facts:
+        values["reason"] = coze_reason(facts["reason"], facts.get("seconds"))
+    return str(SENTENCES[say]) % values
+
+
+def coze_reason(reason, seconds=None):
+    """A transport reason code as a sentence (a reason Coze's msg gave is shown as is)."""
+    template = COZE_REASONS.get(reason)
+    if template is None:
+        return str(reason)
+    return str(template) % {"seconds": shown(seconds)}
+
+
+def shown(value):
+    """A value as the reader's language writes it: numbers grouped, lists joined."""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float):
+        return number_format(value, force_grouping=True)
+    if isinstance(value, list):
+        return joined(shown(item) for item in value)
+    return "—" if value in (None, "") else str(value)
+
+
+def joined(items):
+    return ("、" if (get_language() or "").startswith("zh") else ", ").join(items)
+
+
+def _invalid_form(facts):
+    parts = []
+    for field, problems in facts["errors"].items():
+        label = FIELDS.get(field, field)
+        words = [
+            str(FORM_ERRORS.get(problem["code"], FORM_ERRORS["invalid"]))
+            % {k: shown(v) for k, v in problem.items()}
+            for problem in problems
+        ]
+        parts.append(f"{label}: {joined(words)}")
+    return str(_("Not valid: %(errors)s.")) % {"errors": "; ".join(parts)}
+
+
+def _changes(facts):
+    parts = [
+        f"{FIELDS.get(field, field)}: {shown(old)} → {shown(new)}"
+        for field, (old, new) in facts["changes"].items()
+    ]
+    sentence = "; ".join(parts)
+    if facts.get("device_gone"):
+        sentence += " " + str(SENTENCES["device_gone"])
+    return sentence
+
+
+def _synced(facts):
+    counts = facts["counts"]
+    if any(counts.values()):
+        parts = [
+            ngettext("%(n)s imported", "%(n)s imported", counts["imported"]),
+            ngettext("%(n)s updated", "%(n)s updated", counts["updated"]),
+            ngettext("%(n)s gone", "%(n)s gone", counts["gone"]),
+            ngettext("%(n)s attempt resolved", "%(n)s attempts resolved", counts["resolved"]),
+        ]
+        numbers = [counts["imported"], counts["updated"], counts["gone"], counts["resolved"]]
+        text = joined(part % {"n": shown(n)} for part, n in zip(parts, numbers, strict=True))
+    else:
+        text = str(_("no changes"))
+    text += str(
+        ngettext(
+            " (%(total)s on Coze, %(calls)s list call)",
+            " (%(total)s on Coze, %(calls)s list calls)",
+            facts["calls"],
+        )
+    ) % {"total": shown(facts["total"]), "calls": shown(facts["calls"])}
+    if not facts.get("steady", True):
+        text += str(_("; Coze's list changed while it was read, so no group was marked gone"))
+    return text
+
+
+SPECIAL = {"invalid_form": _invalid_form, "changes": _changes, "synced": _synced}
