@@ -1,10 +1,16 @@
 """Writing the audit log: one row per attempt, written before any Coze call."""
 
 import ipaddress
+import logging
 
 from django.conf import settings
+from django.db import DatabaseError, transaction
 
+from . import coze
 from .models import AuditEntry
+from .wording import fact
+
+log = logging.getLogger("vpadmin.audit")
 
 Outcome = AuditEntry.Outcome
 
@@ -79,21 +85,52 @@ def record(request, action, outcome, *, target=None, user=None, **fields):
 
 
 def finish(entry, outcome, *, target=None, **fields):
-    """Give a pending row its final outcome; a final row is never changed."""
+    """Give a pending row its final outcome; a final row is never changed (ValueError).
+
+    If the row's fields cannot be stored, the outcome is stored without them; if even
+    that fails, the error is logged and the row stays pending until attempts.
+    expire_pending() concludes it: a failed audit write never stops the caller."""
     fields = _storable({"outcome": outcome, **_target_fields(target), **fields})
-    if AuditEntry.objects.finish_pending(entry.pk, **fields) != 1:
+    try:
+        done = _finish_pending(entry, fields)
+    except DatabaseError:
+        log.exception("audit row %s: its outcome's details could not be stored", entry.pk)
+        fields = {"outcome": outcome, "facts": fact("audit_write_failed")}
+        try:
+            done = _finish_pending(entry, fields)
+        except DatabaseError:
+            log.exception("audit row %s stays pending: its outcome could not be stored", entry.pk)
+            return entry
+    if done != 1:
         raise ValueError(f"audit entry {entry.pk} is already final")
     for name, value in fields.items():
         setattr(entry, name, value)
     return entry
 
 
+def _finish_pending(entry, fields):
+    with transaction.atomic():  # a savepoint inside a caller's transaction
+        return AuditEntry.objects.finish_pending(entry.pk, **fields)
+
+
 def coze_fields(answer):
     """The audit fields of a Coze answer or error (CozeResponse or CozeError)."""
     return {
         "coze_code": getattr(answer, "code", 0),
-        "coze_msg": getattr(answer, "msg", "")[:2000],
+        "coze_msg": getattr(answer, "coze_msg", "")[:2000],
         "coze_logid": answer.logid[:64],
         "http_status": answer.http_status,
         "duration_ms": answer.duration_ms,
     }
+
+
+def error_facts(error):
+    """The facts of a Coze call that did not succeed: what kind, and why."""
+    if isinstance(error, coze.CozeNoAnswer):
+        say = "coze_no_answer"
+    elif isinstance(error, coze.CozeRefused):
+        say = "coze_refused"
+    else:
+        say = "coze_failed"
+    seconds = error.values.get("seconds")
+    return fact(say, reason=error.reason or error.msg, **({"seconds": seconds} if seconds else {}))

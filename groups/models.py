@@ -359,6 +359,15 @@ class AuditEntry(models.Model):
     def outcome_label(self):
         return choice_label(self.Outcome, self.outcome)
 
+    def resolution_or_none(self, fresh=False):
+        """The row that concluded this one (a sync's or a lookup's finding), if any."""
+        if fresh:
+            return type(self).objects.filter(resolves_id=self.pk).first()
+        try:
+            return self.resolution
+        except AuditEntry.DoesNotExist:
+            return None
+
     @property
     def explanation(self):
         """What the row says beyond its columns, in the current language."""

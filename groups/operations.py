@@ -9,8 +9,9 @@ from django.db.models import Count, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from . import audit, coze
-from .models import AuditEntry, CozeAccount, VoiceprintGroup
+from . import attempts, audit, coze
+from .models import AuditEntry, CozeAccount, Device, VoiceprintGroup
+from .wording import fact
 
 log = logging.getLogger("vpadmin.operations")
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
@@ -28,6 +29,24 @@ class AlreadySubmitted(Exception):
     def __init__(self, entry):
         super().__init__(f"form already submitted (audit entry {entry.pk})")
         self.entry = entry
+
+
+class AttemptUnresolved(Exception):
+    """An earlier creation of this name for this device has no known outcome yet: creating
+    it again could make a second group on Coze. `entry` is that attempt's row."""
+
+    def __init__(self, entry):
+        super().__init__(f"creation attempt {entry.pk} is not resolved")
+        self.entry = entry
+
+
+class DeviceBusy(Exception):
+    """The device cannot be deleted: it serves active groups, or a creation for it has no
+    known outcome yet."""
+
+    def __init__(self, groups=(), attempts=()):
+        super().__init__("the device is in use")
+        self.groups, self.attempts = list(groups), list(attempts)
 
 
 class NotRegistered(Exception):
@@ -51,39 +70,60 @@ def quota_in_use():
 
 
 def _reserve_slot(request, submission, fields):
-    """Under the account lock: find an earlier submission, check the quota, and commit
-    a `pending` row that holds the slot. Returns (pending row, earlier row, slots used)."""
+    """Under the account lock: find an earlier submission, an unresolved attempt of the
+    same name for the device, check the quota, and commit a `pending` row that holds the
+    slot. Returns (pending row, earlier row, unresolved attempt, slots used)."""
     with transaction.atomic():
         CozeAccount.locked()
         earlier = AuditEntry.objects.filter(submission=submission).first()
         if earlier is not None:
-            return None, earlier, None
+            return None, earlier, None, None
+        unresolved = (
+            attempts.unresolved_creations()
+            .filter(device=fields["device"], sent_name=fields["sent_name"])
+            .first()
+        )
+        if unresolved is not None:
+            return None, None, unresolved, None
         used = quota_in_use()
         if used >= settings.COZE_GROUP_QUOTA:
-            return None, None, used
+            return None, None, None, used
         pending = audit.record(
             request, Action.GROUP_CREATE, Outcome.PENDING, submission=submission, **fields
         )
-        return pending, None, used
+        return pending, None, None, used
 
 
 def create_group(request, *, name, desc, device, submission):
     """Create a group on Coze and register it against `device`.
 
-    Raises QuotaExceeded, AlreadySubmitted, a coze.CozeError or NotRegistered; every
-    attempt leaves an audit row with its final outcome (or `pending` if we crashed).
+    Raises QuotaExceeded, AlreadySubmitted, AttemptUnresolved, a coze.CozeError or
+    NotRegistered; every attempt leaves an audit row with its final outcome. When Coze
+    does not answer, the group is looked up at once: found, it is registered and returned
+    (with `found_after_no_answer` set); not found, the CozeNoAnswer is raised.
     """
     fields = {"device": device, "sent_name": name, "sent_desc": desc}
-    entry, earlier, used = _reserve_slot(request, submission, fields)
+    entry, earlier, unresolved, used = _reserve_slot(request, submission, fields)
     if earlier is not None:
         raise AlreadySubmitted(earlier)
+    if unresolved is not None:
+        facts = fact("attempt_unresolved", name=name, attempt=unresolved.pk)
+        audit.record(request, Action.GROUP_CREATE, Outcome.REFUSED, facts=facts, **fields)
+        raise AttemptUnresolved(unresolved)
     if entry is None:
         limit = settings.COZE_GROUP_QUOTA
-        detail = f"quota full: {used} of {limit} groups"
-        audit.record(request, Action.GROUP_CREATE, Outcome.REFUSED, detail=detail, **fields)
+        facts = fact("quota_full", used=used, limit=limit)
+        audit.record(request, Action.GROUP_CREATE, Outcome.REFUSED, facts=facts, **fields)
         raise QuotaExceeded(used, limit)
 
-    answer = _call_coze(entry, coze.get_client().create_group, name, desc)
+    try:
+        answer = _call_coze(entry, coze.get_client().create_group, name, desc)
+    except coze.CozeNoAnswer:
+        found = attempts.check_creation(request, entry)
+        if found.created:
+            found.group.found_after_no_answer = True
+            return found.group
+        raise
     coze_id = str(answer.data.get("id") or "")
     try:
         with transaction.atomic():
@@ -109,25 +149,19 @@ def _call_coze(entry, call, *args, **kwargs):
     """Make one Coze call for a pending audit row; an error finishes the row and is raised."""
     try:
         return call(*args, **kwargs)
-    except coze.CozeNoAnswer as error:
-        audit.finish(entry, Outcome.UNKNOWN, detail=str(error), **audit.coze_fields(error))
-        raise
     except coze.CozeError as error:
-        audit.finish(entry, Outcome.FAILURE, detail=str(error), **audit.coze_fields(error))
+        outcome = Outcome.UNKNOWN if isinstance(error, coze.CozeNoAnswer) else Outcome.FAILURE
+        audit.finish(entry, outcome, facts=audit.error_facts(error), **audit.coze_fields(error))
         raise
-
-
-def _describe(changes):
-    return "; ".join(
-        f"{field}: {old or '—'} → {new or '—'}" for field, (old, new) in changes.items()
-    )
 
 
 def update_group(request, group, *, name, desc, device):
     """Rename or re-describe a group on Coze and/or reassign it to a device (local only).
 
     The register changes only if Coze accepted the change. Returns the changed fields
-    ({} when nothing changed); raises a coze.CozeError (audited) when Coze did not.
+    ({} when nothing changed); raises a coze.CozeError (audited) when Coze did not. A
+    device deleted while Coze was changing the group is not assigned: the group keeps
+    Coze's new name and desc, unassigned, and `changes["device_gone"]` says so.
     """
     remote = {f: v for f, v in (("name", name), ("desc", desc)) if v != getattr(group, f)}
     changes = {f: (getattr(group, f), v) for f, v in remote.items()}
@@ -140,34 +174,173 @@ def update_group(request, group, *, name, desc, device):
         entry = audit.record(
             request, Action.GROUP_UPDATE, Outcome.PENDING, target=group, device=device, **sent
         )
-        answer = _call_coze(entry, coze.get_client().update_group, group.coze_id, **remote)
+        try:
+            answer = _call_coze(entry, coze.get_client().update_group, group.coze_id, **remote)
+        except coze.CozeRefused as error:
+            # "Not found" is also Coze's word for "not this account's": the list decides.
+            if error.not_found and _still_on_coze(group) is False:
+                _mark_gone(group)
+            raise
+        except coze.CozeNoAnswer:
+            # Found out at once where Coze's list already shows the change.
+            shown = _on_coze(group)
+            if not shown or any(shown.get(f) != v for f, v in remote.items()):
+                raise
+            entry, answer = None, None
     with transaction.atomic():
+        # The account lock orders this after (or before) a device deletion, which takes it
+        # too: the device is either still there, or gone and not assigned.
+        CozeAccount.locked()
+        if device is not None and not Device.objects.filter(pk=device.pk).exists():
+            device = group.device if group.device_id and not _device_gone(group) else None
+            changes["device_gone"] = True
+            changes.pop("device", None)
         for field, value in [*remote.items(), ("device", device)]:
             setattr(group, field, value)
         group.save(update_fields=["name", "desc", "device"])
-        if remote:
-            audit.finish(
-                entry, Outcome.SUCCESS, detail=_describe(changes), **audit.coze_fields(answer)
-            )
-        else:
+        facts = _change_facts(changes)
+        if remote and entry is None:  # the change was seen on Coze's list
             audit.record(
                 request,
                 Action.GROUP_UPDATE,
                 Outcome.SUCCESS,
                 target=group,
                 device=device,
-                detail=_describe(changes),
+                resolves=_unresolved_update(group),
+                facts=facts,
+            )
+        elif remote:
+            audit.finish(entry, Outcome.SUCCESS, facts=facts, **audit.coze_fields(answer))
+        else:
+            outcome = Outcome.FAILURE if changes.get("device_gone") else Outcome.SUCCESS
+            audit.record(
+                request, Action.GROUP_UPDATE, outcome, target=group, device=device, facts=facts
             )
     return changes
 
 
+def _device_gone(group):
+    return not Device.objects.filter(pk=group.device_id).exists()
+
+
+def _change_facts(changes):
+    shown = {field: list(values) for field, values in changes.items() if field != "device_gone"}
+    return fact("changes", changes=shown, device_gone=bool(changes.get("device_gone")))
+
+
+def _mark_gone(group):
+    """Coze no longer has the group: it stops counting and cannot be changed."""
+    now = timezone.now()
+    VoiceprintGroup.objects.filter(pk=group.pk, state=VoiceprintGroup.State.ACTIVE).update(
+        state=VoiceprintGroup.State.GONE, ended_at=now
+    )
+    group.state, group.ended_at = VoiceprintGroup.State.GONE, now
+
+
 def delete_group(request, group):
-    """Delete a group on Coze; on success it is kept in the register as deleted."""
+    """Delete a group on Coze; on success it is kept in the register as deleted.
+
+    "Not found" from Coze is the success a delete waits for (a retry after a lost answer
+    finds the group already deleted), once a lookup confirms that Coze has no such group.
+    Without an answer, the group is looked up at once: gone means deleted. Raises a
+    coze.CozeError when the group is (or may still be) on Coze.
+    """
     entry = audit.record(
         request, Action.GROUP_DELETE, Outcome.PENDING, target=group, device=group.device
     )
-    answer = _call_coze(entry, coze.get_client().delete_group, group.coze_id)
+    try:
+        answer = coze.get_client().delete_group(group.coze_id)
+    except coze.CozeError as error:
+        if error.not_found and not _still_on_coze(group):
+            facts = fact("already_deleted")
+            _finish_deletion(group, entry, facts=facts, **audit.coze_fields(error))
+            return
+        outcome = Outcome.UNKNOWN if isinstance(error, coze.CozeNoAnswer) else Outcome.FAILURE
+        audit.finish(entry, outcome, facts=audit.error_facts(error), **audit.coze_fields(error))
+        if isinstance(error, coze.CozeNoAnswer) and _still_on_coze(group) is False:
+            _finish_deletion(group, None, resolves=entry, request=request)
+            return
+        raise
+    _finish_deletion(group, entry, **audit.coze_fields(answer))
+
+
+def _on_coze(group):
+    """The group as Coze's list shows it (a dict), {} when Coze has no such group, or
+    None when Coze cannot tell now (one list call, by id)."""
+    try:
+        answer = coze.get_client().list_groups(page_num=1, page_size=1, group_id=group.coze_id)
+    except coze.CozeError:
+        return None
+    items = answer.data.get("items") or []
+    for item in items:
+        if isinstance(item, dict) and str(item.get("id")) == group.coze_id:
+            return item
+    return {}
+
+
+def _still_on_coze(group):
+    """Whether Coze's list still has the group: True, False, or None when it cannot tell."""
+    shown = _on_coze(group)
+    return None if shown is None else bool(shown)
+
+
+def _unresolved_update(group):
+    return (
+        AuditEntry.objects.filter(
+            action=Action.GROUP_UPDATE,
+            target_type="voiceprintgroup",
+            target_id=str(group.pk),
+            outcome=Outcome.UNKNOWN,
+            resolution__isnull=True,
+        )
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def _finish_deletion(group, entry, *, resolves=None, request=None, facts=None, **fields):
     with transaction.atomic():
         group.state, group.ended_at = VoiceprintGroup.State.DELETED, timezone.now()
         group.save(update_fields=["state", "ended_at"])
-        audit.finish(entry, Outcome.SUCCESS, **audit.coze_fields(answer))
+        if entry is not None:
+            audit.finish(entry, Outcome.SUCCESS, facts=facts, **fields)
+        else:
+            audit.record(
+                request,
+                Action.GROUP_DELETE,
+                Outcome.SUCCESS,
+                target=group,
+                device=group.device,
+                resolves=resolves,
+                facts=fact("already_deleted"),
+            )
+
+
+def delete_device(request, device):
+    """Delete a device that serves no active group and has no creation under way, checked
+    under the account lock that creations take; the audit row keeps the device's id."""
+    with transaction.atomic():
+        CozeAccount.locked()
+        active = list(device.voiceprint_groups.active().values_list("name", flat=True)[:20])
+        waiting = list(
+            attempts.unresolved_creations()
+            .filter(device=device)
+            .values_list("sent_name", flat=True)[:20]
+        )
+        if active or waiting:
+            facts = (
+                fact("device_serves_groups", groups=active)
+                if active
+                else fact("device_has_attempts", names=waiting)
+            )
+            outcome = Outcome.REFUSED
+        else:
+            facts = fact("device_deleted", name=device.name, serial=device.serial)
+            outcome = Outcome.SUCCESS
+        audit.record(
+            request, Action.DEVICE_DELETE, outcome, target=device, device=device, facts=facts
+        )
+        if outcome == Outcome.SUCCESS:
+            device.delete()
+    if active or waiting:
+        raise DeviceBusy(active, waiting)

@@ -10,23 +10,22 @@ import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import audit, coze
+from . import attempts, audit, coze
+from .attempts import pending_margin
 from .models import DESC_MAX, NAME_MAX, AuditEntry, CozeAccount, VoiceprintGroup
+from .wording import fact
 
 log = logging.getLogger("vpadmin.sync")
 Action, Outcome, State = AuditEntry.Action, AuditEntry.Outcome, VoiceprintGroup.State
 
 PAGE_SIZE = 200  # Coze's largest: 1,000 groups cost 5 list calls
 BATCH_SIZE = 500
-# A group made by a creation attempt shows on Coze within this window of the attempt's
-# time (before it too, since Coze's clock and ours may differ a little).
-MATCH_BEFORE, MATCH_AFTER = timedelta(minutes=1), timedelta(minutes=5)
 COMMAND_ACTOR = "manage.py sync_coze_groups"
 COZE_TIMES = ["remote_created_at", "remote_updated_at"]
 SYNCED_FIELDS = ["name", "desc", "feature_count", *COZE_TIMES]
@@ -86,27 +85,26 @@ class _PageFailed(Exception):
         self.error, self.page = error, page
 
 
-def pending_margin() -> timedelta:
-    """How old a `pending` creation row must be before sync may conclude it: younger, the
-    creation may still be under way in another process."""
-    return timedelta(seconds=max(60, 3 * settings.COZE_TIMEOUT))
-
-
 def sync_groups(request=None, *, user=None) -> SyncResult:
     """Bring the register in line with Coze's list; raises SyncFailed when a list call
     fails. `request` is None when run from the command (then `user` may be None too)."""
     by_command = {"actor_username": COMMAND_ACTOR} if request is None and user is None else {}
+    attempts.expire_pending()
     entry = audit.record(request, Action.GROUP_SYNC, Outcome.PENDING, user=user, **by_command)
     started = timezone.now()
     try:
         listing = fetch_listing(coze.get_client())
     except _PageFailed as failed:
         error = failed.error
-        outcome = Outcome.UNKNOWN if isinstance(error, coze.CozeNoAnswer) else Outcome.FAILURE
+        no_answer = isinstance(error, coze.CozeNoAnswer)
+        outcome = Outcome.UNKNOWN if no_answer else Outcome.FAILURE
         sentence = _failure_sentence(error, failed.page)
-        audit.finish(
-            entry, outcome, detail=f"{sentence}; nothing was changed", **audit.coze_fields(error)
+        facts = fact(
+            "sync_no_answer" if no_answer else "sync_failed",
+            page=failed.page,
+            reason=error.reason or error.msg,
         )
+        audit.finish(entry, outcome, facts=facts, **audit.coze_fields(error))
         log.warning("sync failed: %s", sentence)
         raise SyncFailed(error, failed.page, entry) from None
 
@@ -114,9 +112,10 @@ def sync_groups(request=None, *, user=None) -> SyncResult:
     actor = {"request": request, "user": user, "fields": by_command}
     try:
         counts = _apply(listing, entry, started=started, actor=actor)
-    except Exception as error:
+    except Exception:
         # No sync row stays pending; the transaction has already been rolled back.
-        audit.finish(entry, Outcome.FAILURE, detail=f"the register was not updated: {error!r}")
+        log.exception("sync: the register was not updated")
+        audit.finish(entry, Outcome.FAILURE, facts=fact("sync_not_applied"))
         raise
     result = SyncResult(
         **counts,
@@ -125,7 +124,7 @@ def sync_groups(request=None, *, user=None) -> SyncResult:
         entry=entry,
         apply_seconds=time.monotonic() - clock,
     )
-    log.info("sync: %s", entry.detail)
+    log.info("sync: %s", counts)
     return result
 
 
@@ -186,10 +185,11 @@ def _page_content(answer):
     try:
         if isinstance(total, bool) or not isinstance(items, list):
             raise ValueError
-        return max(0, int(total)), [_remote_group(item) for item in items]
+        return max(0, int(total)), [remote_group(item) for item in items]
     except (TypeError, ValueError, KeyError):
         raise coze.CozeFailed(
             "the list answer was not in Coze's shape",
+            reason="bad_list",
             code=0,
             http_status=answer.http_status,
             logid=answer.logid,
@@ -197,7 +197,9 @@ def _page_content(answer):
         ) from None
 
 
-def _remote_group(item):
+def remote_group(item):
+    """One item of Coze's list as a RemoteGroup; ValueError (or KeyError, TypeError) when
+    it is not in Coze's shape."""
     coze_id = str(item["id"])
     if not coze_id or len(coze_id) > COZE_ID_MAX:
         raise ValueError(coze_id)
@@ -253,10 +255,12 @@ def _apply(listing, entry, *, started, actor):
         account.remote_total, account.synced_at = listing.total, now
         account.save(update_fields=["remote_total", "synced_at"])
         counts = {"imported": imported, "updated": updated, "gone": gone, "resolved": resolved}
+        facts = fact("synced", counts=counts, total=listing.total, calls=listing.calls)
+        facts["steady"] = listing.steady
         audit.finish(
             entry,
             Outcome.SUCCESS,
-            detail=_summary(counts, listing),
+            facts=facts,
             coze_code=0,
             coze_logid=listing.logid[:64],
             http_status=listing.http_status,
@@ -265,34 +269,16 @@ def _apply(listing, entry, *, started, actor):
     return counts
 
 
-def _summary(counts, listing):
-    if any(counts.values()):
-        text = ", ".join(f"{name} {count}" for name, count in counts.items())
-    else:
-        text = "no changes"
-    calls = f"{listing.calls} list call{'s' if listing.calls != 1 else ''}"
-    text += f" ({listing.total} on Coze, {calls})"
-    if not listing.steady:
-        text += "; Coze's list changed while it was read, so no group was marked gone"
-    return text
-
-
 def _resolve_attempts(unregistered, *, started, request, user, fields):
     """Conclude creation attempts that ended without an answer (pending or unknown).
 
     Returns (claimed Coze ids, (name, desc) of creations still under way, resolutions).
     """
     cutoff = started - pending_margin()
-    attempts = list(
-        AuditEntry.objects.filter(
-            action=Action.GROUP_CREATE,
-            outcome__in=[Outcome.PENDING, Outcome.UNKNOWN],
-            resolution__isnull=True,
-        ).order_by("created_at", "pk")
-    )
+    open_attempts = list(attempts.unresolved_creations().order_by("created_at", "pk"))
     in_flight = {
         (attempt.sent_name, attempt.sent_desc)
-        for attempt in attempts
+        for attempt in open_attempts
         if attempt.outcome == Outcome.PENDING and attempt.created_at > cutoff
     }
     candidates = defaultdict(list)
@@ -300,73 +286,31 @@ def _resolve_attempts(unregistered, *, started, request, user, fields):
         candidates[item.name, item.desc].append(item)
 
     claimed, resolved = set(), 0
-    for attempt in attempts:
+    for attempt in open_attempts:
         key = (attempt.sent_name, attempt.sent_desc)
         if key in in_flight:
             continue  # cannot be told apart from a creation under way: the next sync decides
-        match = _closest(candidates[key], attempt.created_at, claimed)
+        match = attempts.close_match(candidates[key], attempt.created_at, claimed)
         if match is None and attempt.created_at > cutoff:
             continue  # an unknown answer from moments ago: Coze may still be acting on it
-        if attempt.outcome == Outcome.PENDING and not _close_pending(attempt, match):
+        if attempt.outcome == Outcome.PENDING and not _close_pending(attempt):
             continue
         if match is not None:
             claimed.add(match.coze_id)
-        _record_resolution(attempt, match, request=request, user=user, fields=fields)
+        attempts.register_found(
+            attempt, match, request=request, user=user, how="sync", logid="", **fields
+        )
         resolved += 1
     return claimed, in_flight, resolved
 
 
-def _closest(items, moment, claimed):
-    """The unclaimed item created nearest to `moment`, within the matching window."""
-    nearby = [
-        item
-        for item in items
-        if item.coze_id not in claimed
-        and item.remote_created_at is not None
-        and moment - MATCH_BEFORE <= item.remote_created_at <= moment + MATCH_AFTER
-    ]
-    return min(
-        nearby,
-        key=lambda item: (abs(item.remote_created_at - moment), item.coze_id),
-        default=None,
-    )
-
-
-def _close_pending(attempt, match):
+def _close_pending(attempt):
     """Finish a pending row as `unknown`: its own answer was never recorded."""
-    found = f"sync found group {match.coze_id} on Coze" if match else "sync found no such group"
     try:
-        audit.finish(attempt, Outcome.UNKNOWN, detail=f"no answer was recorded; {found}")
+        attempts.expire(attempt)
     except ValueError:
         return False  # finished meanwhile by its own process
     return True
-
-
-def _record_resolution(attempt, match, *, request, user, fields):
-    """Register the group the attempt made (if any), and write the resolution row."""
-    common = {
-        "user": user,
-        "device_id": attempt.device_id,
-        "sent_name": attempt.sent_name,
-        "sent_desc": attempt.sent_desc,
-        "resolves": attempt,
-        **fields,
-    }
-    if match is None:
-        detail = "not created on Coze (resolved by sync)"
-        audit.record(request, Action.GROUP_CREATE, Outcome.FAILURE, detail=detail, **common)
-        return
-    group = VoiceprintGroup.objects.create(
-        **_group_fields(match),
-        device_id=attempt.device_id,
-        creator_id=attempt.actor_id,
-        created_at=attempt.created_at,
-        logid=attempt.coze_logid,
-    )
-    detail = f"created on Coze as {match.coze_id} (resolved by sync)"
-    audit.record(
-        request, Action.GROUP_CREATE, Outcome.SUCCESS, target=group, detail=detail, **common
-    )
 
 
 def _group_fields(item):

@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Count, F, Prefetch, Q, Window, prefetch_related_objects
 from django.db.models.functions import RowNumber
 from django.http import HttpResponse, StreamingHttpResponse
@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from . import audit, charts, coze, operations, sync, wording
+from . import attempts, audit, charts, coze, operations, sync, wording
 from .forms import DeviceForm, GroupEditForm, GroupForm
 from .models import AuditEntry, CozeAccount, Device, VoiceprintGroup
 
@@ -44,12 +44,10 @@ def permission_required(perm):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             if not request.user.has_perm(perm):
-                audit.record(
-                    request,
-                    Action.PERMISSION_DENIED,
-                    Outcome.REFUSED,
-                    detail=f"{perm} for {request.method} {request.path}"[:500],
+                facts = wording.fact(
+                    "permission", permission=perm, method=request.method, path=request.path[:300]
                 )
+                audit.record(request, Action.PERMISSION_DENIED, Outcome.REFUSED, facts=facts)
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
@@ -154,16 +152,23 @@ def _query_without_page(request):
 def dashboard(request):
     counts = active_group_counts()
     latest = list(AuditEntry.objects.all()[:10])
-    failures = list(AuditEntry.objects.filter(outcome__in=[Outcome.FAILURE, Outcome.UNKNOWN])[:10])
-    # The devices of both tables in one query. Not joined: joined, the failures' ORDER BY
+    # An unknown outcome found out later (by a sync or a lookup) is no longer a failure.
+    failures = list(
+        AuditEntry.objects.filter(outcome__in=[Outcome.FAILURE, Outcome.UNKNOWN]).exclude(
+            outcome=Outcome.UNKNOWN, resolution__isnull=False
+        )[:10]
+    )
+    waiting = list(attempts.waiting()[:10])
+    # The devices of the tables in one query. Not joined: joined, the failures' ORDER BY
     # ... LIMIT 10 sorts every failure with its device (10 times slower on SQLite).
-    prefetch_related_objects(latest + failures, "device")
+    prefetch_related_objects(latest + failures + waiting, "device")
     context = {
         "quota": quota_summary(counts["used"]),
         "device_count": Device.objects.count(),
         "unassigned_count": counts["unassigned"],
         "latest_entries": latest,
         "latest_failures": failures,
+        "waiting": waiting,
         "outcomes": charts.coze_outcomes(days=30),
     }
     return render(request, "groups/dashboard.html", context)
@@ -205,6 +210,7 @@ def device_detail(request, pk):
     context = {
         "device": device,
         "groups": device.voiceprint_groups.select_related("creator"),
+        "waiting": attempts.unresolved_creations().filter(device=device)[:20],
         "history": device.audit_entries.all()[:20],
     }
     return render(request, "groups/device_detail.html", context)
@@ -221,7 +227,7 @@ def _save_device(request, form, action):
         action,
         Outcome.REFUSED,
         target=form.instance if form.instance.pk else None,
-        detail=_errors_text(form),
+        facts=wording.form_facts(form),
     )
     return None
 
@@ -246,34 +252,39 @@ def device_edit(request, pk):
 @permission_required("groups.delete_device")
 def device_delete(request, pk):
     device = get_object_or_404(Device, pk=pk)
-    active = list(device.voiceprint_groups.active().values_list("name", flat=True)[:20])
-    if request.method == "POST":
-        if active:
-            audit.record(
-                request,
-                Action.DEVICE_DELETE,
-                Outcome.REFUSED,
-                target=device,
-                device=device,
-                detail="active groups: " + ", ".join(active),
-            )
+    if request.method != "POST":
+        context = {
+            "device": device,
+            "active_groups": list(
+                device.voiceprint_groups.active().values_list("name", flat=True)[:20]
+            ),
+            "waiting": list(attempts.unresolved_creations().filter(device=device)[:20]),
+        }
+        return render(request, "groups/device_confirm_delete.html", context)
+    try:
+        operations.delete_device(request, device)
+    except operations.DeviceBusy as busy:
+        if busy.groups:
             messages.error(
                 request,
                 _(
                     "“%(device)s” still serves active voiceprint groups: %(groups)s. Delete them "
                     "or assign them to another device first."
                 )
-                % {"device": device.name, "groups": "、".join(active)},
+                % {"device": device.name, "groups": wording.joined(busy.groups)},
             )
-            return redirect(device)
-        with transaction.atomic():
-            audit.record(request, Action.DEVICE_DELETE, Outcome.SUCCESS, target=device)
-            device.delete()
-        messages.success(request, _("Device “%(name)s” deleted.") % {"name": device.name})
-        return redirect("device_list")
-    return render(
-        request, "groups/device_confirm_delete.html", {"device": device, "active_groups": active}
-    )
+        else:
+            messages.error(
+                request,
+                _(
+                    "A voiceprint group is being created for “%(device)s” (%(groups)s) and "
+                    "Coze's answer is not known yet. Check it on the device's page first."
+                )
+                % {"device": device.name, "groups": wording.joined(busy.attempts)},
+            )
+        return redirect(device)
+    messages.success(request, _("Device “%(name)s” deleted.") % {"name": device.name})
+    return redirect("device_list")
 
 
 # Voiceprint groups
@@ -346,7 +357,7 @@ def group_new(request):
             Outcome.REFUSED,
             sent_name=request.POST.get("name", "")[:200],
             sent_desc=request.POST.get("desc", "")[:2000],
-            detail=_errors_text(form),
+            facts=wording.form_facts(form),
         )
         return render(request, "groups/group_form.html", {"form": form, "quota": quota_summary()})
 
@@ -361,15 +372,30 @@ def group_new(request):
         )
     except operations.AlreadySubmitted as resent:
         return _answer_resent_form(request, form, resent.entry)
-    except operations.QuotaExceeded as full:
-        messages.error(
+    except operations.AttemptUnresolved as unresolved:
+        messages.warning(
             request,
             _(
-                "The Coze account is full: %(used)s of %(limit)s groups are in use. Nothing was "
-                "sent to Coze. Delete a group you no longer need first."
+                "“%(name)s” was already sent to Coze for this device and Coze's answer is not "
+                "known yet, so it was not sent again (that could make a second group). Use "
+                "“Check now” on the device's page to find out whether it was created."
             )
-            % {"used": full.used, "limit": full.limit},
+            % {"name": unresolved.entry.sent_name},
         )
+        return redirect(data["device"])
+    except operations.QuotaExceeded as full:
+        messages.error(request, _quota_full_message(full.used, full.limit))
+    except coze.CozeNoAnswer as error:
+        messages.warning(
+            request,
+            _(
+                "Coze did not answer (%(reason)s), and the group is not on Coze's list yet: it "
+                "may still be created. It was not sent again. Use “Check now” on the device's "
+                "page in a minute to find out."
+            )
+            % {"reason": error.sentence()},
+        )
+        return redirect(data["device"])
     except coze.CozeError as error:
         _tell_coze_error(
             request,
@@ -378,27 +404,32 @@ def group_new(request):
                 "Coze did not create the group: %(msg)s (code %(code)s, HTTP %(status)s, "
                 "logid %(logid)s)."
             ),
-            no_answer=_(
-                "Coze did not answer (%(reason)s). The group may or may not have been created. "
-                "Do not submit again: check the group list after the next sync with Coze. "
-                "The attempt is in the audit log as “unknown”."
-            ),
         )
     except operations.NotRegistered as lost:
         messages.error(
             request,
             _(
                 "Coze created the group (id %(id)s, logid %(logid)s) but vpadmin could not save "
-                "it. It will be registered at the next sync; do not create it again."
+                "it. An Administrator's sync with Coze will register it; do not create it again."
             )
             % {"id": lost.coze_id, "logid": lost.logid},
         )
     else:
-        messages.success(
-            request,
-            _("Voiceprint group “%(name)s” created on Coze (logid %(logid)s).")
-            % {"name": group.name, "logid": group.logid},
-        )
+        if getattr(group, "found_after_no_answer", False):
+            messages.success(
+                request,
+                _(
+                    "Coze did not answer, but vpadmin found “%(name)s” on Coze (id %(id)s) "
+                    "and registered it."
+                )
+                % {"name": group.name, "id": group.coze_id},
+            )
+        else:
+            messages.success(
+                request,
+                _("Voiceprint group “%(name)s” created on Coze (logid %(logid)s).")
+                % {"name": group.name, "logid": group.logid},
+            )
         return redirect(group)
     return render(
         request, "groups/group_form.html", {"form": _fresh_copy(form), "quota": quota_summary()}
@@ -422,7 +453,7 @@ def _answer_resent_form(request, form, earlier):
     messages.info(
         request,
         _("This form was already submitted (outcome: %(outcome)s); nothing was sent again.")
-        % {"outcome": earlier.get_outcome_display()},
+        % {"outcome": earlier.outcome_label},
     )
     return render(
         request, "groups/group_form.html", {"form": _fresh_copy(form), "quota": quota_summary()}
@@ -443,7 +474,7 @@ def _active_group_or_redirect(request, pk):
     messages.error(
         request,
         _("“%(name)s” is %(state)s: it can no longer be changed.")
-        % {"name": group.name, "state": group.get_state_display()},
+        % {"name": group.name, "state": group.state_label},
     )
     return group, redirect(group)
 
@@ -464,7 +495,7 @@ def group_edit(request, pk):
             Outcome.REFUSED,
             target=group,
             device=group.device,
-            detail=_errors_text(form),
+            facts=wording.form_facts(form),
         )
         return render(request, "groups/group_edit.html", {"form": form, "group": group})
     data = form.cleaned_data
@@ -473,6 +504,16 @@ def group_edit(request, pk):
             request, group, name=data["name"], desc=data["desc"], device=data["device"]
         )
     except coze.CozeError as error:
+        if group.state == VoiceprintGroup.State.GONE:
+            messages.error(
+                request,
+                _(
+                    "Coze no longer has “%(name)s” (logid %(logid)s): it is marked gone and "
+                    "cannot be changed."
+                )
+                % {"name": group.name, "logid": error.logid or "—"},
+            )
+            return redirect(group)
         _tell_coze_error(
             request,
             error,
@@ -481,13 +522,22 @@ def group_edit(request, pk):
                 "logid %(logid)s). Nothing was changed."
             ),
             no_answer=_(
-                "Coze did not answer (%(reason)s): the change may or may not have been "
-                "made on Coze. vpadmin kept the old values; the next sync shows "
-                "Coze's."
+                "Coze did not answer (%(reason)s), and Coze's list does not show the change "
+                "yet: it may or may not be made. vpadmin kept the old values; saving again is "
+                "safe."
             ),
         )
         return render(request, "groups/group_edit.html", {"form": form, "group": group})
-    if changes:
+    if changes.get("device_gone"):
+        messages.warning(
+            request,
+            _(
+                "“%(name)s” saved on Coze, but the device you chose was deleted meanwhile, so "
+                "the group was not moved."
+            )
+            % {"name": group.name},
+        )
+    elif changes:
         messages.success(request, _("“%(name)s” saved.") % {"name": group.name})
     else:
         messages.info(request, _("Nothing to change."))
@@ -512,8 +562,8 @@ def group_delete(request, pk):
                 "logid %(logid)s). Nothing was changed."
             ),
             no_answer=_(
-                "Coze did not answer (%(reason)s): the group may or may not have been "
-                "deleted. The next sync with Coze will tell."
+                "Coze did not answer (%(reason)s) and the group is still on Coze's list: it "
+                "may or may not be deleted in a moment. Deleting it again is safe."
             ),
         )
     else:
@@ -535,38 +585,29 @@ def group_sync(request):
     except sync.SyncFailed as failed:
         messages.error(
             request,
-            _("Sync with Coze failed; nothing was changed. %(reason)s") % {"reason": failed},
-        )
-        return redirect(target)
-    if result.changed:
-        messages.success(
-            request,
-            _(
-                "Synced with Coze: %(imported)s imported, %(updated)s updated, %(gone)s gone, "
-                "%(resolved)s attempts resolved. Coze reports %(total)s groups."
-            )
+            _("Sync with Coze failed; nothing was changed. %(reason)s (%(details)s)")
             % {
-                "imported": result.imported,
-                "updated": result.updated,
-                "gone": result.gone,
-                "resolved": result.resolved,
-                "total": result.remote_total,
+                "reason": wording.render(failed.entry.facts),
+                "details": _error_details(failed.error),
             },
         )
-    else:
-        messages.info(
-            request,
-            _("Synced with Coze: no changes. Coze reports %(total)s groups.")
-            % {"total": result.remote_total},
-        )
+        return redirect(target)
+    summary = _("Synced with Coze: %(summary)s.") % {"summary": wording.render(result.entry.facts)}
+    (messages.success if result.changed else messages.info)(request, summary)
     return redirect(target)
 
 
-def _tell_coze_error(request, error, *, refused, no_answer):
+def _tell_coze_error(request, error, *, refused, no_answer=None):
     """Show a Coze error: its msg, code, HTTP status and logid, or that no answer came."""
-    if isinstance(error, coze.CozeNoAnswer):
-        messages.warning(request, no_answer % {"reason": error.msg})
+    if isinstance(error, coze.CozeNoAnswer) and no_answer:
+        messages.warning(request, no_answer % {"reason": error.sentence()})
         return
+    details = {
+        "msg": error.sentence() or _("no message"),
+        "code": _or_dash(error.code),
+        "status": _or_dash(error.http_status),
+        "logid": error.logid or "—",
+    }
     if error.rate_limited:
         messages.error(
             request,
@@ -574,28 +615,76 @@ def _tell_coze_error(request, error, *, refused, no_answer):
                 "Coze is limiting how fast requests may be made (code %(code)s, HTTP %(status)s, "
                 "logid %(logid)s). Nothing was changed: wait a minute, then try again."
             )
-            % {
-                "code": _or_dash(error.code),
-                "status": _or_dash(error.http_status),
-                "logid": error.logid or "—",
-            },
+            % details,
         )
         return
-    details = {
-        "msg": error.msg or _("no message"),
+    messages.error(request, refused % details)
+
+
+def _quota_full_message(used, limit):
+    return _(
+        "The Coze account is full: %(used)s of %(limit)s groups are in use. Nothing was sent "
+        "to Coze. Delete a group you no longer need first, or ask an Administrator to sync "
+        "with Coze if groups were deleted in Coze's console."
+    ) % {"used": wording.shown(used), "limit": wording.shown(limit)}
+
+
+def _error_details(error):
+    return _("code %(code)s, HTTP %(status)s, logid %(logid)s") % {
         "code": _or_dash(error.code),
         "status": _or_dash(error.http_status),
         "logid": error.logid or "—",
     }
-    messages.error(request, refused % details)
-
-
-def _errors_text(form):
-    return "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
 
 
 def _or_dash(value):
     return "—" if value is None else value
+
+
+@require_POST
+@permission_required("groups.add_voiceprintgroup")
+def attempt_check(request, pk):
+    """Ask Coze now whether a creation that got no answer made its group."""
+    attempt = get_object_or_404(
+        AuditEntry.objects.filter(action=Action.GROUP_CREATE).select_related("device"), pk=pk
+    )
+    attempts.expire_pending()
+    attempt.refresh_from_db()
+    found = attempts.check_creation(request, attempt)
+    if found.created:
+        messages.success(
+            request,
+            _("“%(name)s” is on Coze (id %(id)s): it is now registered.")
+            % {"name": found.group.name, "id": found.group.coze_id},
+        )
+        return redirect(found.group)
+    if found.error is not None:
+        messages.error(
+            request,
+            _("Coze could not be asked (%(reason)s). Try again in a minute.")
+            % {"reason": found.error.sentence()},
+        )
+    elif found.concluded:
+        messages.info(
+            request,
+            _("“%(name)s” was not created on Coze; it may be created again.")
+            % {"name": attempt.sent_name},
+        )
+    else:
+        messages.info(
+            request,
+            _(
+                "“%(name)s” is not on Coze's list yet, but Coze may still be creating it. "
+                "Check again in a few minutes."
+            )
+            % {"name": attempt.sent_name},
+        )
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
+    ):
+        target = attempt.device.get_absolute_url() if attempt.device else resolve_url("dashboard")
+    return redirect(target)
 
 
 # People
@@ -719,8 +808,21 @@ def _chosen_device(request):
     query.pop("page", None)
     query.pop("device")
     name = Device.objects.filter(pk=pk).values_list("name", flat=True).first()
-    deleted = _("deleted device #%(id)s") % {"id": pk}
-    return {"device": {"pk": pk, "name": name or deleted}, "without_device": query.urlencode()}
+    if name is None:
+        # A deleted device is named by its deletion row, which keeps its id and label.
+        label = (
+            AuditEntry.objects.filter(
+                action=Action.DEVICE_DELETE, outcome=Outcome.SUCCESS, device_id=pk
+            )
+            .values_list("target_label", flat=True)
+            .first()
+        )
+        name = (
+            _("%(label)s (deleted)") % {"label": label}
+            if label
+            else _("deleted device #%(id)s") % {"id": pk}
+        )
+    return {"device": {"pk": pk, "name": name}, "without_device": query.urlencode()}
 
 
 AUDIT_CSV_COLUMNS = [

@@ -53,7 +53,7 @@ COZE_REASONS = {
 # Sentences of audit rows, by the row's "say".
 SENTENCES = {
     "quota_full": _("The Coze account was full: %(used)s of %(limit)s groups in use."),
-    "coze_refused": _("Coze refused: %(msg)s"),
+    "coze_refused": _("Coze refused: %(reason)s"),
     "coze_failed": _("The Coze call failed: %(reason)s"),
     "coze_no_answer": _("Coze did not answer (%(reason)s): the change may or may not be made."),
     "permission": _("Not allowed: %(method)s %(path)s needs “%(permission)s”."),
@@ -77,7 +77,8 @@ SENTENCES = {
     "still_on_coze": _("The group is still on Coze: it was not deleted."),
     "gone_on_coze": _("Coze no longer has the group: it is marked gone."),
     "device_gone": _(
-        "The device was deleted meanwhile: the group stays unassigned (Coze's change was made)."
+        "The chosen device was deleted meanwhile, so the group was not moved (Coze's change "
+        "was made)."
     ),
     "audit_write_failed": _("The outcome's details could not be stored."),
     "sync_failed": _("Coze's list call failed on page %(page)s; nothing was changed."),
@@ -160,16 +161,19 @@ def _invalid_form(facts):
             % {k: shown(v) for k, v in problem.items()}
             for problem in problems
         ]
-        parts.append(f"{label}: {joined(words)}")
-    return str(_("Not valid: %(errors)s.")) % {"errors": "; ".join(parts)}
+        parts.append(
+            str(_("%(field)s: %(problems)s")) % {"field": label, "problems": joined(words)}
+        )
+    return str(_("Not valid: %(errors)s.")) % {"errors": str(_("; ")).join(parts)}
 
 
 def _changes(facts):
     parts = [
-        f"{FIELDS.get(field, field)}: {shown(old)} → {shown(new)}"
+        str(_("%(field)s: %(problems)s"))
+        % {"field": FIELDS.get(field, field), "problems": f"{shown(old)} → {shown(new)}"}
         for field, (old, new) in facts["changes"].items()
     ]
-    sentence = "; ".join(parts)
+    sentence = str(_("; ")).join(parts)
     if facts.get("device_gone"):
         sentence += " " + str(SENTENCES["device_gone"])
     return sentence

@@ -48,7 +48,7 @@ def test_a_rename_goes_through_coze(operator_client, group, coze_sim):
         "厨房音箱",
         str(group.pk),
     )
-    assert entry.coze_logid and entry.detail == f"name: {old} → 厨房音箱"
+    assert entry.coze_logid and entry.explanation == f"name: {old} → 厨房音箱"
 
 
 def test_clearing_the_description_sends_an_empty_desc(operator_client, group, coze_sim):
@@ -65,7 +65,7 @@ def test_reassigning_is_local_only(operator_client, group, coze_sim):
     group.refresh_from_db()
     assert group.device == other
     entry = AuditEntry.objects.get(action="group.update")
-    assert (entry.outcome, entry.device, entry.detail) == (
+    assert (entry.outcome, entry.device, entry.explanation) == (
         "success",
         other,
         "device: Living room speaker → Kiosk",
@@ -101,8 +101,8 @@ def test_an_invalid_edit_is_refused_without_a_call(operator_client, group, coze_
         ({"kind": "code", "code": 4101, "msg": "no permission"}, "failure"),
         ({"kind": "http", "status": 502}, "failure"),
         ({"kind": "nonjson"}, "failure"),
-        ({"kind": "drop"}, "unknown"),
-        ({"kind": "delay", "seconds": 0.6}, "unknown"),
+        ({"kind": "drop", "perform": False}, "unknown"),  # the change was not made
+        ({"kind": "delay", "seconds": 0.6}, "unknown"),  # made after we stopped waiting
     ],
 )
 def test_when_coze_does_not_update_nothing_changes(
@@ -123,6 +123,19 @@ def test_when_coze_does_not_update_nothing_changes(
         assert "Nothing was changed" in page and entry.coze_logid in page
     else:
         assert "may or may not" in page
+
+
+def test_a_rename_whose_answer_was_lost_is_found_on_cozes_list(
+    operator_client, group, coze_sim, device
+):
+    coze_sim.add_fault("drop", method="PUT")  # Coze renames; the answer is lost
+    response = edit(operator_client, group, name="renamed", desc="", device=device.pk)
+    group.refresh_from_db()
+    assert response.status_code == 302 and group.name == "renamed"
+    lost = AuditEntry.objects.get(action="group.update", resolves__isnull=True)
+    assert lost.outcome == "unknown"
+    assert lost.resolution.outcome == "success"
+    assert lost.resolution.explanation == "name: kitchen 1 → renamed"
 
 
 def test_viewers_cannot_edit(viewer_client, group, coze_sim):
@@ -202,7 +215,7 @@ def test_a_device_with_active_groups_is_not_deleted(administrator_client, group,
     assert Device.objects.filter(pk=device.pk).exists()
     assert group.name in response.content.decode()
     entry = AuditEntry.objects.get(action="device.delete")
-    assert entry.outcome == "refused" and group.name in entry.detail
+    assert entry.outcome == "refused" and group.name in entry.explanation
 
 
 def test_a_device_whose_groups_are_deleted_can_go(administrator_client, group, device):

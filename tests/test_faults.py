@@ -33,7 +33,10 @@ def test_a_database_failure_after_coze_created_the_group_is_recovered_by_sync(
         )
     page = response.content.decode()
     [coze_id] = coze_sim.groups
-    assert f"Coze created the group (id {coze_id}" in page and "next sync" in page
+    assert (
+        f"Coze created the group (id {coze_id}" in page
+        and "sync with Coze will register it" in page
+    )
     assert not VoiceprintGroup.objects.exists()
     attempt = AuditEntry.objects.get(action="group.create")
     assert attempt.outcome == "pending"  # left for reconciliation, not lost

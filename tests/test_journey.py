@@ -46,4 +46,4 @@ def test_a_new_install_adopts_groups_made_elsewhere(
         ("group.delete", "success", "ada"),
         ("group.sync", "success", "manage.py sync_coze_groups"),
     ]
-    assert AuditEntry.objects.order_by("-id").first().detail.startswith("no changes")
+    assert AuditEntry.objects.order_by("-id").first().explanation.startswith("no changes")

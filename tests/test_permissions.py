@@ -35,7 +35,7 @@ def test_a_user_without_a_role_gets_403_and_an_audit_row(make_user, path):
         nobody,
         response["X-Request-ID"],
     )
-    assert path in entry.detail
+    assert path in entry.explanation
 
 
 @pytest.mark.parametrize("path", READ_PAGES)

@@ -45,21 +45,21 @@ def test_groups_sort_by_device_name(viewer_client, db):
 
 
 def test_the_dashboard_charts_coze_outcomes_per_day(viewer_client, db):
-    for outcome, n in [("success", 3), ("failure", 2), ("unknown", 1), ("refused", 1)]:
+    for outcome, n in [("success", 3), ("failure", 2), ("unknown", 1), ("refused", 4)]:
         for _ in range(n):
             AuditEntry.objects.create(action="group.create", outcome=outcome)
     AuditEntry.objects.create(action="auth.login", outcome="success")  # not a Coze call
     response = viewer_client.get("/")
     chart = response.context["outcomes"]
+    # Refusals (the form, the quota) were stopped before any call: no Coze operation.
     assert {item["name"]: item["n"] for item in chart["legend"]} == {
         "success": 3,
-        "refused": 1,
         "failure": 2,
         "unknown": 1,
     }
     today = chart["bars"][-1]
-    assert today["total"] == 7 and chart["peak"] == 7
-    assert [part["name"] for part in today["parts"]] == ["success", "refused", "failure", "unknown"]
+    assert today["total"] == 6 and chart["peak"] == 6
+    assert [part["name"] for part in today["parts"]] == ["success", "failure", "unknown"]
     assert abs(sum(part["h"] for part in today["parts"]) - chart["height"]) < 0.5
     assert 'class="bar failure"' in response.content.decode()
 

@@ -85,7 +85,9 @@ def test_it_imports_1000_groups_in_5_list_calls(coze_sim, admin):
     [row] = sync_rows()
     assert row == result.entry
     assert (row.outcome, row.actor, row.actor_username) == ("success", admin, "ada")
-    assert row.detail == "imported 1000, updated 0, gone 0, resolved 0 (1000 on Coze, 5 list calls)"
+    assert row.explanation == (
+        "1,000 imported, 0 updated, 0 gone, 0 attempts resolved (1,000 on Coze, 5 list calls)"
+    )
     assert row.coze_logid == calls[-1]["logid"] != ""
     assert (row.coze_code, row.http_status) == (0, 200)
     print(f"\n1,000 groups: {result.list_calls} list calls, apply {result.apply_seconds:.3f} s")
@@ -146,7 +148,7 @@ def test_450_groups_then_a_second_sync_changes_nothing(coze_sim, admin):
 
     assert second.changed is False
     assert (second.imported, second.updated, second.gone, second.resolved) == (0, 0, 0, 0)
-    assert second.entry.detail == "no changes (450 on Coze, 3 list calls)"
+    assert second.entry.explanation == "no changes (450 on Coze, 3 list calls)"
     assert register() == before
     assert CozeAccount.objects.get().synced_at > account.synced_at
     assert [row.outcome for row in sync_rows()] == ["success", "success"]
@@ -165,7 +167,7 @@ def test_changes_made_on_coze_are_copied(coze_sim, admin):
     result = sync_groups(user=admin)
 
     assert (result.imported, result.updated, result.gone) == (0, 3, 0)
-    assert "updated 3" in result.entry.detail
+    assert "3 updated" in result.entry.explanation
     groups = {group.coze_id: group for group in VoiceprintGroup.objects.all()}
     assert groups[ids[0]].name == "renamed"
     assert groups[ids[1]].desc == "a new description"
@@ -184,7 +186,7 @@ def test_a_rename_made_through_vpadmin_is_no_news_to_the_next_sync(coze_sim, adm
     result = sync_groups(user=admin)
 
     assert (result.updated, result.changed) == (0, False)
-    assert result.entry.detail.startswith("no changes")
+    assert result.entry.explanation.startswith("no changes")
     group = VoiceprintGroup.objects.get()
     assert group.remote_updated_at == datetime.fromtimestamp(1_800_000_000, UTC)
 
@@ -281,7 +283,7 @@ def test_a_list_that_changes_while_it_is_read_marks_nothing_gone(coze_sim, admin
     remover.join()
 
     assert (result.gone, result.remote_total) == (0, 249)
-    assert "no group was marked gone" in result.entry.detail
+    assert "no group was marked gone" in result.entry.explanation
     assert VoiceprintGroup.objects.active().count() == 250
     assert sync_groups(user=admin).gone == 1  # the next sync sees a steady list
 
@@ -316,7 +318,7 @@ def test_an_error_on_page_3_changes_nothing(coze_sim, admin):
     assert row == failed.value.entry
     assert (row.outcome, row.coze_code, row.http_status) == ("failure", 5000, 500)
     assert row.coze_logid == calls[-1]["logid"] != ""
-    assert "page 3" in row.detail and "nothing was changed" in row.detail
+    assert "page 3" in row.explanation and "nothing was changed" in row.explanation
 
 
 def test_a_refusal_on_the_first_page_changes_nothing(coze_sim, admin):
@@ -345,7 +347,7 @@ def test_a_timeout_on_page_2_is_unknown_and_changes_nothing(coze_sim, admin, set
     assert not VoiceprintGroup.objects.exists() and not CozeAccount.objects.exclude(synced_at=None)
     row = sync_rows()[-1]
     assert (row.outcome, row.coze_code, row.http_status) == ("unknown", None, None)
-    assert "page 2" in row.detail
+    assert "page 2" in row.explanation
 
 
 # Resolving creations that got no answer
@@ -370,10 +372,10 @@ def test_an_attempt_whose_group_is_on_coze_is_registered(
     assert (resolution.target_type, resolution.target_id) == ("voiceprintgroup", str(group.pk))
     assert (resolution.device, resolution.actor) == (device, admin)
     assert (resolution.sent_name, resolution.sent_desc) == ("kitchen", "by the window")
-    assert group_id in resolution.detail
+    assert group_id in resolution.explanation
     made.refresh_from_db()
     assert made.outcome == "unknown"  # a pending row never stays pending
-    assert "resolved 1" in result.entry.detail
+    assert "1 attempt resolved" in result.entry.explanation
 
 
 def test_the_attempts_logid_is_kept_on_the_registered_group(coze_sim, admin, operator, device):
@@ -401,7 +403,7 @@ def test_an_attempt_with_no_group_on_coze_is_concluded_not_created(
         device,
         "kitchen",
     )
-    assert resolution.detail == "not created on Coze (resolved by sync)"
+    assert resolution.explanation == "Not on Coze, so the group was not created."
     assert VoiceprintGroup.objects.get().device is None
 
     again = sync_groups(user=admin)
@@ -468,12 +470,14 @@ def test_two_attempts_with_one_name_get_two_groups_closest_first(coze_sim, admin
 def test_a_create_that_got_no_answer_is_registered_by_the_next_sync(
     operator_client, operator, device, coze_sim, admin
 ):
-    coze_sim.add_fault("drop")  # Coze makes the group; the answer never arrives
+    # Coze makes the group; the answer never arrives, nor that of the lookup that follows.
+    coze_sim.add_fault("drop", times=2)
     operator_client.post(
         "/groups/new/",
         {"name": "hallway", "desc": "by the door", "device": device.pk, "submission": uuid.uuid4()},
     )
     made = AuditEntry.objects.get(action="group.create")
+    assert AuditEntry.objects.get(action="group.check").outcome == "failure"
     assert made.outcome == "unknown" and not VoiceprintGroup.objects.exists()
 
     result = sync_groups(user=admin)

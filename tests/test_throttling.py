@@ -92,7 +92,7 @@ def test_a_locked_out_try_is_refused_with_the_sign_in_page_and_one_audit_row(vie
         None,
         "vera",
     )
-    assert "locked out" in entry.detail
+    assert "locked out" in entry.explanation
     assert (entry.request_id, entry.ip_address, entry.user_agent) == (
         response["X-Request-ID"],
         "198.51.100.5",

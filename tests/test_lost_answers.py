@@ -1,0 +1,279 @@
+"""Answers that never came, rows that never finished, and races with a deletion: nothing is
+done twice at Coze, nothing stays pending, and no page fails."""
+
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.db import DataError, connection
+from django.test import RequestFactory
+from django.utils import timezone
+
+from groups import operations
+from groups.models import AuditEntry, Device, VoiceprintGroup
+from groups.sync import sync_groups
+
+
+def create(client, device, name="Resubmit test", desc=""):
+    """Post a fresh creation form (a new hidden token, as a reloaded form has)."""
+    return client.post(
+        "/groups/new/",
+        {"name": name, "desc": desc, "device": device.pk, "submission": str(uuid.uuid4())},
+    )
+
+
+def posts(sim):
+    return [r for r in sim.requests if r["method"] == "POST"]
+
+
+def older(entry, minutes=10):
+    AuditEntry.objects.filter(pk=entry.pk).update(
+        created_at=entry.created_at - timedelta(minutes=minutes)
+    )
+    entry.refresh_from_db()
+
+
+# 1. A retry after "no answer" never makes a second group
+
+
+def test_a_resubmit_while_the_first_answer_is_unknown_is_refused_before_coze(
+    operator_client, device, coze_sim, settings
+):
+    settings.COZE_TIMEOUT = 0.3
+    coze_sim.add_fault("delay", seconds=0.6, times=1)  # made on Coze after we gave up
+    first = create(operator_client, device)
+    assert first["Location"] == f"/devices/{device.pk}/"  # not the form, inviting a resubmit
+
+    again = create(operator_client, device)
+
+    assert len(posts(coze_sim)) == 1
+    assert again["Location"] == f"/devices/{device.pk}/"
+    page = operator_client.get(again["Location"]).content.decode()
+    assert "was not sent again" in page and "Check now" in page
+    refused = AuditEntry.objects.filter(action="group.create", outcome="refused").get()
+    assert "is still waiting for Coze" in refused.explanation
+    # Another name, or the same name on another device, is not held up.
+    assert create(operator_client, device, name="Other name")["Location"].startswith("/groups/")
+
+
+def test_check_now_registers_the_group_once_coze_lists_it(
+    operator_client, device, coze_sim, settings
+):
+    settings.COZE_TIMEOUT = 0.3
+    coze_sim.add_fault("delay", seconds=0.6, times=1)
+    create(operator_client, device)
+    attempt = AuditEntry.objects.get(action="group.create")
+    time.sleep(0.5)  # the simulator finishes the creation
+
+    response = operator_client.post(f"/groups/attempts/{attempt.pk}/check/")
+
+    group = VoiceprintGroup.objects.get()
+    assert response["Location"] == f"/groups/{group.pk}/"
+    assert (group.name, group.device, group.coze_id) == ("Resubmit test", device, *coze_sim.groups)
+    assert attempt.resolution_or_none(fresh=True).outcome == "success"
+    # Resolved: the device's page no longer waits.
+    assert not operator_client.get(f"/devices/{device.pk}/").context["waiting"]
+
+
+def test_check_now_concludes_not_created_once_the_window_has_passed(
+    operator_client, device, coze_sim
+):
+    # Ten minutes ago Coze got no answer to this; Coze has never had such a group.
+    attempt = AuditEntry.objects.create(
+        action="group.create",
+        outcome="unknown",
+        device=device,
+        sent_name="Resubmit test",
+        created_at=timezone.now() - timedelta(minutes=10),
+    )
+    assert create(operator_client, device).status_code == 302 and not coze_sim.groups
+
+    operator_client.post(f"/groups/attempts/{attempt.pk}/check/")
+
+    assert attempt.resolution_or_none(fresh=True).outcome == "failure"
+    assert create(operator_client, device)["Location"].startswith("/groups/")
+    assert len(coze_sim.groups) == 1 and VoiceprintGroup.objects.count() == 1
+
+
+def test_viewers_cannot_check(viewer_client, device, coze_sim):
+    attempt = AuditEntry.objects.create(action="group.create", outcome="unknown", device=device)
+    assert viewer_client.post(f"/groups/attempts/{attempt.pk}/check/").status_code == 403
+
+
+# 2. "Not found" for a group being deleted is the deletion
+
+
+@pytest.fixture
+def group(coze_sim, device, operator):
+    [coze_id] = coze_sim.seed_groups(1, name_prefix="hall")
+    return VoiceprintGroup.objects.create(
+        coze_id=coze_id, name="hall 1", device=device, creator=operator
+    )
+
+
+def test_a_delete_whose_answer_was_lost_is_found_done_at_once(
+    administrator_client, group, coze_sim
+):
+    coze_sim.add_fault("drop", method="DELETE")
+    administrator_client.post(f"/groups/{group.pk}/delete/")
+    group.refresh_from_db()
+    assert group.state == "deleted" and not coze_sim.groups
+    lost = AuditEntry.objects.get(action="group.delete", resolves__isnull=True)
+    assert (lost.outcome, lost.resolution.outcome) == ("unknown", "success")
+
+
+def test_deleting_again_after_a_lost_answer_succeeds(administrator_client, group, coze_sim):
+    coze_sim.add_fault("drop", times=2)  # the delete, and the lookup after it
+    administrator_client.post(f"/groups/{group.pk}/delete/")
+    group.refresh_from_db()
+    assert group.state == "active" and not coze_sim.groups  # not known yet
+
+    response = administrator_client.post(f"/groups/{group.pk}/delete/", follow=True)
+
+    group.refresh_from_db()
+    assert group.state == "deleted"
+    assert "was deleted on Coze" in response.content.decode()
+    retry = AuditEntry.objects.filter(action="group.delete").latest("pk")
+    assert (retry.outcome, retry.coze_code) == ("success", 4200)
+    assert retry.explanation == "Coze no longer has the group, so it is deleted."
+
+
+def test_not_found_for_a_group_coze_still_lists_is_a_failure(administrator_client, group, coze_sim):
+    """Coze also says "not found" to a token that did not create the group."""
+    coze_sim.add_fault("code", code=4200, msg="resource not found", method="DELETE")
+    administrator_client.post(f"/groups/{group.pk}/delete/")
+    group.refresh_from_db()
+    assert group.state == "active"
+    assert AuditEntry.objects.get(action="group.delete").outcome == "failure"
+
+
+# 3. Every pending row reaches an outcome, and the dashboard shows what waits
+
+
+@pytest.mark.parametrize("action", ["group.update", "group.delete", "group.sync", "group.create"])
+def test_a_pending_row_left_behind_becomes_unknown(action, coze_sim, device, administrator):
+    stale = AuditEntry.objects.create(action=action, outcome="pending", device=device)
+    older(stale)
+    fresh = AuditEntry.objects.create(action=action, outcome="pending", device=device)
+
+    sync_groups(user=administrator)
+
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stale.outcome == "unknown" and "No outcome was recorded" in stale.explanation
+    assert fresh.outcome == "pending"  # its call may still be under way
+
+
+def test_the_dashboard_lists_what_waits_for_an_answer(viewer_client, device):
+    AuditEntry.objects.create(action="group.delete", outcome="pending", target_label="hall 1")
+    AuditEntry.objects.create(
+        action="group.create", outcome="unknown", sent_name="lost one", device=device
+    )
+    resolved = AuditEntry.objects.create(action="group.create", outcome="unknown", sent_name="x")
+    AuditEntry.objects.create(action="group.create", outcome="failure", resolves=resolved)
+
+    response = viewer_client.get("/")
+
+    waiting = response.context["waiting"]
+    assert {entry.target_label or entry.sent_name for entry in waiting} == {"hall 1", "lost one"}
+    assert "Waiting for an answer" in response.content.decode()
+    # A resolved unknown is no longer among the failures.
+    assert resolved not in response.context["latest_failures"]
+
+
+# 4. Deleting a device while a creation for it is in flight
+
+
+def test_a_device_with_a_creation_in_flight_is_not_deleted(administrator_client, device):
+    AuditEntry.objects.create(
+        action="group.create", outcome="pending", device=device, sent_name="kid"
+    )
+    response = administrator_client.post(f"/devices/{device.pk}/delete/", follow=True)
+    assert Device.objects.filter(pk=device.pk).exists()
+    assert "Coze&#x27;s answer is not known yet" in response.content.decode()
+    refused = AuditEntry.objects.get(action="device.delete")
+    assert refused.outcome == "refused" and "kid" in refused.explanation
+
+
+def test_sync_registers_a_group_whose_device_has_gone_as_unassigned(
+    coze_sim, device, operator, administrator
+):
+    [coze_id] = coze_sim.seed_groups(1, name_prefix="kid")
+    attempt = AuditEntry.objects.create(
+        action="group.create",
+        outcome="unknown",
+        device=device,
+        actor=operator,
+        sent_name="kid 1",
+        created_at=timezone.now() - timedelta(seconds=1),
+    )
+    Device.objects.filter(pk=device.pk).delete()  # as before this fix: deleted meanwhile
+
+    result = sync_groups(user=administrator)
+
+    group = VoiceprintGroup.objects.get()
+    assert result.resolved == 1 and (group.coze_id, group.device) == (coze_id, None)
+    assert attempt.resolution_or_none(fresh=True).outcome == "success"
+    assert sync_groups(user=administrator).entry.outcome == "success"  # and every later one
+
+
+def test_an_edit_whose_device_was_deleted_meanwhile_keeps_cozes_change(
+    coze_sim, group, device, operator
+):
+    chosen = Device.objects.create(name="Kiosk", serial="K-1")
+    request = RequestFactory().post("/")
+    request.user, request.request_id = operator, "r1"
+    Device.objects.filter(pk=chosen.pk).delete()  # after the form chose it
+
+    changes = operations.update_group(request, group, name="renamed", desc="", device=chosen)
+
+    group.refresh_from_db()
+    assert changes["device_gone"] and (group.name, group.device) == ("renamed", device)
+    assert coze_sim.groups[group.coze_id]["name"] == "renamed"  # Coze and register agree
+    entry = AuditEntry.objects.get(action="group.update")
+    assert entry.outcome == "success" and "was not moved" in entry.explanation
+
+
+# 5. Any code Coze can send is stored; a failed audit write is never a 500
+
+
+@pytest.mark.parametrize("code", [2147483648, 9223372036854775808, -(2**70)])
+def test_a_code_no_integer_column_holds_is_stored(
+    code, operator_client, administrator_client, device, group, coze_sim, administrator
+):
+    coze_sim.add_fault("code", code=code, msg="odd")
+    assert create(operator_client, device).status_code == 200
+    coze_sim.add_fault("code", code=code, msg="odd")
+    edited = operator_client.post(
+        f"/groups/{group.pk}/edit/", {"name": "x", "desc": "", "device": device.pk}
+    )
+    assert edited.status_code == 200
+    coze_sim.add_fault("code", code=code, msg="odd")
+    assert administrator_client.post(f"/groups/{group.pk}/delete/").status_code == 302
+    coze_sim.add_fault("code", code=code, msg="odd", method="GET")
+    assert administrator_client.post("/groups/sync/").status_code == 302
+
+    rows = AuditEntry.objects.exclude(action="permission.denied").filter(
+        action__startswith="group."
+    )
+    assert {row.outcome for row in rows} == {"failure"}
+    assert {row.coze_code for row in rows} == {code}
+
+
+def fail_detailed_finishes(execute, sql, params, many, context):
+    if sql.startswith('UPDATE "groups_auditentry"') and "coze_msg" in sql:
+        raise DataError("value too long")
+    return execute(sql, params, many, context)
+
+
+def test_a_final_row_that_cannot_be_stored_keeps_its_outcome(operator_client, device, coze_sim):
+    coze_sim.add_fault("code", code=4000, msg="bad")
+    with connection.execute_wrapper(fail_detailed_finishes):
+        response = create(operator_client, device)
+    assert response.status_code == 200 and "Coze did not create the group" in (
+        response.content.decode()
+    )
+    entry = AuditEntry.objects.get(action="group.create")
+    assert entry.outcome == "failure"
+    assert entry.explanation == "The outcome's details could not be stored."

@@ -1,0 +1,88 @@
+"""What the audit log and the pages say: stored as data, read in the reader's language,
+with numbers and lists written the reader's way."""
+
+import uuid
+
+from django.test import Client
+
+from groups.models import AuditEntry, Device, VoiceprintGroup
+
+
+def in_chinese(client):
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    return client
+
+
+def test_a_row_caused_in_english_reads_in_chinese(operator_client, administrator, device, coze_sim):
+    operator_client.post(
+        "/groups/new/",
+        {"name": "x" * 21, "device": device.pk, "submission": str(uuid.uuid4())},
+    )
+    entry = AuditEntry.objects.get(action="group.create")
+    assert entry.detail == ""  # no sentence is stored, only what happened
+    assert entry.facts["errors"]["name"][0]["code"] == "max_length"
+    assert entry.explanation == "Not valid: name: is too long (at most 20 characters)."
+
+    reader = Client()
+    reader.force_login(administrator)
+    in_chinese(reader)
+    page = reader.get("/audit/").content.decode()
+    assert "无效：名称：过长（最多 20 个字符）。" in page
+    export = b"".join(reader.get("/audit/export.csv").streaming_content).decode()
+    assert "无效：名称：过长（最多 20 个字符）。" in export
+
+
+def test_a_permission_refusal_reads_in_the_readers_language(viewer_client, administrator):
+    viewer_client.post("/devices/new/", {"name": "x", "serial": "y"})
+    reader = Client()
+    reader.force_login(administrator)
+    in_chinese(reader)
+    page = reader.get("/audit/").content.decode()
+    assert "不允许：POST /devices/new/ 需要“groups.add_device”权限。" in page
+
+
+def test_the_quota_refusal_says_what_to_do_and_groups_its_numbers(
+    operator_client, device, coze_sim, settings
+):
+    settings.COZE_GROUP_QUOTA = 1000
+    VoiceprintGroup.objects.bulk_create(
+        VoiceprintGroup(coze_id=str(n), name=f"g{n}") for n in range(1000)
+    )
+    response = operator_client.post(
+        "/groups/new/", {"name": "one more", "device": device.pk, "submission": uuid.uuid4()}
+    )
+    page = response.content.decode()
+    assert "1,000 of 1,000 groups are in use" in page
+    assert "Delete a group you no longer need first" in page
+    assert "1000 of 1000" not in page
+    refused = AuditEntry.objects.get(action="group.create")
+    assert refused.explanation == "The Coze account was full: 1,000 of 1,000 groups in use."
+
+
+def test_one_attempt_is_singular(coze_sim, administrator_client, device, operator):
+    [coze_id] = coze_sim.seed_groups(1, name_prefix="solo")
+    AuditEntry.objects.create(
+        action="group.create",
+        outcome="unknown",
+        device=device,
+        actor=operator,
+        sent_name="solo 1",
+        created_at=VoiceprintGroup._meta.get_field("created_at").default(),
+    )
+    response = administrator_client.post("/groups/sync/", follow=True)
+    assert "1 attempt resolved" in response.content.decode()
+    assert "1 attempts" not in response.content.decode()
+
+
+def test_a_deleted_devices_history_has_its_deletion_and_its_name(administrator_client, device):
+    pk = device.pk
+    administrator_client.post(f"/devices/{pk}/delete/")
+    assert not Device.objects.filter(pk=pk).exists()
+
+    page = administrator_client.get(f"/audit/?device={pk}")
+
+    entries = list(page.context["page"])
+    assert [entry.action for entry in entries] == ["device.delete"]
+    assert entries[0].explanation == "Device “Living room speaker” (serial SPK-001) deleted."
+    assert page.context["device"]["name"] == "Living room speaker (SPK-001) (deleted)"
+    assert "deleted device #" not in page.content.decode()
