@@ -204,4 +204,26 @@ def _synced(facts):
     return text
 
 
-SPECIAL = {"invalid_form": _invalid_form, "changes": _changes, "synced": _synced}
+def _pruned(facts):
+    by_action = joined(
+        f"{action} {shown(n)}" for action, n in sorted(facts.get("by_action", {}).items())
+    )
+    return str(
+        _(
+            "Removed %(removed)s rows older than %(before)s (%(by_action)s); kept %(kept)s "
+            "still needed."
+        )
+    ) % {
+        "removed": shown(facts["removed"]),
+        "before": facts["before"],
+        "by_action": by_action or "—",
+        "kept": shown(facts["kept"]),
+    }
+
+
+SPECIAL = {
+    "invalid_form": _invalid_form,
+    "changes": _changes,
+    "synced": _synced,
+    "pruned": _pruned,
+}

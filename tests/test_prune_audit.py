@@ -117,9 +117,10 @@ def test_it_leaves_one_row_saying_what_it_removed():
         "manage.py prune_audit",
     )
     cutoff = (before - timedelta(days=30)).date().isoformat()
-    assert row.explanation.startswith(f"removed 3 audit entries older than {cutoff}")
-    assert "auth.login 2, group.create 1" in row.explanation
-    assert row.explanation.endswith("kept 1 audit entry still needed")
+    assert row.explanation.startswith(f"Removed 3 rows older than {cutoff}")
+    assert "(auth.login 2, group.create 1)" in row.explanation
+    assert row.explanation.endswith("kept 1 still needed.")
+    assert row.facts["by_action"] == {"auth.login": 2, "group.create": 1}
 
 
 def test_a_dry_run_changes_nothing():

@@ -86,3 +86,17 @@ def test_a_deleted_devices_history_has_its_deletion_and_its_name(administrator_c
     assert entries[0].explanation == "Device “Living room speaker” (serial SPK-001) deleted."
     assert page.context["device"]["name"] == "Living room speaker (SPK-001) (deleted)"
     assert "deleted device #" not in page.content.decode()
+
+
+def test_every_sentence_the_log_can_say_is_in_chinese():
+    from django.utils import translation
+
+    from groups import wording
+
+    tables = [wording.SENTENCES, wording.COZE_REASONS, wording.FORM_ERRORS, wording.FIELDS]
+    english = [{key: str(text) for key, text in table.items()} for table in tables]
+    missing = []
+    with translation.override("zh-hans"):
+        for table, words in zip(tables, english, strict=True):
+            missing += [key for key, text in table.items() if str(text) == words[key]]
+    assert missing == []

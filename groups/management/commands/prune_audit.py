@@ -15,6 +15,7 @@ from django.utils import timezone
 from groups import audit
 from groups.immutability import removal_allowed
 from groups.models import AuditEntry, VoiceprintGroup
+from groups.wording import fact
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 BATCH_SIZE = 500  # ids per DELETE: well under SQLite's limit on query parameters
@@ -123,13 +124,20 @@ class Command(BaseCommand):
                 f"removed {entries(removed)} older than {when}{describe(counts)}; "
                 f"kept {entries(kept)} still needed"
             )
+            facts = fact(
+                "pruned",
+                removed=removed,
+                before=when,
+                by_action={row["action"]: row["n"] for row in counts},
+                kept=kept,
+            )
             audit.record(
                 None,
                 Action.AUDIT_PRUNE,
                 Outcome.SUCCESS,
                 user=user,
                 actor_username=COMMAND_ACTOR,
-                detail=detail,
+                facts=facts,
             )
         self.stdout.write(f"Pruned the audit log: {detail}; {time.monotonic() - started:.2f} s")
 
