@@ -40,6 +40,15 @@ class AttemptUnresolved(Exception):
         self.entry = entry
 
 
+class NameTaken(Exception):
+    """The device already has an active group of that name (a resubmit of a form whose
+    group was made, most likely); `group` is that group."""
+
+    def __init__(self, group):
+        super().__init__(f"the device already has a group named {group.name!r}")
+        self.group = group
+
+
 class DeviceBusy(Exception):
     """The device cannot be deleted: it serves active groups, or a creation for it has no
     known outcome yet."""
@@ -72,12 +81,20 @@ def quota_in_use():
 def _reserve_slot(request, submission, fields):
     """Under the account lock: find an earlier submission, an unresolved attempt of the
     same name for the device, check the quota, and commit a `pending` row that holds the
-    slot. Returns (pending row, earlier row, unresolved attempt, slots used)."""
+    slot. Returns (pending row, earlier row, unresolved attempt or same-named group, slots
+    used)."""
     with transaction.atomic():
         CozeAccount.locked()
         earlier = AuditEntry.objects.filter(submission=submission).first()
         if earlier is not None:
             return None, earlier, None, None
+        taken = (
+            VoiceprintGroup.objects.active()
+            .filter(device=fields["device"], name=fields["sent_name"])
+            .first()
+        )
+        if taken is not None:
+            return None, None, taken, None
         unresolved = (
             attempts.unresolved_creations()
             .filter(device=fields["device"], sent_name=fields["sent_name"])
@@ -97,7 +114,7 @@ def _reserve_slot(request, submission, fields):
 def create_group(request, *, name, desc, device, submission):
     """Create a group on Coze and register it against `device`.
 
-    Raises QuotaExceeded, AlreadySubmitted, AttemptUnresolved, a coze.CozeError or
+    Raises QuotaExceeded, AlreadySubmitted, NameTaken, AttemptUnresolved, a coze.CozeError or
     NotRegistered; every attempt leaves an audit row with its final outcome. When Coze
     does not answer, the group is looked up at once: found, it is registered and returned
     (with `found_after_no_answer` set); not found, the CozeNoAnswer is raised.
@@ -106,6 +123,10 @@ def create_group(request, *, name, desc, device, submission):
     entry, earlier, unresolved, used = _reserve_slot(request, submission, fields)
     if earlier is not None:
         raise AlreadySubmitted(earlier)
+    if isinstance(unresolved, VoiceprintGroup):
+        facts = fact("name_taken", name=name)
+        audit.record(request, Action.GROUP_CREATE, Outcome.REFUSED, facts=facts, **fields)
+        raise NameTaken(unresolved)
     if unresolved is not None:
         facts = fact("attempt_unresolved", name=name, attempt=unresolved.pk)
         audit.record(request, Action.GROUP_CREATE, Outcome.REFUSED, facts=facts, **fields)

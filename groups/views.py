@@ -372,6 +372,16 @@ def group_new(request):
         )
     except operations.AlreadySubmitted as resent:
         return _answer_resent_form(request, form, resent.entry)
+    except operations.NameTaken as taken:
+        messages.info(
+            request,
+            _(
+                "“%(device)s” already has the group “%(name)s”, so nothing was sent to Coze "
+                "(a form sent twice?). Choose another name for a second group."
+            )
+            % {"device": taken.group.device.name, "name": taken.group.name},
+        )
+        return redirect(taken.group)
     except operations.AttemptUnresolved as unresolved:
         messages.warning(
             request,
@@ -562,8 +572,9 @@ def group_delete(request, pk):
                 "logid %(logid)s). Nothing was changed."
             ),
             no_answer=_(
-                "Coze did not answer (%(reason)s) and the group is still on Coze's list: it "
-                "may or may not be deleted in a moment. Deleting it again is safe."
+                "Coze did not answer (%(reason)s): the group may or may not be deleted. "
+                "Deleting it again is safe: if Coze no longer has it, vpadmin records it as "
+                "deleted."
             ),
         )
     else:

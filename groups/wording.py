@@ -70,6 +70,9 @@ SENTENCES = {
         "A creation of “%(name)s” for this device is still waiting for Coze's answer "
         "(attempt #%(attempt)s)."
     ),
+    "name_taken": _(
+        "The device already has an active group named “%(name)s”: nothing was sent to Coze."
+    ),
     "found_on_coze": _("Found on Coze as %(coze_id)s, so the group was created."),
     "not_on_coze": _("Not on Coze, so the group was not created."),
     "still_unknown": _("Not on Coze yet: Coze may still create it. Check again later."),
@@ -141,6 +144,8 @@ def shown(value):
     """A value as the reader's language writes it: numbers grouped, lists joined."""
     if isinstance(value, bool):
         return str(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, int | float):
         return number_format(value, force_grouping=True)
     if isinstance(value, list):

@@ -277,3 +277,19 @@ def test_a_final_row_that_cannot_be_stored_keeps_its_outcome(operator_client, de
     entry = AuditEntry.objects.get(action="group.create")
     assert entry.outcome == "failure"
     assert entry.explanation == "The outcome's details could not be stored."
+
+
+def test_a_resubmit_after_the_lost_group_was_found_creates_nothing(
+    operator_client, device, coze_sim
+):
+    """The browser's Back button reloads the form with a new hidden token and the input."""
+    coze_sim.add_fault("drop", times=1)
+    create(operator_client, device)
+    group = VoiceprintGroup.objects.get()
+
+    again = create(operator_client, device)
+
+    assert again["Location"] == f"/groups/{group.pk}/"
+    assert len(posts(coze_sim)) == 1 and VoiceprintGroup.objects.count() == 1
+    refused = AuditEntry.objects.filter(action="group.create", outcome="refused").get()
+    assert "already has an active group named “Resubmit test”" in refused.explanation
