@@ -24,7 +24,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from . import audit, charts, coze, operations, sync, wording
 from .forms import DeviceForm, GroupEditForm, GroupForm
@@ -817,7 +817,7 @@ def quota(request):
 
 @login_not_required
 @never_cache
-@require_GET
+@require_safe  # HEAD too: load balancers check with it
 def healthz(request):
     try:
         with connection.cursor() as cursor:
