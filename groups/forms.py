@@ -1,26 +1,22 @@
-"""Forms, validated with Coze's own limits before anything is sent."""
-
-import unicodedata
+"""Forms, validated with Coze's own limits before anything is sent. Every text that names
+something is trimmed and holds visible characters only (groups.text)."""
 
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 from .models import DESC_MAX, NAME_MAX, Device, new_submission_id
+from .text import reject_control_characters, reject_invisible_characters
 
-
-def reject_control_characters(value):
-    if any(unicodedata.category(char) == "Cc" for char in value):
-        raise ValidationError(
-            _("Control characters (such as line breaks or tabs) are not allowed."),
-            code="control_character",
-        )
+VISIBLE_ON_ONE_LINE = [reject_control_characters, reject_invisible_characters]
 
 
 class DeviceForm(forms.ModelForm):
+    """The serial is read in its canonical form (groups.text.SerialFormField), so a device
+    typed another way (`ser-001`, `ＳＥＲ-００１`) is found already used."""
+
     class Meta:
         model = Device
         fields = ["name", "serial", "location", "notes"]
@@ -28,8 +24,8 @@ class DeviceForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name in ("name", "serial", "location"):
-            self.fields[name].validators.append(reject_control_characters)
+        for name in ("name", "location"):
+            self.fields[name].validators += VISIBLE_ON_ONE_LINE
 
 
 class GroupFieldsForm(forms.Form):
@@ -38,14 +34,14 @@ class GroupFieldsForm(forms.Form):
     name = forms.CharField(
         label=_("Name"),
         max_length=NAME_MAX,
-        validators=[reject_control_characters],
+        validators=VISIBLE_ON_ONE_LINE,
         help_text=_("1 to 20 characters, e.g. “living room speaker”."),
     )
     desc = forms.CharField(
         label=_("Description"),
         max_length=DESC_MAX,
         required=False,
-        validators=[reject_control_characters],
+        validators=VISIBLE_ON_ONE_LINE,
         help_text=_("Optional, at most 500 characters, on one line."),
     )
     device = forms.ModelChoiceField(

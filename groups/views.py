@@ -221,7 +221,7 @@ def _save_device(request, form, action):
         action,
         Outcome.REFUSED,
         target=form.instance if form.instance.pk else None,
-        detail=_errors_text(form),
+        facts=wording.form_facts(form),
     )
     return None
 

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from groups.models import AuditEntry, Device, VoiceprintGroup
+from groups.text import canonical_serial, invisible_character
 
 EXAMPLES = settings(
     max_examples=200,
@@ -64,6 +65,10 @@ def test_the_device_form(operator_client, name, serial, location, notes):
         "/devices/new/", {"name": name, "serial": serial, "location": location, "notes": notes}
     )
     assert_answered(response)
+    if response.status_code == 302:
+        device = Device.objects.get(pk=response["Location"].split("/")[2])
+        assert device.serial == canonical_serial(serial) and " " not in device.serial
+        assert not any(map(invisible_character, (device.name, device.serial, device.location)))
 
 
 @pytest.fixture
