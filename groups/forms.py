@@ -13,7 +13,19 @@ from .text import reject_control_characters, reject_invisible_characters
 VISIBLE_ON_ONE_LINE = [reject_control_characters, reject_invisible_characters]
 
 
-class DeviceForm(forms.ModelForm):
+class LimitsInCharacters:
+    """Lengths are counted in characters, as Coze and the server count them. A browser
+    applies `maxlength` in UTF-16 units (an emoji counts two, so 15 emoji were cut to 10):
+    no field carries one; the help text says the limit, and the server checks it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.pop("maxlength", None)
+            field.widget.attrs.pop("minlength", None)
+
+
+class DeviceForm(LimitsInCharacters, forms.ModelForm):
     """The serial is read in its canonical form (groups.text.SerialFormField), so a device
     typed another way (`ser-001`, `ＳＥＲ-００１`) is found already used."""
 
@@ -21,6 +33,14 @@ class DeviceForm(forms.ModelForm):
         model = Device
         fields = ["name", "serial", "location", "notes"]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {
+            "name": _("At most 100 characters, e.g. “Living room speaker”."),
+            "serial": _(
+                "The device's own identifier, as printed on it: at most 100 characters, no "
+                "spaces. Letters are kept in upper case."
+            ),
+            "location": _("Optional, at most 200 characters."),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -28,7 +48,7 @@ class DeviceForm(forms.ModelForm):
             self.fields[name].validators += VISIBLE_ON_ONE_LINE
 
 
-class GroupFieldsForm(forms.Form):
+class GroupFieldsForm(LimitsInCharacters, forms.Form):
     """Name, description and device of a voiceprint group (Coze counts in characters)."""
 
     name = forms.CharField(
@@ -67,7 +87,7 @@ class GroupEditForm(GroupFieldsForm):
         self.fields["device"].empty_label = _("— unassigned —")
 
 
-class UsernameLengthChecked:
+class UsernameLengthChecked(LimitsInCharacters):
     """Checks the username's length before anything is looked up: Django's sign-in forms
     set its max_length without a validator, so a longer name would reach the throttling's
     records (and PostgreSQL would refuse it there)."""

@@ -197,3 +197,27 @@ def test_the_migration_stops_and_names_serials_that_would_collide():
     old.objects.filter(name="Truck").update(serial="SER-002")
     migrate(AFTER)
     assert sorted(Device.objects.values_list("serial", flat=True)) == ["SER-001", "SER-002"]
+
+
+def test_no_form_lets_the_browser_cut_a_name(administrator_client, client, device, coze_sim):
+    # Browsers count maxlength in UTF-16 units: 15 emoji would be cut to 10 before sending.
+    group = VoiceprintGroup.objects.create(coze_id="7001", name="Family", device=device)
+    for path in [
+        "/devices/new/",
+        f"/devices/{device.pk}/edit/",
+        "/groups/new/",
+        f"/groups/{group.pk}/edit/",
+    ]:
+        page = administrator_client.get(path).content.decode()
+        assert "<form" in page and "maxlength" not in page, path
+    for path in ["/accounts/login/", "/admin/login/"]:
+        page = client.get(path).content.decode()
+        assert "<form" in page and "maxlength" not in page, path
+
+
+def test_the_limits_are_in_the_help_text_and_counted_in_characters(operator_client, device):
+    page = operator_client.get("/devices/new/").content.decode()
+    assert "At most 100 characters" in page and "at most 200 characters" in page
+    assert new_device(operator_client, name="🎤" * 100).status_code == 302
+    response = new_device(operator_client, name="🎤" * 101, serial="CAR-8")
+    assert "at most 100 characters (it has 101)" in response.content.decode()
