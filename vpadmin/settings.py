@@ -71,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A bare 405 becomes a page (inside the session and user it shows, around every view).
+    "vpadmin.errors.MethodNotAllowedPage",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -203,6 +205,8 @@ except ValueError as error:
 # above drops the header from anyone else.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# An expired form (signed in again in another tab) gets a page saying so, not Django's own.
+CSRF_FAILURE_VIEW = "vpadmin.errors.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 # Every page, the admin's too, uses only vpadmin's own files: no inline script or style.
 CONTENT_SECURITY_POLICY = (

@@ -41,3 +41,47 @@ def test_a_name_over_the_limit_is_told_by_the_server_with_the_input_kept(
     expect(page.locator(".field-error")).to_contain_text("at most 20 characters (it has 21)")
     expect(page.get_by_label("Name")).to_have_value("🎤" * 21)
     assert not VoiceprintGroup.objects.exists() and not coze_sim.groups
+
+
+def test_a_form_left_open_while_signing_in_again_says_so_and_leads_back(
+    page, context, sign_in, make_user, assert_accessible
+):
+    sign_in(make_user("olga", "Operator"))
+    page.goto("/devices/new/")
+    page.get_by_label("Name").fill("Car")
+    page.get_by_label("Serial").fill("CAR-7")
+
+    # Meanwhile, in another tab, Olga signs out and in again: her form's token is stale.
+    other = context.new_page()
+    other.goto("/")
+    other.get_by_role("button", name="Sign out").click()
+    other.get_by_label("Username").fill("olga")
+    other.get_by_label("Password").fill("pw-olga")
+    other.get_by_role("button", name="Sign in").click()
+    expect(other.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
+
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name="This form has expired")).to_be_visible()
+    expect(page.get_by_role("main")).to_contain_text("you signed in again")
+    assert_accessible(page)
+    assert not Device.objects.exists()
+
+    page.get_by_role("link", name="Back to the form").click()
+    expect(page).to_have_url(re.compile(r"/devices/new/$"))
+    page.get_by_label("Name").fill("Car")
+    page.get_by_label("Serial").fill("CAR-7")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name="Car")).to_be_visible()
+    assert Device.objects.get().serial == "CAR-7"
+
+
+def test_opening_the_sync_address_shows_where_its_button_is(
+    page, sign_in, make_user, assert_accessible
+):
+    sign_in(make_user("ada", "Administrator"))
+    page.goto("/groups/sync/")
+    expect(page.get_by_role("heading", name="Nothing to show here")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("link", name="Go to the “Sync with Coze” button").click()
+    expect(page).to_have_url(re.compile(r"/groups/$"))
+    expect(page.get_by_role("button", name="Sync with Coze")).to_be_visible()
