@@ -1,4 +1,12 @@
+"""The Django admin: a superusers' tool. The register and the audit log are read-only here;
+every change list refuses filters the database cannot take instead of failing."""
+
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth.models import Group, User
+from django.core.exceptions import EmptyResultSet
 
 from .forms import AdminSignInForm
 from .models import AuditEntry, Device, VoiceprintGroup
@@ -6,7 +14,42 @@ from .models import AuditEntry, Device, VoiceprintGroup
 admin.site.login_form = AdminSignInForm
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class GuardedChangeList(ChangeList):
+    """A change list whose query-string filters (list filters, dates, any field lookup the
+    admin allows, the search) are checked against what the database can take: a value it
+    cannot (a year past 9999, a NUL character) sends to the unfiltered list with Django's
+    `?e=1`, as any other filter the admin cannot apply, instead of an error page."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        try:
+            queryset = super().get_queryset(request, exclude_parameters)
+            # Compiled, not run: the values are converted for the database as they would be.
+            sql, params = queryset.query.sql_with_params()
+        except EmptyResultSet:  # e.g. an id past the column's range: no rows, a valid answer
+            return queryset
+        except (ValueError, OverflowError, TypeError) as error:
+            raise IncorrectLookupParameters(error) from error
+        if any("\x00" in value for value in _texts(params)):
+            raise IncorrectLookupParameters("a NUL character, which the database refuses")
+        return queryset
+
+
+def _texts(params):
+    for value in params:
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, list | tuple):
+            yield from _texts(value)
+
+
+class GuardedLookups:
+    """For every ModelAdmin (tests/test_hostile_input.py checks each has it)."""
+
+    def get_changelist(self, request, **kwargs):
+        return GuardedChangeList
+
+
+class ReadOnlyAdmin(GuardedLookups, admin.ModelAdmin):
     """Shown, never changed here: these rows change only through vpadmin's own pages."""
 
     def has_add_permission(self, request):
@@ -47,3 +90,18 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     search_fields = ["coze_logid", "request_id", "target_label", "actor_username"]
     date_hierarchy = "created_at"
     show_full_result_count = False
+
+
+# Django's own admins of people and roles, with the same guard.
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class UserAdmin(GuardedLookups, auth_admin.UserAdmin):
+    pass
+
+
+@admin.register(Group)
+class GroupAdmin(GuardedLookups, auth_admin.GroupAdmin):
+    pass

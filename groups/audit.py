@@ -6,6 +6,8 @@ import logging
 from django.conf import settings
 from django.db import DatabaseError, transaction
 
+from vpadmin.proxies import from_trusted_proxy
+
 from . import coze
 from .models import AuditEntry
 from .wording import fact
@@ -17,12 +19,13 @@ Outcome = AuditEntry.Outcome
 
 def client_ip(request):
     """The client's address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies (a load
-    balancer), the address the outermost trusted proxy saw in X-Forwarded-For."""
+    balancer) when the request came from one of TRUSTED_PROXY_ADDRESSES, the address the
+    outermost trusted proxy saw in X-Forwarded-For."""
     if request is None:
         return None
     proxies = settings.TRUSTED_PROXY_COUNT
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if proxies and forwarded:
+    if forwarded and from_trusted_proxy(request):
         # Each proxy appends the address it saw; the last `proxies` entries are ours to trust.
         chain = [part.strip() for part in forwarded.split(",") if part.strip()]
         if len(chain) >= proxies and _is_ip(chain[-proxies]):

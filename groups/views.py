@@ -3,7 +3,7 @@
 import csv
 import io
 import re
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from functools import wraps
 
 from django.conf import settings
@@ -24,7 +24,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from . import attempts, audit, charts, coze, operations, sync, wording
 from .forms import DeviceForm, GroupEditForm, GroupForm
@@ -772,8 +772,9 @@ def filtered_audit_entries(params):
         entries = entries.filter(device_id__in=named.values("pk"))
     if since := _day_start(params.get("since", "")):
         entries = entries.filter(created_at__gte=since)
-    if until := _day_start(params.get("until", "")):
-        entries = entries.filter(created_at__lt=until + timedelta(days=1))
+    # Before the next day's start; past the last day a date can name, no upper bound.
+    if until := _day_start(params.get("until", ""), days_later=1):
+        entries = entries.filter(created_at__lt=until)
     if value := _text_param(params, "q"):
         entries = entries.filter(
             Q(coze_logid=value)
@@ -785,12 +786,18 @@ def filtered_audit_entries(params):
     return entries
 
 
-def _day_start(text):
+def _day_start(text, days_later=0):
+    """The start (local midnight) of the day `text` names (YYYY-MM-DD), `days_later` days on,
+    or None when that is no day the database can store: the filter is then left out."""
     try:
         day = parse_date(text)
-    except ValueError:
+        if day is None:
+            return None
+        start = timezone.make_aware(datetime.combine(day + timedelta(days=days_later), time.min))
+        start.astimezone(UTC)  # stored in UTC: year 1 ahead of UTC has no such time
+    except (ValueError, OverflowError):
         return None
-    return timezone.make_aware(datetime.combine(day, time.min)) if day else None
+    return start
 
 
 @permission_required("groups.view_auditentry")
@@ -923,7 +930,7 @@ def quota(request):
 
 @login_not_required
 @never_cache
-@require_GET
+@require_safe  # HEAD too: load balancers check with it
 def healthz(request):
     try:
         with connection.cursor() as cursor:

@@ -22,7 +22,7 @@ def test_it_creates_a_device_and_audits_it(operator_client, operator):
 def test_serial_is_unique(operator_client, device):
     response = operator_client.post("/devices/new/", {"name": "Twin", "serial": "SPK-001"})
     assert response.status_code == 200
-    assert "already exists" in response.content.decode()
+    assert "This serial is already used by another device." in response.content.decode()
     assert Device.objects.count() == 1
     assert AuditEntry.objects.get(action="device.create").outcome == "refused"
 

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from groups.models import AuditEntry, Device, VoiceprintGroup
+from groups.text import canonical_serial, invisible_character
 
 EXAMPLES = settings(
     max_examples=200,
@@ -64,6 +65,10 @@ def test_the_device_form(operator_client, name, serial, location, notes):
         "/devices/new/", {"name": name, "serial": serial, "location": location, "notes": notes}
     )
     assert_answered(response)
+    if response.status_code == 302:
+        device = Device.objects.get(pk=response["Location"].split("/")[2])
+        assert device.serial == canonical_serial(serial) and " " not in device.serial
+        assert not any(map(invisible_character, (device.name, device.serial, device.location)))
 
 
 @pytest.fixture
@@ -212,3 +217,108 @@ def test_no_open_redirect_through_next(client, viewer, administrator_client, coz
     assert response["Location"] == "/groups/"
     response = administrator_client.post("/i18n/setlang/", {"language": "en", "next": target})
     assert "evil.example" not in response.get("Location", "")
+
+
+# Dates and numbers in filters: each is read as a value the database can take, or ignored.
+
+dates = st.one_of(
+    st.dates().map(str),
+    st.sampled_from(["9999-12-31", "0001-01-01", "10000-01-01", "2026-02-30", "0000-00-00"]),
+    hostile_text,
+)
+
+
+@pytest.mark.parametrize("path", ["/audit/", "/audit/export.csv", "/me/"])
+@settings(EXAMPLES, max_examples=100)
+@given(since=dates, until=dates)
+def test_the_audit_date_filters(administrator_client, path, since, until, db):
+    response = administrator_client.get(path, {"since": since, "until": until})
+    assert response.status_code == 200, (since, until)
+    if response.streaming:
+        b"".join(response.streaming_content)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai", "America/New_York"])
+@pytest.mark.parametrize(
+    "dates", [{"until": "9999-12-31"}, {"until": "9999-12-30"}, {"since": "0001-01-01"}]
+)
+def test_the_first_and_last_days_a_date_can_name_are_filters_like_any(
+    administrator_client, settings, zone, dates
+):
+    settings.TIME_ZONE = zone
+    AuditEntry.objects.create(action="group.create", outcome="failure", sent_name="kept")
+    page = administrator_client.get("/audit/", dates)
+    assert page.status_code == 200 and "kept" in page.content.decode()
+    export = administrator_client.get("/audit/export.csv", dates)
+    assert b"kept" in b"".join(export.streaming_content)
+
+
+ADMIN_LISTS = [
+    "/admin/groups/auditentry/",
+    "/admin/groups/device/",
+    "/admin/groups/voiceprintgroup/",
+    "/admin/auth/user/",
+    "/admin/auth/group/",
+]
+ADMIN_PARAMS = [
+    "action",
+    "action__exact",
+    "outcome__exact",
+    "created_at__year",
+    "created_at__month",
+    "created_at__day",
+    "is_staff__exact",
+    "is_superuser__exact",
+    "is_active__exact",
+    "groups__id__exact",
+    "q",
+    "o",
+    "p",
+]
+numbers = st.one_of(
+    st.integers().map(str),
+    st.sampled_from(["99999999999", "9999", "10000", "0", "-1", "9" * 40, "1e3", "²"]),
+)
+
+
+@pytest.mark.parametrize("path", ADMIN_LISTS)
+@settings(EXAMPLES, max_examples=100)
+@given(params=st.dictionaries(st.sampled_from(ADMIN_PARAMS), hostile_text | numbers, max_size=4))
+def test_the_admin_change_lists(admin_client, path, params):
+    response = admin_client.get(path, params)
+    # A filter the list cannot apply sends to the unfiltered list (Django's `?e=1`).
+    assert response.status_code in (200, 302), params
+    if response.status_code == 302:
+        assert response["Location"] == f"{path}?e=1"
+        assert admin_client.get(response["Location"]).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "action=%00",
+        "action__exact=%00",
+        "q=%00",
+        "created_at__year=99999999999",
+        "created_at__year=9999",
+        "created_at__year=9999&created_at__month=12",
+        "created_at__year=9999&created_at__month=12&created_at__day=31",
+        "created_at__year=1",
+    ],
+)
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Shanghai"])
+def test_admin_filters_the_database_cannot_take(admin_client, settings, zone, query):
+    settings.TIME_ZONE = zone
+    response = admin_client.get(f"/admin/groups/auditentry/?{query}")
+    assert response.status_code in (200, 302), query
+    if response.status_code == 302:
+        assert admin_client.get(response["Location"]).status_code == 200
+
+
+def test_every_admin_change_list_is_guarded():
+    from django.contrib import admin
+
+    from groups.admin import GuardedChangeList
+
+    for model, model_admin in admin.site._registry.items():
+        assert issubclass(model_admin.get_changelist(None), GuardedChangeList), model

@@ -179,6 +179,12 @@ def test_healthz_needs_no_login(client, db):
     assert (response.status_code, response.content) == (200, b"ok\n")
 
 
+def test_healthz_answers_a_load_balancers_head_request(client, db):
+    response = client.head("/healthz")
+    assert (response.status_code, response.content) == (200, b"")
+    assert client.post("/healthz").status_code == 405
+
+
 def test_quota_page_charts_creations_per_day(viewer_client, device):
     VoiceprintGroup.objects.create(coze_id="1", name="g", device=device)
     page = viewer_client.get("/quota/")

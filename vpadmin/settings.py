@@ -3,6 +3,7 @@
 Every key is listed in `.env.example`. DEBUG is off unless set; SECRET_KEY is then required.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: forwarded headers count only from a trusted proxy (see vpadmin/proxies.py).
+    "vpadmin.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "groups.middleware.RequestIdMiddleware",
@@ -68,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # A bare 405 becomes a page (inside the session and user it shows, around every view).
+    "vpadmin.errors.MethodNotAllowedPage",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -181,11 +186,27 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# Proxies (load balancers) in front of vpadmin that append to X-Forwarded-For; 0 = none, so
-# the client address is REMOTE_ADDR. The audit log and sign-in throttling both use it.
+# Proxies (load balancers) in front of vpadmin that append to X-Forwarded-For; 0 = none (the
+# default): clients reach vpadmin directly, their address is REMOTE_ADDR, and no forwarded
+# header counts. The audit log and sign-in throttling both use the address.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Where the nearest proxy connects from (addresses or networks): forwarded headers from
+# anywhere else are dropped (vpadmin.proxies). Default: a proxy on this machine.
+TRUSTED_PROXY_ADDRESSES = env.list("TRUSTED_PROXY_ADDRESSES", default=["127.0.0.1", "::1"])
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
+if TRUSTED_PROXY_COUNT and not TRUSTED_PROXY_ADDRESSES:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT needs TRUSTED_PROXY_ADDRESSES.")
+try:
+    [ipaddress.ip_network(address, strict=False) for address in TRUSTED_PROXY_ADDRESSES]
+except ValueError as error:
+    raise ImproperlyConfigured(f"TRUSTED_PROXY_ADDRESSES: {error}") from error
+# HTTPS as the proxy saw it (it terminates TLS), only when there is one; the middleware
+# above drops the header from anyone else.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# An expired form (signed in again in another tab) gets a page saying so, not Django's own.
+CSRF_FAILURE_VIEW = "vpadmin.errors.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 # Every page, the admin's too, uses only vpadmin's own files: no inline script or style.
 CONTENT_SECURITY_POLICY = (
