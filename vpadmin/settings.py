@@ -202,7 +202,10 @@ if LOG_FORMAT not in ("text", "json"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request": {"()": "groups.logs.RequestContextFilter"}},
+    "filters": {
+        "request": {"()": "groups.logs.RequestContextFilter"},
+        "client_errors": {"()": "groups.logs.ClientErrorsWithoutTraceback"},
+    },
     "formatters": {
         "text": {
             "()": "groups.logs.KeyValueFormatter",
@@ -215,7 +218,7 @@ LOGGING = {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
             "formatter": LOG_FORMAT,
-            "filters": ["request"],
+            "filters": ["client_errors", "request"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
