@@ -109,3 +109,11 @@ def test_no_english_is_left_on_the_main_pages_in_chinese(administrator_client, d
         if words:
             leftovers[path] = sorted(words)
     assert leftovers == {}
+
+
+def test_the_switcher_works_before_signing_in(client, db):
+    response = client.post(
+        "/i18n/setlang/", {"language": "zh-hans", "next": "/accounts/login/?next=/groups/"}
+    )
+    assert response["Location"] == "/accounts/login/?next=/groups/"
+    assert "登录 vpadmin" in client.get("/accounts/login/").content.decode()

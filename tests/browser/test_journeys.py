@@ -153,3 +153,20 @@ def test_the_header_switcher_turns_the_pages_chinese(page, sign_in, make_user):
         expect(nav).to_contain_text(word)
     page.get_by_role("link", name="仪表盘").click()
     expect(page.get_by_role("heading", name="仪表盘", exact=True)).to_be_visible()
+
+
+def test_the_switcher_works_on_the_sign_in_page_before_signing_in(page, make_user):
+    make_user("vera", "Viewer")
+
+    page.goto("/accounts/login/?next=/devices/")
+    page.get_by_label("Language").select_option("zh-hans")
+    page.get_by_role("button", name="Switch").click()
+
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/devices/$"))
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    expect(page.get_by_role("heading", name="登录 vpadmin")).to_be_visible()
+    page.get_by_label("用户名").fill("vera")
+    page.get_by_label("密码").fill("pw-vera")
+    page.get_by_role("button", name="登录").click()
+    expect(page).to_have_url(re.compile(r"/devices/$"))
+    expect(page.get_by_role("heading", name="设备")).to_be_visible()
