@@ -1,9 +1,6 @@
 from django.contrib import admin
 
-from .forms import AdminSignInForm
 from .models import AuditEntry, Device, VoiceprintGroup
-
-admin.site.login_form = AdminSignInForm
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -3,7 +3,6 @@
 import unicodedata
 
 from django import forms
-from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
@@ -83,8 +82,4 @@ class UsernameLengthChecked:
 
 
 class SignInForm(UsernameLengthChecked, AuthenticationForm):
-    pass
-
-
-class AdminSignInForm(UsernameLengthChecked, AdminAuthenticationForm):
     pass

@@ -19,6 +19,7 @@ urlpatterns = [
     path("audit/export.csv", views.audit_export, name="audit_export"),
     path("quota/", views.quota, name="quota"),
     path("team/", views.team, name="team"),
+    path("team/locks/<int:pk>/unlock/", views.unlock_sign_in, name="unlock_sign_in"),
     path("me/", views.my_activity, name="my_activity"),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -26,9 +26,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from . import audit, charts, coze, operations, sync, wording
+from . import audit, charts, coze, operations, sync, throttling, wording
 from .forms import DeviceForm, GroupEditForm, GroupForm
-from .models import AuditEntry, CozeAccount, Device, VoiceprintGroup
+from .models import AuditEntry, CozeAccount, Device, SignInLock, VoiceprintGroup
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 PAGE_SIZE = 50
@@ -635,7 +635,20 @@ def team(request):
         {"person": person, "roles": _roles(person), "latest": by_person.get(person.pk, [])}
         for person in people
     ]
-    return render(request, "groups/team.html", {"page": people, "rows": rows})
+    context = {"page": people, "rows": rows, "locks": list(throttling.current())}
+    return render(request, "groups/team.html", context)
+
+
+@require_POST
+@permission_required("auth.change_user")
+def unlock_sign_in(request, pk):
+    """Lift a sign-in lock before its time (audited by the throttling)."""
+    lock = get_object_or_404(SignInLock, pk=pk)
+    if throttling.lift(request, lock):
+        messages.success(request, _("Lifted the lock on %(lock)s.") % {"lock": lock.description})
+    else:
+        messages.info(request, _("That lock had ended already."))
+    return redirect("team")
 
 
 def _roles(person):

@@ -83,6 +83,18 @@ SENTENCES = {
     "sync_failed": _("Coze's list call failed on page %(page)s; nothing was changed."),
     "sync_no_answer": _("Coze's list call got no answer on page %(page)s; nothing was changed."),
     "sync_not_applied": _("The register could not be updated; nothing was changed."),
+    # Sign-in and accounts
+    "sign_in_failed": _("Wrong password, or no such person: “%(username)s”."),
+    "locked": _("After %(failures)s failed sign-ins, %(lock)s is locked for %(minutes)s minutes."),
+    "lock_expired": _("The lock on %(lock)s ended; %(refused)s tries were refused during it."),
+    "lock_lifted": _("Lock on %(lock)s lifted; %(refused)s tries were refused during it."),
+}
+
+# What a sign-in lock holds back (the "kind" and "key" of its facts).
+LOCKS = {
+    "username": _("signing in as “%(key)s” from a browser new to that account"),
+    "address": _("signing in from %(key)s with a browser new to the account"),
+    "device": _("the browser that signed in as “%(key)s” before"),
 }
 
 
@@ -125,7 +137,14 @@ def render(facts):
     values = {key: shown(value) for key, value in facts.items() if key != "say"}
     if "reason" in facts:
         values["reason"] = coze_reason(facts["reason"], facts.get("seconds"))
+    if "kind" in facts:
+        values["lock"] = lock_phrase(facts["kind"], facts["key"])
     return str(SENTENCES[say]) % values
+
+
+def lock_phrase(kind, key):
+    """What a sign-in lock of `kind` on `key` holds back, as a phrase."""
+    return str(LOCKS[kind]) % {"key": key}
 
 
 def coze_reason(reason, seconds=None):

@@ -54,7 +54,7 @@ def test_a_failed_sign_in_through_the_form_is_audited_once_with_address_and_agen
     )
     assert response.status_code == 200
     entry = AuditEntry.objects.get()  # exactly one row for the one attempt
-    assert (entry.action, entry.outcome, entry.actor_username, entry.detail) == (
+    assert (entry.action, entry.outcome, entry.actor_username, entry.facts["username"]) == (
         "auth.login_failed",
         "refused",
         "vera",
