@@ -1,6 +1,12 @@
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
 from .models import AuditEntry, Device, VoiceprintGroup
+
+# People and roles are managed on /team/, where every change is checked and audited.
+admin.site.unregister(get_user_model())
+admin.site.unregister(Group)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -10,7 +10,7 @@ from django.contrib.auth.views import LoginView, redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
-from . import throttling
+from . import throttling, wording
 from .forms import SignInForm
 
 
@@ -41,7 +41,9 @@ def locked_page(request, locked, username, template="registration/login.html", *
     """The form again, unchecked, with HTTP 429 and how long to wait."""
     if "form" not in context:
         context["form"] = SignInForm(request, initial={"username": username[:150]})
-    context.update(lockout_minutes=locked.minutes, next=request.POST.get("next", ""))
+    context.update(
+        lockout_message=wording.locked_message(locked.minutes), next=request.POST.get("next", "")
+    )
     return render(request, template, context, status=429)
 
 

@@ -88,17 +88,15 @@ def check(request, username):
     return attempt
 
 
-def failed(request, attempt):
-    """A wrong password (or no such person): audited and counted on each of the attempt's
-    keys. Returns SignInLocked when this failure locked one of them, else None."""
+def failed(request, attempt, action=Action.LOGIN_FAILED, say="sign_in_failed"):
+    """A wrong password (or no such person): audited as `action` and counted on each of the
+    attempt's keys. Returns SignInLocked when this failure locked one of them, else None."""
     audit.record(
         request,
-        Action.LOGIN_FAILED,
+        action,
         Outcome.REFUSED,
         actor_username=attempt.username,
-        facts=wording.fact(
-            "sign_in_failed", username=attempt.username, known_browser=attempt.known_browser
-        ),
+        facts=wording.fact(say, username=attempt.username, known_browser=attempt.known_browser),
     )
     locked = [lock for kind, key in attempt.keys if (lock := _count(kind, key, attempt.username))]
     for lock in locked:

@@ -43,7 +43,7 @@ if COZE_GROUP_QUOTA < 1 or COZE_TIMEOUT <= 0:
     raise ImproperlyConfigured("COZE_GROUP_QUOTA and COZE_TIMEOUT must be positive.")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "groups.apps.SuperusersAdminConfig",  # django.contrib.admin, superusers only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

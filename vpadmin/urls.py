@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 from django.views.i18n import set_language
 
@@ -7,7 +8,9 @@ from groups.signin import SignInView, admin_sign_in
 
 urlpatterns = [
     path("accounts/login/", SignInView.as_view(), name="login"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    # Only the account pages vpadmin uses: the password change is on /me/, and there is no
+    # password reset by e-mail (an Administrator sets a new password on /team/).
+    path("accounts/logout/", LogoutView.as_view(), name="logout"),
     path("admin/login/", admin_sign_in),  # before the admin's own: one sign-in page
     path("admin/", admin.site.urls),
     # Open to everyone: the sign-in page has the language switcher too.
