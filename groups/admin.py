@@ -4,14 +4,15 @@ every change list refuses filters the database cannot take instead of failing.""
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
-from django.contrib.auth import admin as auth_admin
-from django.contrib.auth.models import Group, User
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.exceptions import EmptyResultSet
 
-from .forms import AdminSignInForm
 from .models import AuditEntry, Device, VoiceprintGroup
 
-admin.site.login_form = AdminSignInForm
+# People and roles are managed on /team/, where every change is checked and audited.
+admin.site.unregister(get_user_model())
+admin.site.unregister(Group)
 
 
 class GuardedChangeList(ChangeList):
@@ -90,18 +91,3 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     search_fields = ["coze_logid", "request_id", "target_label", "actor_username"]
     date_hierarchy = "created_at"
     show_full_result_count = False
-
-
-# Django's own admins of people and roles, with the same guard.
-admin.site.unregister(User)
-admin.site.unregister(Group)
-
-
-@admin.register(User)
-class UserAdmin(GuardedLookups, auth_admin.UserAdmin):
-    pass
-
-
-@admin.register(Group)
-class GroupAdmin(GuardedLookups, auth_admin.GroupAdmin):
-    pass

@@ -44,16 +44,19 @@ def _is_ip(text):
 def _storable(fields):
     """Values as PostgreSQL will store them: NUL characters (refused there, in text and in
     JSON alike) become U+FFFD."""
-    return {name: _clean(value) for name, value in fields.items()}
+    return {name: storable(value) for name, value in fields.items()}
 
 
-def _clean(value):
+def storable(value):
+    """`value` (text, or JSON of text) as any database stores it: NUL characters, which
+    PostgreSQL refuses, become U+FFFD. Whatever a client sent (headers, form fields) passes
+    here before it is written."""
     if isinstance(value, str):
         return value.replace("\x00", "\ufffd")
     if isinstance(value, dict):
-        return {_clean(key): _clean(item) for key, item in value.items()}
+        return {storable(key): storable(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(item) for item in value]
+        return [storable(item) for item in value]
     return value
 
 
@@ -72,19 +75,20 @@ def record(request, action, outcome, *, target=None, user=None, **fields):
     user = user if user is not None else getattr(request, "user", None)
     if user is not None and not user.is_authenticated:
         user = None
-    fields = _storable(fields)
     username = fields.pop("actor_username", "")
-    return AuditEntry.objects.create(
-        action=action,
-        outcome=outcome,
-        actor=user,
-        actor_username=user.get_username() if user else username,
-        request_id=getattr(request, "request_id", ""),
-        ip_address=client_ip(request),
-        user_agent=request.META.get("HTTP_USER_AGENT", "")[:300] if request else "",
-        **_target_fields(target),
-        **fields,
+    # Everything below passes _storable: the user agent (a header) and the username typed
+    # at sign-in come from the client and may hold anything.
+    fields = _storable(
+        {
+            "actor_username": user.get_username() if user else username,
+            "request_id": getattr(request, "request_id", ""),
+            "ip_address": client_ip(request),
+            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300] if request else "",
+            **_target_fields(target),
+            **fields,
+        }
     )
+    return AuditEntry.objects.create(action=action, outcome=outcome, actor=user, **fields)
 
 
 def finish(entry, outcome, *, target=None, **fields):

@@ -2,8 +2,10 @@
 something is trimmed and holds visible characters only (groups.text)."""
 
 from django import forms
-from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
@@ -102,5 +104,75 @@ class SignInForm(UsernameLengthChecked, AuthenticationForm):
     pass
 
 
-class AdminSignInForm(UsernameLengthChecked, AdminAuthenticationForm):
-    pass
+class PasswordField(forms.CharField):
+    widget = forms.PasswordInput(attrs={"autocomplete": "new-password"})
+
+    def __init__(self, **kwargs):
+        super().__init__(strip=False, **kwargs)
+
+
+class PersonForm(forms.Form):
+    """Adding a person: username, role and a first password (they change it on /me/)."""
+
+    username = forms.CharField(
+        label=_("Username"),
+        max_length=150,
+        validators=[UnicodeUsernameValidator()],
+        help_text=_("Letters, digits and @ . + - _ only."),
+    )
+    role = forms.ChoiceField(label=_("Role"))
+    password = PasswordField(label=_("Password"), help_text=_("At least 8 characters."))
+
+    def __init__(self, *args, roles, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = roles
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if get_user_model().objects.filter(username__iexact=username).exists():
+            raise ValidationError(_("Someone has this username already."), code="unique")
+        return username
+
+    def clean(self):
+        data = super().clean()
+        if "password" in data:
+            person = get_user_model()(username=data.get("username", ""))
+            try:
+                password_validation.validate_password(data["password"], person)
+            except ValidationError as error:
+                self.add_error("password", error)
+        return data
+
+
+class PersonChangeForm(forms.Form):
+    """A person's role, and whether they may sign in."""
+
+    role = forms.ChoiceField(label=_("Role"))
+    is_active = forms.BooleanField(
+        label=_("Active (may sign in)"),
+        required=False,
+        help_text=_("Deactivated people keep their history but can no longer sign in."),
+    )
+
+    def __init__(self, *args, roles, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = roles
+
+
+class PasswordResetForm(forms.Form):
+    """An Administrator sets someone's password (for a person who forgot theirs)."""
+
+    password = PasswordField(label=_("New password"), help_text=_("At least 8 characters."))
+
+    def __init__(self, *args, person, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.person = person
+
+    def clean_password(self):
+        password = self.cleaned_data["password"]
+        password_validation.validate_password(password, self.person)
+        return password
+
+
+class MyPasswordForm(PasswordChangeForm):
+    """Changing my own password: the current one, then the new one twice."""

@@ -34,8 +34,27 @@ class RequestContextFilter(logging.Filter):
             if not getattr(record, "request_id", None):
                 record.request_id = getattr(request, "request_id", "")
             if not getattr(record, "user", None):
-                user = getattr(request, "user", None)
-                record.user = user.get_username() if user and user.is_authenticated else ""
+                record.user = known_username(request)
+        return True
+
+
+def known_username(request):
+    """The request's user if it is known already, else "". Never looks it up: reading
+    `request.user` loads the session, and the session logs (a corrupted cookie), so a log
+    line would start the lookup it is part of, again and again."""
+    user = request.__dict__.get("_cached_user")  # set by AuthenticationMiddleware's lookup
+    return user.get_username() if user is not None and user.is_authenticated else ""
+
+
+class ClientErrorsWithoutTraceback(logging.Filter):
+    """A refusal the client caused (403, 404, 400: status below 500) is one line: Django logs
+    PermissionDenied and SuspiciousOperation with their traceback, which says nothing more."""
+
+    def filter(self, record):
+        status = getattr(record, "status_code", None)
+        if isinstance(status, int) and status < 500 and record.exc_info:
+            record.exc_info = None
+            record.exc_text = None
         return True
 
 

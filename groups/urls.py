@@ -20,6 +20,11 @@ urlpatterns = [
     path("audit/export.csv", views.audit_export, name="audit_export"),
     path("quota/", views.quota, name="quota"),
     path("team/", views.team, name="team"),
+    path("team/new/", views.person_new, name="person_new"),
+    path("team/<int:pk>/", views.person_detail, name="person_detail"),
+    path("team/<int:pk>/password/", views.person_password, name="person_password"),
+    path("team/locks/<int:pk>/unlock/", views.unlock_sign_in, name="unlock_sign_in"),
     path("me/", views.my_activity, name="my_activity"),
+    path("me/password/", views.my_password, name="my_password"),
     path("healthz", views.healthz, name="healthz"),
 ]

@@ -8,7 +8,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
@@ -22,13 +22,20 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
-from . import attempts, audit, charts, coze, operations, sync, wording
-from .forms import DeviceForm, GroupEditForm, GroupForm
-from .models import AuditEntry, CozeAccount, Device, VoiceprintGroup
+from . import accounts, attempts, audit, charts, coze, operations, sync, throttling, wording
+from .forms import (
+    DeviceForm,
+    GroupEditForm,
+    GroupForm,
+    MyPasswordForm,
+    PasswordResetForm,
+    PersonChangeForm,
+    PersonForm,
+)
+from .models import AuditEntry, CozeAccount, Device, SignInLock, VoiceprintGroup
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 PAGE_SIZE = 50
@@ -698,21 +705,17 @@ def attempt_check(request, pk):
     return redirect(target)
 
 
-# People
+# People and accounts
 
 
-ROLES = {
-    "Administrator": gettext_lazy("Administrator"),
-    "Operator": gettext_lazy("Operator"),
-    "Viewer": gettext_lazy("Viewer"),
-}
 LATEST_PER_PERSON = 3
 
 
 @permission_required("auth.view_user")
 def team(request):
-    """People, their role, last login and latest actions (Administrators)."""
-    role_groups = Prefetch("groups", queryset=Group.objects.filter(name__in=ROLES))
+    """People, their role, last login and latest actions; sign-in locks (everyone with a
+    role reads it; Administrators change it)."""
+    role_groups = Prefetch("groups", queryset=Group.objects.filter(name__in=accounts.ROLES))
     people = _page(
         request,
         get_user_model().objects.prefetch_related(role_groups).order_by("-is_active", "username"),
@@ -735,22 +738,175 @@ def team(request):
         {"person": person, "roles": _roles(person), "latest": by_person.get(person.pk, [])}
         for person in people
     ]
-    return render(request, "groups/team.html", {"page": people, "rows": rows})
+    context = {"page": people, "rows": rows, "locks": list(throttling.current())}
+    return render(request, "groups/team.html", context)
 
 
 def _roles(person):
-    names = [group.name for group in person.groups.all()]
-    if person.is_superuser and "Administrator" not in names:
-        names.append("Administrator")
-    return [label for role, label in ROLES.items() if role in names]
+    role = accounts.role_of(person)
+    if role == accounts.SUPERUSER:
+        return [wording.ROLES["Administrator"], wording.ROLES[role]]
+    return [wording.ROLES[role]] if role else []
 
 
-def my_activity(request):
-    """Every signed-in person can see what they did, whatever their role."""
-    entries = AuditEntry.objects.filter(actor_id=request.user.pk).prefetch_related("device")
-    return render(
-        request, "groups/my_activity.html", {"page": _page(request, entries, DeferredJoinPaginator)}
+@permission_required("auth.add_user")
+def person_new(request):
+    roles = accounts.role_choices(request.user)
+    form = PersonForm(request.POST or None, roles=roles, initial={"role": "Viewer"})
+    if request.method == "POST":
+        if not form.is_valid():
+            audit.record(
+                request, Action.ACCOUNT_CREATE, Outcome.REFUSED, facts=wording.form_facts(form)
+            )
+        else:
+            data = form.cleaned_data
+            try:
+                person = accounts.create_person(
+                    request, username=data["username"], role=data["role"], password=data["password"]
+                )
+            except accounts.NotAllowed as refusal:
+                return _refused(request, Action.ACCOUNT_CREATE, refusal, "team")
+            messages.success(
+                request, _("%(username)s can sign in now.") % {"username": person.username}
+            )
+            return redirect("person_detail", pk=person.pk)
+    return render(request, "groups/person_new.html", {"form": form})
+
+
+@permission_required("auth.change_user")
+def person_detail(request, pk):
+    """A person's role and whether they may sign in (POST), and their password (a form
+    posting to person_password)."""
+    person = get_object_or_404(get_user_model().objects.prefetch_related("groups"), pk=pk)
+    roles = accounts.role_choices(request.user)
+    initial = {"role": accounts.role_of(person), "is_active": person.is_active}
+    form = PersonChangeForm(request.POST or None, roles=roles, initial=initial)
+    if request.method == "POST":
+        if not form.is_valid():
+            audit.record(
+                request,
+                Action.ACCOUNT_UPDATE,
+                Outcome.REFUSED,
+                target=person,
+                facts=wording.form_facts(form),
+            )
+        else:
+            data = form.cleaned_data
+            try:
+                changes = accounts.change_person(
+                    request, person, role=data["role"], is_active=data["is_active"]
+                )
+            except accounts.NotAllowed as refusal:
+                return _refused(request, Action.ACCOUNT_UPDATE, refusal, "person_detail", person)
+            if changes:
+                messages.success(request, _("%(username)s saved.") % {"username": person.username})
+            else:
+                messages.info(request, _("Nothing to change."))
+            return redirect("person_detail", pk=person.pk)
+    context = {"person": person, "form": form, "password_form": PasswordResetForm(person=person)}
+    return render(request, "groups/person_detail.html", context)
+
+
+@require_POST
+@permission_required("auth.change_user")
+def person_password(request, pk):
+    person = get_object_or_404(get_user_model(), pk=pk)
+    form = PasswordResetForm(request.POST, person=person)
+    if not form.is_valid():
+        audit.record(
+            request,
+            Action.ACCOUNT_PASSWORD,
+            Outcome.REFUSED,
+            target=person,
+            facts=wording.form_facts(form),
+        )
+        person_form = PersonChangeForm(
+            roles=accounts.role_choices(request.user),
+            initial={"role": accounts.role_of(person), "is_active": person.is_active},
+        )
+        context = {"person": person, "form": person_form, "password_form": form}
+        return render(request, "groups/person_detail.html", context)
+    try:
+        accounts.reset_password(request, person, form.cleaned_data["password"])
+    except accounts.NotAllowed as refusal:
+        return _refused(request, Action.ACCOUNT_PASSWORD, refusal, "person_detail", person)
+    messages.success(
+        request,
+        _("New password set for %(username)s: give it to them, and ask them to change it.")
+        % {"username": person.username},
     )
+    return redirect("person_detail", pk=person.pk)
+
+
+def _refused(request, action, refusal, where, person=None):
+    """A change the account rules refuse: audited, told, and back where it came from."""
+    accounts.refuse(request, action, refusal, person)
+    messages.error(request, wording.render(wording.fact(refusal.say)))
+    return redirect(where, pk=person.pk) if person else redirect(where)
+
+
+@require_POST
+@permission_required("auth.change_user")
+def unlock_sign_in(request, pk):
+    """Lift a sign-in lock before its time (audited by the throttling)."""
+    lock = get_object_or_404(SignInLock, pk=pk)
+    if throttling.lift(request, lock):
+        messages.success(request, _("Lifted the lock on %(lock)s.") % {"lock": lock.description})
+    else:
+        messages.info(request, _("That lock had ended already."))
+    return redirect("team")
+
+
+def my_activity(request, password_form=None, status=200):
+    """Every signed-in person sees what they did, whatever their role, and changes their
+    password here."""
+    entries = AuditEntry.objects.filter(actor_id=request.user.pk).prefetch_related("device")
+    context = {
+        "page": _page(request, entries, DeferredJoinPaginator),
+        "password_form": password_form or MyPasswordForm(request.user),
+    }
+    return render(request, "groups/my_activity.html", context, status=status)
+
+
+@require_POST
+def my_password(request):
+    """Change my own password: the current one is a password guess like any sign-in, so
+    it is throttled the same way."""
+    user = request.user
+    try:
+        attempt = throttling.check(request, user.get_username())
+    except throttling.SignInLocked as locked:
+        messages.error(request, wording.locked_message(locked.minutes))
+        return my_activity(request, MyPasswordForm(user), status=429)
+    form = MyPasswordForm(user, request.POST)
+    if not form.is_valid():
+        if form.has_error("old_password", "password_incorrect"):
+            locked = throttling.failed(
+                request, attempt, action=Action.ACCOUNT_PASSWORD, say="wrong_current_password"
+            )
+            if locked:
+                messages.error(request, wording.locked_message(locked.minutes))
+                return my_activity(request, MyPasswordForm(user), status=429)
+        else:
+            audit.record(
+                request,
+                Action.ACCOUNT_PASSWORD,
+                Outcome.REFUSED,
+                target=user,
+                facts=wording.form_facts(form),
+            )
+        return my_activity(request, form)
+    form.save()
+    update_session_auth_hash(request, user)  # this session stays signed in; others end
+    audit.record(
+        request,
+        Action.ACCOUNT_PASSWORD,
+        Outcome.SUCCESS,
+        target=user,
+        facts=wording.fact("password_changed", username=user.get_username()),
+    )
+    messages.success(request, _("Your password is changed."))
+    return redirect("my_activity")
 
 
 # Audit log

@@ -87,6 +87,37 @@ SENTENCES = {
     "sync_failed": _("Coze's list call failed on page %(page)s; nothing was changed."),
     "sync_no_answer": _("Coze's list call got no answer on page %(page)s; nothing was changed."),
     "sync_not_applied": _("The register could not be updated; nothing was changed."),
+    # Sign-in and accounts
+    "sign_in_failed": _("Wrong password, or no such person: “%(username)s”."),
+    "locked": _("After %(failures)s failed sign-ins, %(lock)s is locked for %(minutes)s minutes."),
+    "lock_expired": _("The lock on %(lock)s ended; %(refused)s tries were refused during it."),
+    "lock_lifted": _("Lock on %(lock)s lifted; %(refused)s tries were refused during it."),
+    "account_created": _("Added “%(username)s” as %(role)s."),
+    "account_role": _("Role of “%(username)s” changed from %(old_role)s to %(role)s."),
+    "account_deactivated": _("“%(username)s” deactivated: they can no longer sign in."),
+    "account_reactivated": _("“%(username)s” reactivated: they can sign in again."),
+    "password_reset": _("A new password was set for “%(username)s”."),
+    "password_changed": _("“%(username)s” changed their own password."),
+    "wrong_current_password": _("Wrong current password given to change the password."),
+    "superusers_only": _("Only a superuser can make or change a superuser."),
+    "own_account": _("Nobody can change their own role or deactivate themselves."),
+    "last_administrator": _("This would leave no active Administrator: refused."),
+}
+
+# Roles as facts name them (the names of the auth groups, and "superuser").
+ROLES = {
+    "Administrator": _("Administrator"),
+    "Operator": _("Operator"),
+    "Viewer": _("Viewer"),
+    "superuser": _("superuser"),
+    "": _("no role"),
+}
+
+# What a sign-in lock holds back (the "kind" and "key" of its facts).
+LOCKS = {
+    "username": _("signing in as “%(key)s” from a browser new to that account"),
+    "address": _("signing in from %(key)s with a browser new to the account"),
+    "device": _("the browser that signed in as “%(key)s” before"),
 }
 
 
@@ -129,7 +160,28 @@ def render(facts):
     values = {key: shown(value) for key, value in facts.items() if key != "say"}
     if "reason" in facts:
         values["reason"] = coze_reason(facts["reason"], facts.get("seconds"))
+    if "kind" in facts:
+        values["lock"] = lock_phrase(facts["kind"], facts["key"])
+    for name in ("role", "old_role"):
+        if name in facts:
+            values[name] = str(ROLES.get(facts[name], facts[name]))
     return str(SENTENCES[say]) % values
+
+
+def locked_message(minutes):
+    """What a refused password check says (the sign-in page and the password change)."""
+    return ngettext(
+        "Too many failed sign-ins for this account or from this address. "
+        "Try again in %(minutes)s minute.",
+        "Too many failed sign-ins for this account or from this address. "
+        "Try again in %(minutes)s minutes.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
+def lock_phrase(kind, key):
+    """What a sign-in lock of `kind` on `key` holds back, as a phrase."""
+    return str(LOCKS[kind]) % {"key": key}
 
 
 def coze_reason(reason, seconds=None):

@@ -1,4 +1,5 @@
-"""The Django admin: people and roles are managed there; the audit log is read-only."""
+"""The Django admin: a superusers' tool (people and roles are managed on /team/); the audit
+log is read-only there."""
 
 from groups.models import AuditEntry
 
@@ -18,9 +19,36 @@ def test_the_audit_log_is_read_only_in_the_admin(admin_client):
     assert AuditEntry.objects.filter(pk=entry.pk).exists()
 
 
-def test_users_are_managed_in_the_admin(admin_client):
-    assert admin_client.get("/admin/auth/user/").status_code == 200
-    assert admin_client.get("/admin/auth/user/add/").status_code == 200
+def test_people_and_roles_are_not_in_the_admin(admin_client):
+    """Every account change goes through /team/, checked and audited."""
+    assert admin_client.get("/admin/auth/user/").status_code == 404
+    assert admin_client.get("/admin/auth/user/add/").status_code == 404
+    assert admin_client.get("/admin/auth/group/").status_code == 404
+
+
+def test_an_administrator_gets_no_admin_access(administrator, administrator_client):
+    administrator.refresh_from_db()
+    assert not administrator.is_staff
+    assert administrator_client.get("/admin/")["Location"] == "/admin/login/?next=/admin/"
+    assert administrator_client.get("/admin/login/?next=/admin/").status_code == 403
+    assert administrator_client.get("/admin/groups/auditentry/").status_code == 302
+    assert 'href="/admin/"' not in administrator_client.get("/").content.decode()
+
+
+def test_even_staff_status_gives_no_admin_access(administrator, administrator_client):
+    administrator.is_staff = True  # as an older release set it for Administrators
+    administrator.save()
+    assert administrator_client.get("/admin/auth/user/").status_code in (302, 404)
+    assert administrator_client.get("/admin/groups/auditentry/").status_code == 302
+
+
+def test_the_admin_sends_anonymous_visitors_to_vpadmins_sign_in(client, db):
+    response = client.get("/admin/", follow=True)
+    assert response.redirect_chain[-1][0] == "/accounts/login/?next=/admin/"
+
+
+def test_a_superuser_changes_their_password_on_their_own_page(admin_client):
+    assert admin_client.get("/admin/password_change/")["Location"] == "/me/#password"
 
 
 def test_devices_and_groups_are_read_only_in_the_admin(admin_client, device):

@@ -54,7 +54,7 @@ def test_a_failed_sign_in_through_the_form_is_audited_once_with_address_and_agen
     )
     assert response.status_code == 200
     entry = AuditEntry.objects.get()  # exactly one row for the one attempt
-    assert (entry.action, entry.outcome, entry.actor_username, entry.explanation) == (
+    assert (entry.action, entry.outcome, entry.actor_username, entry.facts["username"]) == (
         "auth.login_failed",
         "refused",
         "vera",
@@ -93,3 +93,15 @@ def test_a_refusal_row_carries_the_address_and_user_agent(make_user):
 def test_a_very_long_user_agent_is_cut_not_refused(viewer):
     browser(agent="A" * 2000).post("/accounts/login/", {"username": "vera", "password": "pw-vera"})
     assert AuditEntry.objects.get(action="auth.login").user_agent == "A" * 300
+
+
+def test_a_nul_character_in_the_user_agent_is_stored_not_a_server_error(viewer):
+    client = browser(agent="Mozilla/5.0\x00evil")
+    response = client.post("/accounts/login/", {"username": "vera", "password": "guess-123"})
+    assert response.status_code == 200
+    client.post("/accounts/login/", {"username": "vera", "password": "pw-vera"})
+    rows = list(AuditEntry.objects.order_by("id").values_list("action", "user_agent"))
+    assert rows == [
+        ("auth.login_failed", "Mozilla/5.0\ufffdevil"),
+        ("auth.login", "Mozilla/5.0\ufffdevil"),
+    ]

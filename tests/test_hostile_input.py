@@ -257,8 +257,6 @@ ADMIN_LISTS = [
     "/admin/groups/auditentry/",
     "/admin/groups/device/",
     "/admin/groups/voiceprintgroup/",
-    "/admin/auth/user/",
-    "/admin/auth/group/",
 ]
 ADMIN_PARAMS = [
     "action",

@@ -1,11 +1,13 @@
 """The interface in English and Simplified Chinese."""
 
 import re
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
+from django.utils import timezone
 
-from groups.models import AuditEntry, VoiceprintGroup
+from groups.models import AuditEntry, SignInLock, VoiceprintGroup
 
 
 @pytest.mark.parametrize(
@@ -60,6 +62,7 @@ NOT_WORDS = {
     "ada",
     "SPK",
     "KIOSK",
+    "mallory",
 }
 MAIN_PAGES = [
     "/",
@@ -77,11 +80,16 @@ MAIN_PAGES = [
     "/audit/",
     "/quota/",
     "/team/",
+    "/team/new/",
+    "/team/{person}/",
     "/me/",
+    "/accounts/login/",
 ]
 
 
-def test_no_english_is_left_on_the_main_pages_in_chinese(administrator_client, device, settings):
+def test_no_english_is_left_on_the_main_pages_in_chinese(
+    administrator_client, administrator, device, settings
+):
     settings.COZE_SIMULATED = True  # the banner too
     group = VoiceprintGroup.objects.create(coze_id="1", name="客厅", desc="家人", device=device)
     VoiceprintGroup.objects.create(coze_id="2", name="书房")
@@ -97,10 +105,23 @@ def test_no_english_is_left_on_the_main_pages_in_chinese(administrator_client, d
     )
     device.name, device.location = "客厅音箱", "客厅"
     device.save()
+    SignInLock.objects.create(  # the team page's locks, in Chinese too
+        kind="username",
+        key="mallory",
+        failures=5,
+        window_started_at=timezone.now(),
+        locked_until=timezone.now() + timedelta(minutes=15),
+    )
+    AuditEntry.objects.create(
+        action="account.create",
+        outcome="success",
+        actor_username="ada",
+        facts={"say": "account_created", "username": "ada", "role": "Operator"},
+    )
     administrator_client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
     leftovers = {}
     for page in MAIN_PAGES:
-        path = page.format(device=device.pk, group=group.pk)
+        path = page.format(device=device.pk, group=group.pk, person=administrator.pk)
         response = administrator_client.get(path)
         assert response.status_code == 200, path
         parser = VisibleText()
@@ -109,3 +130,11 @@ def test_no_english_is_left_on_the_main_pages_in_chinese(administrator_client, d
         if words:
             leftovers[path] = sorted(words)
     assert leftovers == {}
+
+
+def test_the_switcher_works_before_signing_in(client, db):
+    response = client.post(
+        "/i18n/setlang/", {"language": "zh-hans", "next": "/accounts/login/?next=/groups/"}
+    )
+    assert response["Location"] == "/accounts/login/?next=/groups/"
+    assert "登录 vpadmin" in client.get("/accounts/login/").content.decode()

@@ -56,10 +56,14 @@ def test_a_creation_logs_its_coze_call_and_its_request(
     assert any(f"request_id={request_id}" in line and "event=coze" in line for line in as_text)
 
 
-def test_refusals_are_logged_with_their_outcome(viewer_client, log_lines, db):
-    viewer_client.get("/team/")
+def test_refusals_are_logged_with_their_outcome(make_user, log_lines):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(make_user("nobody"))
+    client.get("/team/")
     [request] = [line for line in log_lines()[0] if line.get("event") == "request"]
-    assert (request["status"], request["outcome"], request["user"]) == (403, "refused", "vera")
+    assert (request["status"], request["outcome"], request["user"]) == (403, "refused", "nobody")
 
 
 def test_the_token_is_never_in_a_log_line(operator_client, device, coze_sim, settings, log_lines):
@@ -83,3 +87,39 @@ def test_log_format_is_checked(monkeypatch):
         importlib.reload(vpadmin.settings)
     monkeypatch.setenv("LOG_FORMAT", "json")
     importlib.reload(vpadmin.settings)
+
+
+def test_a_session_cookie_signed_with_another_key_gets_the_sign_in_page(viewer, settings):
+    """The session backend logs "session data corrupted" while the user is being looked up;
+    the log line must not start that lookup again (it recursed into a 500 on every page)."""
+    from django.test import Client
+
+    client = Client()
+    settings.SECRET_KEY = "another-secret-key-" + "y" * 40
+    client.force_login(viewer)  # a session stored under the other key
+    settings.SECRET_KEY = "test-secret-key-not-for-production-" + "x" * 20
+    assert client.get("/devices/")["Location"] == "/accounts/login/?next=/devices/"
+    page = client.get("/accounts/login/")
+    assert page.status_code == 200 and 'name="password"' in page.content.decode()
+
+
+@pytest.fixture
+def console():
+    """What the configured console handler (settings.LOGGING) prints during the test."""
+    [handler] = [h for h in logging.getLogger().handlers if getattr(h, "name", "") == "console"]
+    stream = io.StringIO()
+    previous = handler.setStream(stream)
+    yield stream
+    handler.setStream(previous)
+
+
+def test_a_refused_page_is_one_log_line_without_a_traceback(make_user, console):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(make_user("nobody"))
+    assert client.get("/devices/").status_code == 403
+    printed = console.getvalue()
+    assert "Forbidden (Permission denied): /devices/" in printed
+    assert "Traceback" not in printed
+    assert len(printed.splitlines()) == 2  # Django's warning and vpadmin's request line

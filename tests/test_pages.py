@@ -57,6 +57,9 @@ PAGES = [
     "/me/",
     "/quota/",
     "/devices/?q=device",
+    "/team/",
+    "/team/new/",
+    "/team/{person}/",
 ]
 
 
@@ -78,7 +81,7 @@ def test_page_queries_do_not_grow_with_rows(administrator_client, administrator,
         target_type="voiceprintgroup",
         target_id=str(group.pk),
     )
-    path = page.format(device=device.pk, group=group.pk)
+    path = page.format(device=device.pk, group=group.pk, person=administrator.pk)
     small = count_queries(administrator_client, path)
     add_rows(60, 100, administrator)
     VoiceprintGroup.objects.bulk_create(

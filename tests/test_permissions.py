@@ -94,7 +94,12 @@ def test_roles_exist_after_migrate(db):
         group.name: {p.codename for p in group.permissions.all()}
         for group in Group.objects.prefetch_related("permissions")
     }
-    assert perms["Viewer"] == {"view_device", "view_voiceprintgroup", "view_auditentry"}
+    assert perms["Viewer"] == {
+        "view_device",
+        "view_voiceprintgroup",
+        "view_auditentry",
+        "view_user",  # the team page, read-only
+    }
     assert perms["Operator"] - perms["Viewer"] == {
         "add_device",
         "change_device",

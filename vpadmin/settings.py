@@ -4,7 +4,6 @@ Every key is listed in `.env.example`. DEBUG is off unless set; SECRET_KEY is th
 """
 
 import ipaddress
-from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -45,7 +44,7 @@ if COZE_GROUP_QUOTA < 1 or COZE_TIMEOUT <= 0:
     raise ImproperlyConfigured("COZE_GROUP_QUOTA and COZE_TIMEOUT must be positive.")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "groups.apps.SuperusersAdminConfig",  # django.contrib.admin, superusers only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -53,7 +52,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    "axes",
     "groups",
 ]
 
@@ -74,8 +72,6 @@ MIDDLEWARE = [
     # A bare 405 becomes a page (inside the session and user it shows, around every view).
     "vpadmin.errors.MethodNotAllowedPage",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last, as django-axes requires: it turns a locked-out sign-in into the lockout page.
-    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "vpadmin.urls"
@@ -128,36 +124,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out sign-ins unchecked
-    "groups.backends.ModelBackendOneQuery",
-]
+AUTHENTICATION_BACKENDS = ["groups.backends.ModelBackendOneQuery"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
-# Sign-in throttling (django-axes, database handler). After LOGIN_FAILURE_LIMIT failures
-# for one username, or from one address, sign-ins there are refused (HTTP 429, audited)
-# until LOGIN_LOCKOUT_MINUTES pass without another try.
-AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
-_lockout_minutes = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
-if AXES_FAILURE_LIMIT < 1 or _lockout_minutes < 1:
+# Sign-in throttling (groups/throttling.py): LOGIN_FAILURE_LIMIT failed sign-ins within
+# LOGIN_LOCKOUT_MINUTES, for one username or from one address, lock it for
+# LOGIN_LOCKOUT_MINUTES for browsers that have not signed in as that person before (HTTP 429,
+# audited); a browser that has keeps its own count.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+if LOGIN_FAILURE_LIMIT < 1 or LOGIN_LOCKOUT_MINUTES < 1:
     raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT and LOGIN_LOCKOUT_MINUTES must be positive.")
-AXES_COOLOFF_TIME = timedelta(minutes=_lockout_minutes)
-# Two independent locks: one address (whatever the usernames), one username (from anywhere).
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
-AXES_RESET_ON_SUCCESS = True
-# Tries while locked out count as failures too, so hammering keeps the lock on; the N minutes
-# the message names is then the longest wait from the last try.
-AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
-# The address the audit log records (REMOTE_ADDR for now), so both agree behind a proxy later.
-AXES_CLIENT_IP_CALLABLE = "groups.audit.client_ip"
-AXES_LOCKOUT_CALLABLE = "groups.signals.lockout_response"
-AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are in the audit log already
-# No unlock from the admin (it would not be audited); `manage.py axes_reset_username NAME`.
-AXES_ENABLE_ADMIN = False
-# Never stored in axes' attempt rows nor in its log lines (the password always is masked).
-AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
@@ -223,7 +202,10 @@ if LOG_FORMAT not in ("text", "json"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request": {"()": "groups.logs.RequestContextFilter"}},
+    "filters": {
+        "request": {"()": "groups.logs.RequestContextFilter"},
+        "client_errors": {"()": "groups.logs.ClientErrorsWithoutTraceback"},
+    },
     "formatters": {
         "text": {
             "()": "groups.logs.KeyValueFormatter",
@@ -236,14 +218,12 @@ LOGGING = {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
             "formatter": LOG_FORMAT,
-            "filters": ["request"],
+            "filters": ["client_errors", "request"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # Django's own loggers print through the root handler only (not twice).
     "loggers": {
         "django": {"handlers": [], "propagate": True},
-        # Failures and lockouts only; each sign-in is in the audit log already.
-        "axes": {"level": "WARNING"},
     },
 }

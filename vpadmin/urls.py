@@ -1,13 +1,19 @@
 from django.contrib import admin
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.views import LogoutView
 from django.urls import include, path
+from django.views.i18n import set_language
 
-from groups.forms import SignInForm
+from groups.signin import SignInView, admin_sign_in
 
 urlpatterns = [
-    path("accounts/login/", LoginView.as_view(authentication_form=SignInForm), name="login"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/login/", SignInView.as_view(), name="login"),
+    # Only the account pages vpadmin uses: the password change is on /me/, and there is no
+    # password reset by e-mail (an Administrator sets a new password on /team/).
+    path("accounts/logout/", LogoutView.as_view(), name="logout"),
+    path("admin/login/", admin_sign_in),  # before the admin's own: one sign-in page
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Open to everyone: the sign-in page has the language switcher too.
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("", include("groups.urls")),
 ]

@@ -64,7 +64,7 @@ def to_canonical(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("groups", "0009_audit_facts_and_long_codes")]
+    dependencies = [("groups", "0010_sign_in_and_accounts")]
 
     operations = [
         migrations.RunPython(to_canonical, migrations.RunPython.noop, elidable=False),

@@ -153,3 +153,57 @@ def test_the_header_switcher_turns_the_pages_chinese(page, sign_in, make_user):
         expect(nav).to_contain_text(word)
     page.get_by_role("link", name="仪表盘").click()
     expect(page.get_by_role("heading", name="仪表盘", exact=True)).to_be_visible()
+
+
+def test_the_switcher_works_on_the_sign_in_page_before_signing_in(page, make_user):
+    make_user("vera", "Viewer")
+
+    page.goto("/accounts/login/?next=/devices/")
+    page.get_by_label("Language").select_option("zh-hans")
+    page.get_by_role("button", name="Switch").click()
+
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/devices/$"))
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    expect(page.get_by_role("heading", name="登录 vpadmin")).to_be_visible()
+    page.get_by_label("用户名").fill("vera")
+    page.get_by_label("密码").fill("pw-vera")
+    page.get_by_role("button", name="登录").click()
+    expect(page).to_have_url(re.compile(r"/devices/$"))
+    expect(page.get_by_role("heading", name="设备")).to_be_visible()
+
+
+def test_guessing_her_password_elsewhere_does_not_keep_the_owner_out(page, make_user):
+    from django.test import Client
+
+    make_user("vera", "Viewer")
+
+    def sign_in_here(password):
+        page.goto("/accounts/login/")
+        page.get_by_label("Username").fill("vera")
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+
+    sign_in_here("pw-vera")
+    expect(page.locator(".who")).to_contain_text("vera")
+    page.locator(".who").get_by_role("button", name="Sign out").click()
+    for n in range(1, 6):  # someone else, from five addresses
+        Client(REMOTE_ADDR=f"203.0.113.{n}").post(
+            "/accounts/login/", {"username": "vera", "password": f"guess-{n}"}
+        )
+    assert AuditEntry.objects.filter(action="auth.locked").count() == 1
+
+    sign_in_here("pw-vera")
+    expect(page.locator(".who")).to_contain_text("vera")
+
+
+def test_a_person_changes_their_password_from_the_header(page, sign_in, make_user):
+    sign_in(make_user("olga", "Operator"))
+    page.goto("/devices/")
+    page.get_by_role("link", name="Change password").click()
+    page.get_by_label("Old password").fill("pw-olga")
+    page.get_by_label("New password confirmation").fill("Copper-Kettle-93")
+    page.get_by_label(re.compile(r"^New password\b(?! confirmation)")).fill("Copper-Kettle-93")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("status")).to_contain_text("Your password is changed.")
+    entry = AuditEntry.objects.get(action="account.password")
+    assert (entry.outcome, entry.actor_username) == ("success", "olga")

@@ -35,6 +35,9 @@ PAGES = {
     "audit": visit("/audit/"),
     "quota": visit("/quota/"),
     "team": visit("/team/"),
+    "person-new": visit("/team/new/"),
+    "person": visit(lambda register: f"/team/{register.operator.pk}/"),
+    "me": visit("/me/"),
 }
 
 
