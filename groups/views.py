@@ -11,9 +11,9 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Count, F, Prefetch, Q, Window, prefetch_related_objects
 from django.db.models.functions import RowNumber
 from django.http import HttpResponse, StreamingHttpResponse
@@ -224,8 +224,8 @@ def device_detail(request, pk):
 
 
 def _save_device(request, form, action):
-    if form.is_valid():
-        device = form.save()
+    if form.is_valid() and _saved(form):
+        device = form.instance
         audit.record(request, action, Outcome.SUCCESS, target=device, device=device)
         messages.success(request, _("Device “%(name)s” saved.") % {"name": device.name})
         return redirect(device)
@@ -237,6 +237,28 @@ def _save_device(request, form, action):
         facts=wording.form_facts(form),
     )
     return None
+
+
+def _saved(form):
+    """Save a valid device form; a serial taken (or the device deleted) by someone else
+    since the form was checked becomes a form error, not a server error."""
+    editing = form.instance.pk is not None
+    try:
+        with transaction.atomic():
+            device = form.save(commit=False)
+            device.save(force_update=editing)
+    except IntegrityError:
+        form.add_error(
+            "serial",
+            ValidationError(
+                Device._meta.get_field("serial").error_messages["unique"], code="unique"
+            ),
+        )
+        return False
+    except DatabaseError:  # the forced update found no row: deleted meanwhile
+        form.add_error(None, ValidationError(_("This device was deleted."), code="deleted"))
+        return False
+    return True
 
 
 @permission_required("groups.add_device")

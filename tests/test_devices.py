@@ -47,3 +47,25 @@ def test_it_edits_a_device(operator_client, device):
 def test_an_unknown_device_is_404(viewer_client, db):
     assert viewer_client.get("/devices/999/").status_code == 404
     assert viewer_client.get("/devices/999/edit/").status_code == 403
+
+
+def test_a_serial_taken_by_someone_else_meanwhile_is_a_form_error(operator_client, db):
+    """Two operators save the same serial at once: the form checked it before the other's
+    row was there, the database refuses ours."""
+    from django.db import connection
+
+    raced = []
+
+    def colleague_first(execute, sql, params, many, context):
+        if sql.startswith('INSERT INTO "groups_device"') and not raced:
+            raced.append(True)
+            Device.objects.create(name="Colleague's", serial="RACE-1")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(colleague_first):
+        response = operator_client.post("/devices/new/", {"name": "Mine", "serial": "RACE-1"})
+
+    assert response.status_code == 200
+    assert "already used by another device" in response.content.decode()
+    assert not Device.objects.filter(name="Mine").exists()
+    assert AuditEntry.objects.get(action="device.create").outcome == "refused"
