@@ -59,6 +59,11 @@ def create_person(request, *, username, role, password):
     return person
 
 
+def may_change(actor, person):
+    """Whether `actor` may change `person` at all (the page then offers no form)."""
+    return actor.is_superuser or not person.is_superuser
+
+
 def change_person(request, person, *, role, is_active):
     """Give `person` another role and/or (de)activate them; returns the number of changes."""
     actor, old_role = request.user, role_of(person)

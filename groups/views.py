@@ -825,7 +825,13 @@ def person_detail(request, pk):
             else:
                 messages.info(request, _("Nothing to change."))
             return redirect("person_detail", pk=person.pk)
-    context = {"person": person, "form": form, "password_form": PasswordResetForm(person=person)}
+    context = {
+        "person": person,
+        "form": form,
+        "password_form": PasswordResetForm(person=person),
+        "may_change": accounts.may_change(request.user, person),
+        "is_self": person.pk == request.user.pk,
+    }
     return render(request, "groups/person_detail.html", context)
 
 

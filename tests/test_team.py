@@ -238,3 +238,14 @@ def test_viewers_and_operators_change_nobody(viewer_client, operator_client, ope
         assert client.post(path.format(pk=operator.pk), data).status_code == 403
     assert roles_of("olga") == (False, ["Operator"]) and signs_in("olga", "pw-olga")
     assert not get_user_model().objects.filter(username="eve").exists()
+
+
+def test_a_page_offers_no_change_the_reader_may_not_make(administrator_client, administrator, db):
+    from django.contrib.auth import get_user_model
+
+    root = get_user_model().objects.create_superuser("root", password="pw-root-long-enough")
+    page = administrator_client.get(f"/team/{root.pk}/").content.decode()
+    assert "Only a superuser can make or change a superuser." in page
+    assert "Set password" not in page and 'name="role"' not in page
+    own = administrator_client.get(f"/team/{administrator.pk}/").content.decode()
+    assert 'name="role"' not in own and "/me/password/" in own
