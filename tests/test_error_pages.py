@@ -54,6 +54,13 @@ def test_a_get_on_the_sync_address_says_which_button_does_it(administrator_clien
     assert '<a href="/groups/">' in page and 'aria-label="Main"' in page
 
 
+def test_a_viewer_is_told_the_button_is_an_administrators(viewer_client, administrator_client):
+    page = viewer_client.get("/groups/sync/").content.decode()
+    assert "Your role does not have this button" in page
+    mine = administrator_client.get("/groups/sync/").content.decode()
+    assert "Your role does not have this button" not in mine
+
+
 def test_the_button_page_is_in_chinese_too(administrator_client):
     response = administrator_client.get("/groups/sync/", HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert response.status_code == 405 and "与 Coze 同步" in response.content.decode()

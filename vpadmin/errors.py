@@ -10,10 +10,16 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
-# The addresses that buttons post to: what a GET there is told instead (button, where it is).
+# The addresses that buttons post to: what a GET there is told instead (button, where it
+# is, and the permission that shows it, if any).
 BUTTONS = {
-    "group_sync": (_("Sync with Coze"), "group_list", _("the groups page")),
-    "logout": (_("Sign out"), "dashboard", _("the top of every page")),
+    "group_sync": (
+        _("Sync with Coze"),
+        "group_list",
+        _("the groups page"),
+        "groups.sync_voiceprintgroup",
+    ),
+    "logout": (_("Sign out"), "dashboard", _("the top of every page"), None),
 }
 
 
@@ -50,8 +56,9 @@ class MethodNotAllowedPage:
         button = BUTTONS.get(match.url_name if match else None)
         context = {"back": page_before(request)}
         if button:
-            label, url_name, where = button
+            label, url_name, where, permission = button
             context.update(button=label, button_page=reverse(url_name), button_where=where)
+            context["not_yours"] = permission and not request.user.has_perm(permission)
         page = render(request, "405.html", context, status=405)
         page["Allow"] = response["Allow"]
         return page
