@@ -33,6 +33,12 @@ def pending_margin() -> timedelta:
     return timedelta(seconds=max(60, 3 * settings.COZE_TIMEOUT))
 
 
+def conclusion_age() -> timedelta:
+    """How old an attempt must be before a group missing from Coze's list means it was not
+    created: its group may show on Coze until MATCH_AFTER after the attempt."""
+    return max(MATCH_AFTER, pending_margin())
+
+
 def unresolved_creations():
     """Creation attempts whose outcome is not known: pending, or unknown and not resolved."""
     return AuditEntry.objects.filter(
@@ -129,10 +135,21 @@ def register_found(attempt, match, *, request=None, user=None, how, logid="", **
 
 
 class Check:
-    """What a lookup found out about a creation attempt."""
+    """What a lookup found out about a creation attempt: its group (created), that it made
+    none (concluded, no group), nothing yet, or the error that stopped the lookup."""
 
     def __init__(self, attempt, group=None, concluded=False, error=None):
         self.attempt, self.group, self.concluded, self.error = attempt, group, concluded, error
+
+    @classmethod
+    def settled(cls, attempt):
+        """What was concluded before (a resolution row, or the attempt's own outcome)."""
+        resolution = attempt.resolution_or_none(fresh=True)
+        decided = resolution or attempt
+        group = None
+        if decided.outcome == Outcome.SUCCESS and decided.target_id:
+            group = VoiceprintGroup.objects.filter(pk=decided.target_id).first()
+        return cls(attempt, group=group, concluded=True)
 
     @property
     def created(self):
@@ -149,7 +166,7 @@ def check_creation(request, attempt, *, user=None):
         Outcome.PENDING,
         Outcome.UNKNOWN,
     ):
-        return Check(attempt, concluded=True)
+        return Check.settled(attempt)
     if attempt.outcome == Outcome.PENDING and attempt.created_at > timezone.now() - (
         pending_margin()
     ):
@@ -194,14 +211,14 @@ def _conclude(request, attempt, items, answer, *, user):
         with transaction.atomic():
             CozeAccount.locked()
             if attempt.resolution_or_none(fresh=True) is not None:
-                return Check(attempt, concluded=True)
+                return Check.settled(attempt)
             registered = set(
                 VoiceprintGroup.objects.filter(
                     coze_id__in=[item.coze_id for item in candidates]
                 ).values_list("coze_id", flat=True)
             )
             match = close_match(candidates, attempt.created_at, registered)
-            old_enough = attempt.created_at < timezone.now() - max(MATCH_AFTER, pending_margin())
+            old_enough = attempt.created_at < timezone.now() - conclusion_age()
             if match is None and not old_enough:
                 audit.record(
                     request,
@@ -230,7 +247,7 @@ def _conclude(request, attempt, items, answer, *, user):
             )
     except (IntegrityError, ValueError):
         # Resolved at the same moment by a sync or another check.
-        return Check(attempt, concluded=True)
+        return Check.settled(attempt)
     except DatabaseError:
         log.exception("the lookup of creation attempt %s could not be recorded", attempt.pk)
         return Check(attempt)

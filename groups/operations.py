@@ -4,7 +4,7 @@ committed `pending` row and its final outcome."""
 import logging
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Count, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -58,6 +58,10 @@ class DeviceBusy(Exception):
         self.groups, self.attempts = list(groups), list(attempts)
 
 
+class DeviceGone(Exception):
+    """The chosen device was deleted after the form was checked: nothing was sent."""
+
+
 class NotRegistered(Exception):
     """Coze created the group but our database write failed; sync will register it."""
 
@@ -67,13 +71,9 @@ class NotRegistered(Exception):
 
 
 def quota_in_use():
-    """Groups held, plus creations under way (each may take a slot), in one query."""
-    pending = (
-        AuditEntry.objects.filter(action=Action.GROUP_CREATE, outcome=Outcome.PENDING)
-        .values("action")
-        .annotate(n=Count("*"))
-        .values("n")
-    )
+    """Groups held, plus creations under way or without a known outcome (each may hold a
+    slot on Coze), in one query."""
+    pending = attempts.unresolved_creations().values("action").annotate(n=Count("*")).values("n")
     held = VoiceprintGroup.objects.active()
     return held.aggregate(used=Count("pk") + Coalesce(Subquery(pending), 0))["used"]
 
@@ -88,6 +88,8 @@ def _reserve_slot(request, submission, fields):
         earlier = AuditEntry.objects.filter(submission=submission).first()
         if earlier is not None:
             return None, earlier, None, None
+        if not Device.objects.filter(pk=fields["device"].pk).exists():
+            raise DeviceGone  # deleted since the form was checked (deletion takes this lock)
         taken = (
             VoiceprintGroup.objects.active()
             .filter(device=fields["device"], name=fields["sent_name"])
@@ -120,6 +122,7 @@ def create_group(request, *, name, desc, device, submission):
     (with `found_after_no_answer` set); not found, the CozeNoAnswer is raised.
     """
     fields = {"device": device, "sent_name": name, "sent_desc": desc}
+    attempts.expire_pending()  # a crashed creation must not hold its quota slot for ever
     entry, earlier, unresolved, used = _reserve_slot(request, submission, fields)
     if earlier is not None:
         raise AlreadySubmitted(earlier)
@@ -156,7 +159,13 @@ def create_group(request, *, name, desc, device, submission):
                 creator=request.user,
                 logid=answer.logid,
             )
-            audit.finish(entry, Outcome.SUCCESS, target=group, **audit.coze_fields(answer))
+            conclude(request, entry, Outcome.SUCCESS, target=group, **audit.coze_fields(answer))
+    except IntegrityError:
+        # A sync registered it while Coze was answering (the call outlasted the time limit).
+        registered = VoiceprintGroup.objects.filter(coze_id=coze_id).first()
+        if registered is None:
+            raise NotRegistered(coze_id, answer.logid) from None
+        return registered
     except DatabaseError:
         # The pending row stays: reconciliation with Coze's list registers the group.
         log.exception(
@@ -172,8 +181,30 @@ def _call_coze(entry, call, *args, **kwargs):
         return call(*args, **kwargs)
     except coze.CozeError as error:
         outcome = Outcome.UNKNOWN if isinstance(error, coze.CozeNoAnswer) else Outcome.FAILURE
-        audit.finish(entry, outcome, facts=audit.error_facts(error), **audit.coze_fields(error))
+        conclude(None, entry, outcome, facts=audit.error_facts(error), **audit.coze_fields(error))
         raise
+
+
+def conclude(request, entry, outcome, *, target=None, **fields):
+    """Finish an attempt's pending row. If the time limit (or a sync) has finished it
+    meanwhile as `unknown`, because this call outlasted it, record the outcome as its
+    resolution instead, unless something else already resolved it."""
+    try:
+        audit.finish(entry, outcome, target=target, **fields)
+    except ValueError:
+        if entry.resolution_or_none(fresh=True) is None:
+            audit.record(
+                request,
+                entry.action,
+                outcome,
+                user=entry.actor,
+                target=target,
+                device_id=entry.device_id,
+                sent_name=entry.sent_name,
+                sent_desc=entry.sent_desc,
+                resolves=entry,
+                **fields,
+            )
 
 
 def update_group(request, group, *, name, desc, device):
@@ -231,7 +262,7 @@ def update_group(request, group, *, name, desc, device):
                 facts=facts,
             )
         elif remote:
-            audit.finish(entry, Outcome.SUCCESS, facts=facts, **audit.coze_fields(answer))
+            conclude(request, entry, Outcome.SUCCESS, facts=facts, **audit.coze_fields(answer))
         else:
             outcome = Outcome.FAILURE if changes.get("device_gone") else Outcome.SUCCESS
             audit.record(
@@ -272,12 +303,14 @@ def delete_group(request, group):
     try:
         answer = coze.get_client().delete_group(group.coze_id)
     except coze.CozeError as error:
-        if error.not_found and not _still_on_coze(group):
+        if error.not_found and _still_on_coze(group) is False:
             facts = fact("already_deleted")
             _finish_deletion(group, entry, facts=facts, **audit.coze_fields(error))
             return
         outcome = Outcome.UNKNOWN if isinstance(error, coze.CozeNoAnswer) else Outcome.FAILURE
-        audit.finish(entry, outcome, facts=audit.error_facts(error), **audit.coze_fields(error))
+        conclude(
+            request, entry, outcome, facts=audit.error_facts(error), **audit.coze_fields(error)
+        )
         if isinstance(error, coze.CozeNoAnswer) and _still_on_coze(group) is False:
             _finish_deletion(group, None, resolves=entry, request=request)
             return
@@ -324,7 +357,7 @@ def _finish_deletion(group, entry, *, resolves=None, request=None, facts=None, *
         group.state, group.ended_at = VoiceprintGroup.State.DELETED, timezone.now()
         group.save(update_fields=["state", "ended_at"])
         if entry is not None:
-            audit.finish(entry, Outcome.SUCCESS, facts=facts, **fields)
+            conclude(request, entry, Outcome.SUCCESS, facts=facts, **fields)
         else:
             audit.record(
                 request,
@@ -332,7 +365,7 @@ def _finish_deletion(group, entry, *, resolves=None, request=None, facts=None, *
                 Outcome.SUCCESS,
                 target=group,
                 device=group.device,
-                resolves=resolves,
+                resolves=resolves if resolves.resolution_or_none(fresh=True) is None else None,
                 facts=fact("already_deleted"),
             )
 

@@ -218,9 +218,16 @@ def _text(value, limit):
     return str(value or "").replace("\x00", "\ufffd")[:limit]
 
 
-def _moment(unix_seconds):
+MILLISECONDS_FROM = 10**11  # Unix seconds reach this in the year 5138: larger is in ms
+
+
+def _moment(unix_time):
+    """Coze's time: Unix seconds, or (as some of Coze's examples show) milliseconds."""
     try:
-        return datetime.fromtimestamp(int(unix_seconds), tz=UTC)
+        value = int(unix_time)
+        if abs(value) >= MILLISECONDS_FROM:
+            value //= 1000
+        return datetime.fromtimestamp(value, tz=UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         return None
 
@@ -274,7 +281,8 @@ def _resolve_attempts(unregistered, *, started, request, user, fields):
 
     Returns (claimed Coze ids, (name, desc) of creations still under way, resolutions).
     """
-    cutoff = started - pending_margin()
+    cutoff = started - pending_margin()  # younger pending rows may still be under way
+    undecided = started - attempts.conclusion_age()  # younger groups may not be listed yet
     open_attempts = list(attempts.unresolved_creations().order_by("created_at", "pk"))
     in_flight = {
         (attempt.sent_name, attempt.sent_desc)
@@ -291,7 +299,7 @@ def _resolve_attempts(unregistered, *, started, request, user, fields):
         if key in in_flight:
             continue  # cannot be told apart from a creation under way: the next sync decides
         match = attempts.close_match(candidates[key], attempt.created_at, claimed)
-        if match is None and attempt.created_at > cutoff:
+        if match is None and attempt.created_at > undecided:
             continue  # an unknown answer from moments ago: Coze may still be acting on it
         if attempt.outcome == Outcome.PENDING and not _close_pending(attempt):
             continue

@@ -217,7 +217,9 @@ def device_detail(request, pk):
     context = {
         "device": device,
         "groups": device.voiceprint_groups.select_related("creator"),
-        "waiting": attempts.unresolved_creations().filter(device=device)[:20],
+        "waiting": attempts.unresolved_creations()
+        .filter(device=device)
+        .select_related("device")[:20],
         "history": device.audit_entries.all()[:20],
     }
     return render(request, "groups/device_detail.html", context)
@@ -401,6 +403,17 @@ def group_new(request):
         )
     except operations.AlreadySubmitted as resent:
         return _answer_resent_form(request, form, resent.entry)
+    except operations.DeviceGone:
+        form.add_error("device", form.fields["device"].error_messages["invalid_choice"])
+        audit.record(
+            request,
+            Action.GROUP_CREATE,
+            Outcome.REFUSED,
+            sent_name=data["name"],
+            sent_desc=data["desc"],
+            facts=wording.form_facts(form),
+        )
+        return render(request, "groups/group_form.html", {"form": form, "quota": quota_summary()})
     except operations.NameTaken as taken:
         messages.info(
             request,

@@ -293,3 +293,122 @@ def test_a_resubmit_after_the_lost_group_was_found_creates_nothing(
     assert len(posts(coze_sim)) == 1 and VoiceprintGroup.objects.count() == 1
     refused = AuditEntry.objects.filter(action="group.create", outcome="refused").get()
     assert "already has an active group named “Resubmit test”" in refused.explanation
+
+
+# Found by review
+
+
+def test_not_found_with_a_list_that_cannot_be_read_is_not_a_deletion(
+    administrator_client, group, coze_sim
+):
+    coze_sim.add_fault("code", code=4200, msg="resource not found", method="DELETE")
+    coze_sim.add_fault("code", code=4013, msg="slow down", method="GET")
+    administrator_client.post(f"/groups/{group.pk}/delete/")
+    group.refresh_from_db()
+    assert group.state == "active" and group.coze_id in coze_sim.groups
+    assert AuditEntry.objects.get(action="group.delete").outcome == "failure"
+
+
+def test_sync_waits_as_long_as_check_now_before_saying_not_created(coze_sim, device, administrator):
+    attempt = AuditEntry.objects.create(
+        action="group.create",
+        outcome="unknown",
+        device=device,
+        sent_name="late",
+        created_at=timezone.now() - timedelta(seconds=90),  # older than 60 s, under 5 min
+    )
+    sync_groups(user=administrator)
+    assert attempt.resolution_or_none(fresh=True) is None  # Coze may still list it
+
+
+def test_check_now_on_an_attempt_already_found_says_it_was_created(
+    operator_client, device, coze_sim
+):
+    coze_sim.add_fault("drop", times=1)
+    create(operator_client, device)  # found at once
+    attempt = AuditEntry.objects.get(action="group.create", resolves__isnull=True)
+    group = VoiceprintGroup.objects.get()
+
+    response = operator_client.post(f"/groups/attempts/{attempt.pk}/check/", follow=True)
+
+    assert response.redirect_chain[-1][0] == f"/groups/{group.pk}/"
+    assert "was not created" not in response.content.decode()
+
+
+def test_a_device_deleted_after_the_form_was_checked_gets_no_group(
+    operator_client, device, coze_sim
+):
+    from groups.forms import GroupForm
+
+    real_clean = GroupForm.clean
+
+    def clean_then_delete(form):
+        cleaned = real_clean(form)
+        Device.objects.filter(pk=device.pk).delete()  # an Administrator, at that moment
+        return cleaned
+
+    GroupForm.clean = clean_then_delete
+    try:
+        response = create(operator_client, device)
+    finally:
+        GroupForm.clean = real_clean
+    assert response.status_code == 200 and "That device does not exist" in (
+        response.content.decode()
+    )
+    assert not posts(coze_sim) and not coze_sim.groups
+    assert AuditEntry.objects.get(action="group.create").outcome == "refused"
+
+
+def test_the_device_page_reads_its_waiting_creations_in_constant_queries(
+    operator_client, device, django_assert_max_num_queries
+):
+    def waiting(n):
+        for i in range(n):
+            AuditEntry.objects.create(
+                action="group.create", outcome="unknown", device=device, sent_name=f"w{i}"
+            )
+
+    waiting(1)
+    with django_assert_max_num_queries(20) as one:
+        operator_client.get(f"/devices/{device.pk}/")
+    waiting(8)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        operator_client.get(f"/devices/{device.pk}/")
+
+
+def test_a_call_that_outlasts_the_time_limit_still_records_its_outcome(
+    operator_client, device, coze_sim, monkeypatch
+):
+    """Another process concluded the row `unknown` while Coze was still answering: the
+    answer, when it comes, is the row's resolution, and the group is registered."""
+    from groups import attempts, coze
+
+    real_create = coze.CozeClient.create_group
+
+    def slow_create(client, *args, **kwargs):
+        answer = real_create(client, *args, **kwargs)
+        with monkeypatch.context() as patch:  # meanwhile, elsewhere: the time limit passes
+            patch.setattr(attempts, "pending_margin", lambda: timedelta(seconds=-1))
+            assert attempts.expire_pending() == 1
+        return answer
+
+    monkeypatch.setattr(coze.CozeClient, "create_group", slow_create)
+    response = create(operator_client, device)
+
+    group = VoiceprintGroup.objects.get()
+    assert response["Location"] == f"/groups/{group.pk}/"
+    attempt = AuditEntry.objects.get(action="group.create", resolves__isnull=True)
+    assert attempt.outcome == "unknown"
+    assert (attempt.resolution.outcome, attempt.resolution.target_id) == ("success", str(group.pk))
+
+
+def test_cozes_times_in_milliseconds_are_read(coze_sim, device, operator, administrator):
+    [coze_id] = coze_sim.seed_groups(1, name_prefix="ms")
+    coze_sim.groups[coze_id]["created_at"] *= 1000
+    AuditEntry.objects.create(
+        action="group.create", outcome="unknown", device=device, actor=operator,
+        sent_name="ms 1", created_at=timezone.now() - timedelta(seconds=2),
+    )  # fmt: skip
+    sync_groups(user=administrator)
+    group = VoiceprintGroup.objects.get()
+    assert group.device == device and group.remote_created_at.year == timezone.now().year
