@@ -91,7 +91,10 @@ def change_person(request, person, *, role, is_active):
 
 
 def reset_password(request, person, password):
-    """An Administrator sets someone else's password (a superuser's: only a superuser)."""
+    """An Administrator sets someone else's password (a superuser's: only a superuser). Their
+    own is changed on /me/, where the current password is asked for and throttled."""
+    if person.pk == request.user.pk:
+        raise NotAllowed("own_password")
     if person.is_superuser:
         _may_give(request.user, SUPERUSER)
     person.set_password(password)

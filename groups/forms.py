@@ -128,7 +128,8 @@ class PersonForm(forms.Form):
         self.fields["role"].choices = roles
 
     def clean_username(self):
-        username = self.cleaned_data["username"]
+        # As it will be stored (create_user normalises it), so the check is of that name.
+        username = get_user_model().normalize_username(self.cleaned_data["username"])
         if get_user_model().objects.filter(username__iexact=username).exists():
             raise ValidationError(_("Someone has this username already."), code="unique")
         return username

@@ -16,7 +16,9 @@ on the lock's record, not written one by one: an anonymous client cannot grow th
 Every place that checks a password calls `check` first, then `failed` or `succeeded`.
 """
 
+import ipaddress
 import math
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -147,7 +149,9 @@ def current(limit=50):
 
 
 def _attempt(request, username):
-    username = audit.storable(str(username))[:150]
+    # The name as the sign-in form will look it up (trimmed, NFKC), so that " ada" or a
+    # full-width "ａｄａ" count against ada; its key also ignores case.
+    username = audit.storable(unicodedata.normalize("NFKC", str(username)).strip())[:150]
     device = _device_id(request, username)
     if (
         device
@@ -157,10 +161,23 @@ def _attempt(request, username):
     ):
         return Attempt(username, [(Kind.DEVICE, device)])
     # An unknown browser, or a known one that is locked: it is treated as unknown.
-    keys = [(Kind.USERNAME, username)]
+    keys = [(Kind.USERNAME, username.casefold()[:150])]
     if address := audit.client_ip(request):
-        keys.append((Kind.ADDRESS, audit.storable(address)))
+        keys.append((Kind.ADDRESS, audit.storable(_address_key(address))))
     return Attempt(username, keys)
+
+
+def _address_key(address):
+    """An IPv4 address as it is; an IPv6 one as its /64, which one host can fill at will."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def _device_id(request, username):

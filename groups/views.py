@@ -773,7 +773,14 @@ def team(request):
         {"person": person, "roles": _roles(person), "latest": by_person.get(person.pk, [])}
         for person in people
     ]
-    context = {"page": people, "rows": rows, "locks": list(throttling.current())}
+    # The usernames typed and the addresses they came from: for Administrators only.
+    may_unlock = request.user.has_perm("auth.change_user")
+    context = {
+        "page": people,
+        "rows": rows,
+        "may_unlock": may_unlock,
+        "locks": list(throttling.current()) if may_unlock else [],
+    }
     return render(request, "groups/team.html", context)
 
 
@@ -865,7 +872,13 @@ def person_password(request, pk):
             roles=accounts.role_choices(request.user),
             initial={"role": accounts.role_of(person), "is_active": person.is_active},
         )
-        context = {"person": person, "form": person_form, "password_form": form}
+        context = {
+            "person": person,
+            "form": person_form,
+            "password_form": form,
+            "may_change": accounts.may_change(request.user, person),
+            "is_self": person.pk == request.user.pk,
+        }
         return render(request, "groups/person_detail.html", context)
     try:
         accounts.reset_password(request, person, form.cleaned_data["password"])

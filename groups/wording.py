@@ -102,6 +102,9 @@ SENTENCES = {
     "superusers_only": _("Only a superuser can make or change a superuser."),
     "own_account": _("Nobody can change their own role or deactivate themselves."),
     "last_administrator": _("This would leave no active Administrator: refused."),
+    "own_password": _(
+        "Your own password is changed on your page, where your current one is asked for."
+    ),
 }
 
 # Roles as facts name them (the names of the auth groups, and "superuser").

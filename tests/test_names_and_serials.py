@@ -199,6 +199,17 @@ def test_the_migration_stops_and_names_serials_that_would_collide():
     assert sorted(Device.objects.values_list("serial", flat=True)) == ["SER-001", "SER-002"]
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_migration_stops_on_a_serial_that_would_grow_too_long():
+    old = migrate(BEFORE).get_model("groups", "Device")
+    old.objects.create(name="Radio", serial="㎒" + "x" * 98)  # NFKC: ㎒ is MHz
+    collide = import_module(f"groups.migrations.{MIGRATION}").SerialsCollide
+    with pytest.raises(collide, match=r"'Radio'.*longer than 100 characters"):
+        migrate(AFTER)
+    old.objects.filter(name="Radio").update(serial="MHZ-1")
+    migrate(AFTER)
+
+
 def test_no_form_lets_the_browser_cut_a_name(administrator_client, client, device, coze_sim):
     # Browsers count maxlength in UTF-16 units: 15 emoji would be cut to 10 before sending.
     group = VoiceprintGroup.objects.create(coze_id="7001", name="Family", device=device)

@@ -249,3 +249,53 @@ def test_a_page_offers_no_change_the_reader_may_not_make(administrator_client, a
     assert "Set password" not in page and 'name="role"' not in page
     own = administrator_client.get(f"/team/{administrator.pk}/").content.decode()
     assert 'name="role"' not in own and "/me/password/" in own
+
+
+def test_an_administrator_cannot_set_their_own_password_without_the_current_one(
+    administrator_client, administrator
+):
+    response = administrator_client.post(
+        f"/team/{administrator.pk}/password/", {"password": "a-new-long-password-1"}
+    )
+    administrator.refresh_from_db()
+    assert response.status_code == 302
+    assert administrator.check_password("pw-ada")  # unchanged
+    refused = AuditEntry.objects.filter(action="account.password").latest("pk")
+    assert refused.outcome == "refused"
+
+
+def test_a_too_short_password_for_someone_shows_the_error_with_the_forms(
+    administrator_client, make_user
+):
+    vera = make_user("vera2", "Viewer")
+    response = administrator_client.post(f"/team/{vera.pk}/password/", {"password": "short"})
+    page = response.content.decode()
+    assert response.status_code == 200 and 'class="field-error"' in page
+    assert "Only a superuser" not in page and 'name="role"' in page
+
+
+def test_a_width_variant_of_a_taken_username_is_refused_not_a_server_error(
+    administrator_client, make_user
+):
+    make_user("bob")
+    response = administrator_client.post(
+        "/team/new/", {"username": "ｂｏｂ", "role": "Viewer", "password": "long-enough-pass-1"}
+    )
+    assert response.status_code == 200
+    assert "Someone has this username already." in response.content.decode()
+
+
+def test_only_administrators_see_who_failed_to_sign_in(viewer_client, administrator_client, db):
+    from django.utils import timezone
+
+    from groups.models import SignInLock
+
+    SignInLock.objects.create(
+        kind="username",
+        key="mallory-typed-this",
+        username="x",
+        failures=2,
+        window_started_at=timezone.now(),
+    )
+    assert "mallory-typed-this" not in viewer_client.get("/team/").content.decode()
+    assert "mallory-typed-this" in administrator_client.get("/team/").content.decode()

@@ -142,6 +142,21 @@ def test_guesses_stay_bounded_per_username_across_addresses(viewer):
     assert AuditEntry.objects.filter(action="auth.login_failed").count() == 5
 
 
+def test_spellings_of_one_username_share_its_bound(viewer):
+    """The sign-in form trims the name and folds its width before looking it up."""
+    spellings = ["vera", " vera", "vera ", "\tvera", "ｖｅｒａ", "ｖera", "VERA"]
+    responses = [
+        sign_in(name, "wrong-guess", ip=f"203.0.113.{n}")
+        for n, name in enumerate(spellings * 3, start=1)
+    ]
+    assert sum(r.status_code == 200 for r in responses) == 4
+
+
+def test_one_ipv6_host_cannot_escape_the_address_bound_by_changing_address(db):
+    responses = [sign_in(f"nobody{n}", "x", ip=f"2001:db8:1:2::{n:x}") for n in range(1, 12)]
+    assert [r.status_code for r in responses].count(429) >= 6
+
+
 def test_a_known_browser_has_its_own_count_and_is_then_treated_as_new(viewer):
     hers = known_browser("vera", "pw-vera")
     responses = [sign_in("vera", "typo", client=hers) for _ in range(5)]

@@ -3,7 +3,7 @@ upper-case, with no whitespace, control or invisible character inside; and a che
 keeps them so.
 
 Existing serials are rewritten to that form. If two devices would then share a serial
-(`ser-001` and `SER-001`), or a serial would be empty, nothing is changed and the migration
+(`ser-001` and `SER-001`), or a serial would be empty or too long, nothing is changed and the migration
 stops, naming them: give them distinct serials with the previous release, then migrate.
 """
 
@@ -30,6 +30,9 @@ def canonical(serial):
     )
 
 
+SERIAL_MAX = 100
+
+
 class SerialsCollide(RuntimeError):
     pass
 
@@ -42,6 +45,11 @@ def to_canonical(apps, schema_editor):
         serial = canonical(device.serial)
         if not serial:
             problems.append(f"device #{device.pk} {device.name!r}: serial {device.serial!r} is empty")
+        elif len(serial) > SERIAL_MAX:  # NFKC can lengthen a serial (㎒ is MHz)
+            problems.append(
+                f"device #{device.pk} {device.name!r}: serial {device.serial!r} would be "
+                f"longer than {SERIAL_MAX} characters"
+            )
         elif serial in owners:
             first = owners[serial]
             problems.append(
