@@ -177,30 +177,26 @@ def check_creation(request, attempt, *, user=None):
         )
         items = [remote_group(item) for item in answer.data.get("items") or []]
     except coze.CozeError as error:
-        audit.record(
-            request,
-            Action.GROUP_CHECK,
-            Outcome.FAILURE,
-            user=user,
-            device_id=attempt.device_id,
-            sent_name=attempt.sent_name,
-            facts=audit.error_facts(error),
-            **audit.coze_fields(error),
-        )
-        return Check(attempt, error=error)
+        return _lookup_failed(request, attempt, error, user=user)
     except (TypeError, ValueError, KeyError, AttributeError):
         error = coze.CozeFailed("the list answer was not in Coze's shape", reason="bad_list")
-        audit.record(
-            request,
-            Action.GROUP_CHECK,
-            Outcome.FAILURE,
-            user=user,
-            device_id=attempt.device_id,
-            sent_name=attempt.sent_name,
-            facts=audit.error_facts(error),
-        )
-        return Check(attempt, error=error)
+        return _lookup_failed(request, attempt, error, user=user)
     return _conclude(request, attempt, items, answer, user=user)
+
+
+def _lookup_failed(request, attempt, error, *, user):
+    """The lookup's own call failed: audited, and nothing concluded."""
+    audit.record(
+        request,
+        Action.GROUP_CHECK,
+        Outcome.FAILURE,
+        user=user,
+        device_id=attempt.device_id,
+        sent_name=attempt.sent_name,
+        facts=audit.error_facts(error),
+        **audit.coze_fields(error),
+    )
+    return Check(attempt, error=error)
 
 
 def _conclude(request, attempt, items, answer, *, user):
