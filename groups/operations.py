@@ -213,7 +213,8 @@ def update_group(request, group, *, name, desc, device):
     The register changes only if Coze accepted the change. Returns the changed fields
     ({} when nothing changed); raises a coze.CozeError (audited) when Coze did not. A
     device deleted while Coze was changing the group is not assigned: the group keeps
-    Coze's new name and desc, unassigned, and `changes["device_gone"]` says so.
+    Coze's new name and desc on the device it had, and `changes["device_gone"]` says so.
+    Without an answer, Coze's list is read at once: showing the change, it is applied.
     """
     remote = {f: v for f, v in (("name", name), ("desc", desc)) if v != getattr(group, f)}
     changes = {f: (getattr(group, f), v) for f, v in remote.items()}
