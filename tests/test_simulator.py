@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -307,15 +308,25 @@ def test_a_delay_fault_answers_late_and_still_acts(coze_sim):
 
 
 def test_a_reset_cancels_a_request_still_sleeping_in_a_delay(coze_sim):
-    coze_sim.add_fault("delay", seconds=0.3)
-    with pytest.raises(requests.ReadTimeout):
-        call(coze_sim, "POST", json={"name": "kiosk"}, timeout=0.1)
+    coze_sim.add_fault("delay", seconds=1.0)
+    outcome = []
+    caller = threading.Thread(target=lambda: outcome.append(_answer_or_error(coze_sim)))
+    caller.start()
+    wait_for(lambda: len(coze_sim.requests) == 1)
     record = coze_sim.requests[-1]
 
     coze_sim.reset()
 
-    time.sleep(0.4)
+    caller.join(timeout=5)  # the request ends when its delay does: dropped, not applied
+    assert isinstance(outcome[0], requests.ConnectionError)
     assert coze_sim.groups == {} and record["logid"] == ""
+
+
+def _answer_or_error(sim):
+    try:
+        return call(sim, "POST", json={"name": "kiosk"}, timeout=5)
+    except requests.RequestException as error:
+        return error
 
 
 def test_a_drop_fault_acts_then_closes_without_an_answer(coze_sim):
