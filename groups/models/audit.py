@@ -1,162 +1,13 @@
-"""The register (devices and their voiceprint groups) and the audit log."""
-
-import uuid
+"""The audit log: one row per attempt, never changed once final, never removed."""
 
 from django.conf import settings
 from django.db import connections, models
 from django.db.models import Q
-from django.db.models.functions import Upper
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .text import SerialFormField, canonical_serial
-
-NAME_MAX = 20  # Coze's limits, in Unicode characters
-DESC_MAX = 500
-
-
-class SerialField(models.CharField):
-    """A device's serial, stored only in its canonical form (groups.text): every save puts
-    it there, and the database refuses any other (Device's check constraint)."""
-
-    def pre_save(self, model_instance, add):
-        value = canonical_serial(getattr(model_instance, self.attname) or "")
-        setattr(model_instance, self.attname, value)
-        return value
-
-    def formfield(self, **kwargs):
-        return super().formfield(**{"form_class": SerialFormField, **kwargs})
-
-
-class Device(models.Model):
-    name = models.CharField(_("name"), max_length=100)
-    serial = SerialField(
-        _("serial"),
-        max_length=100,
-        unique=True,
-        help_text=_("The device's own identifier."),
-        error_messages={"unique": _("This serial is already used by another device.")},
-    )
-    location = models.CharField(_("location"), max_length=200, blank=True)
-    notes = models.TextField(_("notes"), blank=True)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated"), auto_now=True)
-
-    class Meta:
-        ordering = ["name", "id"]
-        verbose_name = _("device")
-        verbose_name_plural = _("devices")
-        constraints = [
-            # What the database can check of the canonical form (SQLite's UPPER knows only
-            # ASCII; NFKC is the field's to keep): upper-case, not empty, no space.
-            models.CheckConstraint(
-                condition=Q(serial=Upper("serial")) & ~Q(serial="") & ~Q(serial__contains=" "),
-                name="device_serial_canonical",
-                violation_error_code="invalid",
-                violation_error_message=_(
-                    "A serial is stored in upper case, without spaces, and is never empty."
-                ),
-            )
-        ]
-
-    def __str__(self):
-        return f"{self.name} ({self.serial})"
-
-    def get_absolute_url(self):
-        return reverse("device_detail", args=[self.pk])
-
-
-class VoiceprintGroupQuerySet(models.QuerySet):
-    def active(self):
-        """Groups that exist on Coze as far as we know: the ones that count toward the quota."""
-        return self.filter(state=VoiceprintGroup.State.ACTIVE)
-
-
-def choice_label(choices, value):
-    """The label of `value` in `choices` (the value itself if unknown). Lists call this per
-    row instead of get_FOO_display(), which hashes every choice's label, and so translates
-    all of them, on each call."""
-    try:
-        return choices(value).label
-    except ValueError:
-        return value
-
-
-class VoiceprintGroup(models.Model):
-    class State(models.TextChoices):
-        ACTIVE = "active", _("active")
-        GONE = "gone", _("gone from Coze")
-        DELETED = "deleted", _("deleted")
-
-    coze_id = models.CharField(_("Coze id"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=NAME_MAX)
-    desc = models.CharField(_("description"), max_length=DESC_MAX, blank=True)
-    device = models.ForeignKey(
-        Device,
-        verbose_name=_("device"),
-        null=True,
-        blank=True,
-        # Devices with active groups cannot be deleted (checked in the view); past
-        # groups outlive their device.
-        on_delete=models.SET_NULL,
-        related_name="voiceprint_groups",
-    )
-    creator = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("creator"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
-    logid = models.CharField(_("Coze logid"), max_length=64, blank=True)
-    state = models.CharField(
-        _("state"), max_length=16, choices=State.choices, default=State.ACTIVE, db_index=True
-    )
-    ended_at = models.DateTimeField(_("gone or deleted at"), null=True, blank=True)
-    feature_count = models.PositiveIntegerField(_("voiceprints"), default=0)
-    remote_created_at = models.DateTimeField(_("created on Coze"), null=True, blank=True)
-    remote_updated_at = models.DateTimeField(_("updated on Coze"), null=True, blank=True)
-
-    objects = VoiceprintGroupQuerySet.as_manager()
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        verbose_name = _("voiceprint group")
-        verbose_name_plural = _("voiceprint groups")
-        permissions = [("sync_voiceprintgroup", _("Can sync voiceprint groups with Coze"))]
-
-    def __str__(self):
-        return self.name
-
-    def get_absolute_url(self):
-        return reverse("group_detail", args=[self.pk])
-
-    @property
-    def state_label(self):
-        return choice_label(self.State, self.state)
-
-    @property
-    def is_active(self):
-        return self.state == self.State.ACTIVE
-
-
-class CozeAccount(models.Model):
-    """The one row that stands for the Coze account: the lock the quota check takes."""
-
-    remote_total = models.PositiveIntegerField(null=True, blank=True)
-    synced_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self):
-        return "Coze account"
-
-    @classmethod
-    def locked(cls):
-        """Lock the account row for the rest of the current transaction."""
-        account, _created = cls.objects.select_for_update().get_or_create(pk=1)
-        return account
+from .devices import Device
+from .groups import choice_label
 
 
 class CozeCodeField(models.CharField):
@@ -403,62 +254,10 @@ class AuditEntry(models.Model):
     @property
     def explanation(self):
         """What the row says beyond its columns, in the current language."""
-        from .wording import explain
+        from ..wording import explain
 
         return explain(self)
 
     @property
     def is_final(self):
         return self.outcome != self.Outcome.PENDING
-
-
-def new_submission_id():
-    return uuid.uuid4()
-
-
-class SignInLock(models.Model):
-    """Failed sign-ins counted for one key (a username, an address, or a browser that signed
-    in before), and the lock they lead to: what groups.throttling reads and writes."""
-
-    class Kind(models.TextChoices):
-        USERNAME = "username", _("username")
-        ADDRESS = "address", _("address")
-        DEVICE = "device", _("known browser")
-
-    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
-    # The username, the IP address, or the device cookie's random id.
-    key = models.CharField(_("key"), max_length=150)
-    # The username last tried (for a device: the one it signed in as).
-    username = models.CharField(_("username"), max_length=150, blank=True)
-    failures = models.PositiveIntegerField(_("failed sign-ins"), default=0)
-    window_started_at = models.DateTimeField(_("counted since"), null=True, blank=True)
-    locked_at = models.DateTimeField(_("locked at"), null=True, blank=True)
-    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True, db_index=True)
-    # Tries refused during the current lock (checked against nothing, written nowhere else).
-    refused = models.PositiveIntegerField(_("refused tries"), default=0)
-
-    class Meta:
-        ordering = ["-locked_until", "-window_started_at", "id"]
-        verbose_name = _("sign-in lock")
-        verbose_name_plural = _("sign-in locks")
-        constraints = [
-            models.UniqueConstraint(fields=["kind", "key"], name="signinlock_kind_key"),
-        ]
-
-    def __str__(self):
-        return f"{self.kind}:{self.shown_key}"
-
-    @property
-    def shown_key(self):
-        """The key as people know it: a device's random id means nothing, its person does."""
-        return self.username if self.kind == self.Kind.DEVICE else self.key
-
-    @property
-    def description(self):
-        """What the lock holds back, in the current language."""
-        from .wording import lock_phrase
-
-        return lock_phrase(self.kind, self.shown_key)
-
-    def is_locked(self, now=None):
-        return self.locked_until is not None and self.locked_until > (now or timezone.now())

@@ -1,0 +1,60 @@
+"""Devices: the smart speakers, kiosks and cars whose voiceprint groups vpadmin keeps."""
+
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Upper
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from ..text import SerialFormField, canonical_serial
+
+
+class SerialField(models.CharField):
+    """A device's serial, stored only in its canonical form (groups.text): every save puts
+    it there, and the database refuses any other (Device's check constraint)."""
+
+    def pre_save(self, model_instance, add):
+        value = canonical_serial(getattr(model_instance, self.attname) or "")
+        setattr(model_instance, self.attname, value)
+        return value
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"form_class": SerialFormField, **kwargs})
+
+
+class Device(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    serial = SerialField(
+        _("serial"),
+        max_length=100,
+        unique=True,
+        help_text=_("The device's own identifier."),
+        error_messages={"unique": _("This serial is already used by another device.")},
+    )
+    location = models.CharField(_("location"), max_length=200, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("device")
+        verbose_name_plural = _("devices")
+        constraints = [
+            # What the database can check of the canonical form (SQLite's UPPER knows only
+            # ASCII; NFKC is the field's to keep): upper-case, not empty, no space.
+            models.CheckConstraint(
+                condition=Q(serial=Upper("serial")) & ~Q(serial="") & ~Q(serial__contains=" "),
+                name="device_serial_canonical",
+                violation_error_code="invalid",
+                violation_error_message=_(
+                    "A serial is stored in upper case, without spaces, and is never empty."
+                ),
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.serial})"
+
+    def get_absolute_url(self):
+        return reverse("device_detail", args=[self.pk])

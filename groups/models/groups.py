@@ -1,0 +1,94 @@
+"""Voiceprint groups as the register knows them, one per device."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .devices import Device
+
+NAME_MAX = 20  # Coze's limits, in Unicode characters
+DESC_MAX = 500
+
+
+class VoiceprintGroupQuerySet(models.QuerySet):
+    def active(self):
+        """Groups that exist on Coze as far as we know: the ones that count toward the quota."""
+        return self.filter(state=VoiceprintGroup.State.ACTIVE)
+
+
+def choice_label(choices, value):
+    """The label of `value` in `choices` (the value itself if unknown). Lists call this per
+    row instead of get_FOO_display(), which hashes every choice's label, and so translates
+    all of them, on each call."""
+    try:
+        return choices(value).label
+    except ValueError:
+        return value
+
+
+class VoiceprintGroup(models.Model):
+    class State(models.TextChoices):
+        ACTIVE = "active", _("active")
+        GONE = "gone", _("gone from Coze")
+        DELETED = "deleted", _("deleted")
+
+    coze_id = models.CharField(_("Coze id"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=NAME_MAX)
+    desc = models.CharField(_("description"), max_length=DESC_MAX, blank=True)
+    device = models.ForeignKey(
+        Device,
+        verbose_name=_("device"),
+        null=True,
+        blank=True,
+        # Devices with active groups cannot be deleted (checked in the view); past
+        # groups outlive their device.
+        on_delete=models.SET_NULL,
+        related_name="voiceprint_groups",
+    )
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("creator"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    logid = models.CharField(_("Coze logid"), max_length=64, blank=True)
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.ACTIVE, db_index=True
+    )
+    ended_at = models.DateTimeField(_("gone or deleted at"), null=True, blank=True)
+    feature_count = models.PositiveIntegerField(_("voiceprints"), default=0)
+    remote_created_at = models.DateTimeField(_("created on Coze"), null=True, blank=True)
+    remote_updated_at = models.DateTimeField(_("updated on Coze"), null=True, blank=True)
+
+    objects = VoiceprintGroupQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("voiceprint group")
+        verbose_name_plural = _("voiceprint groups")
+        permissions = [("sync_voiceprintgroup", _("Can sync voiceprint groups with Coze"))]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("group_detail", args=[self.pk])
+
+    @property
+    def state_label(self):
+        return choice_label(self.State, self.state)
+
+    @property
+    def is_active(self):
+        return self.state == self.State.ACTIVE
+
+
+def new_submission_id():
+    return uuid.uuid4()
