@@ -5,11 +5,9 @@ import logging
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Count, Subquery
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from . import attempts, audit, coze
+from . import attempts, audit, coze, quota
 from .models import AuditEntry, CozeAccount, Device, VoiceprintGroup
 from .wording import fact
 
@@ -70,14 +68,6 @@ class NotRegistered(Exception):
         self.coze_id, self.logid = coze_id, logid
 
 
-def quota_in_use():
-    """Groups held, plus creations under way or without a known outcome (each may hold a
-    slot on Coze), in one query."""
-    pending = attempts.unresolved_creations().values("action").annotate(n=Count("*")).values("n")
-    held = VoiceprintGroup.objects.active()
-    return held.aggregate(used=Count("pk") + Coalesce(Subquery(pending), 0))["used"]
-
-
 def _reserve_slot(request, submission, fields):
     """Under the account lock: find an earlier submission, an unresolved attempt of the
     same name for the device, check the quota, and commit a `pending` row that holds the
@@ -104,7 +94,7 @@ def _reserve_slot(request, submission, fields):
         )
         if unresolved is not None:
             return None, None, unresolved, None
-        used = quota_in_use()
+        used = quota.used()
         if used >= settings.COZE_GROUP_QUOTA:
             return None, None, None, used
         pending = audit.record(

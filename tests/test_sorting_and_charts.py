@@ -69,7 +69,7 @@ def test_the_gauge_marks_cozes_own_count(viewer_client, settings, device):
     VoiceprintGroup.objects.create(coze_id="1", name="g", device=device)
     CozeAccount.objects.update_or_create(pk=1, defaults={"remote_total": 4})
     page = viewer_client.get("/quota/")
-    assert page.context["quota"]["remote_percent"] == 40
+    assert page.context["quota"].remote_percent == 40
     assert '<line class="remote" x1="40' in page.content.decode()
 
 

@@ -11,9 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from groups import quota
 from groups.management.commands.sync_coze_groups import Command as SyncCommand
 from groups.models import AuditEntry, CozeAccount, Device, VoiceprintGroup
-from groups.operations import quota_in_use
 from groups.sync import SyncFailed, sync_groups
 
 GROUPS = "/v1/audio/voiceprint_groups"
@@ -141,7 +141,7 @@ def test_450_groups_then_a_second_sync_changes_nothing(coze_sim, admin):
 
     assert (first.imported, len(list_calls(coze_sim))) == (450, 3)
     assert VoiceprintGroup.objects.active().filter(device=None).count() == 450
-    assert quota_in_use() == 450
+    assert quota.used() == 450
     before, account = register(), CozeAccount.objects.get()
 
     second = sync_groups(user=admin)
@@ -204,7 +204,7 @@ def test_a_group_deleted_on_coze_is_kept_as_gone(coze_sim, admin, device):
     assert (group.state, group.device) == ("gone", device)
     assert group.ended_at is not None
     assert list(VoiceprintGroup.objects.active().values_list("coze_id", flat=True)) == [kept]
-    assert quota_in_use() == 1
+    assert quota.used() == 1
 
 
 def test_a_gone_group_that_is_back_is_active_and_a_deleted_one_stays_deleted(coze_sim, admin):
@@ -487,7 +487,7 @@ def test_a_create_that_got_no_answer_is_registered_by_the_next_sync(
     assert group.coze_id == next(iter(coze_sim.groups))
     assert (group.name, group.device, group.creator) == ("hallway", device, operator)
     assert AuditEntry.objects.get(resolves=made).target_id == str(group.pk)
-    assert quota_in_use() == 1
+    assert quota.used() == 1
 
 
 # The command

@@ -1,0 +1,2 @@
+"""The dashboard's pages, a module per section. Each view: permission, form, one service
+call, message, then render or redirect."""

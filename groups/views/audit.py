@@ -1,0 +1,175 @@
+"""The audit log: the filtered list and its CSV export."""
+
+import csv
+import io
+from datetime import UTC, datetime, time, timedelta
+
+from django.db.models import Q
+from django.http import StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+
+from vpadmin.lists import (
+    DeferredJoinPaginator,
+    id_param,
+    page_of,
+    query_without_page,
+    text_param,
+)
+
+from .. import wording
+from ..models import AuditEntry, Device
+from .common import permission_required
+
+Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
+
+
+def filtered_audit_entries(params):
+    """The audit rows matching the query-string filters, newest first."""
+    entries = AuditEntry.objects.all()
+    if value := text_param(params, "user"):
+        entries = entries.filter(actor_username=value)
+    if (value := params.get("action", "")) in Action.values:
+        entries = entries.filter(action=value)
+    if (value := params.get("outcome", "")) in Outcome.values:
+        entries = entries.filter(outcome=value)
+    if (value := id_param(params, "device")) is not None:
+        entries = entries.filter(device_id=value)
+    elif value := text_param(params, "device_name"):
+        named = Device.objects.filter(Q(name__icontains=value) | Q(serial__icontains=value))
+        entries = entries.filter(device_id__in=named.values("pk"))
+    if since := _day_start(params.get("since", "")):
+        entries = entries.filter(created_at__gte=since)
+    # Before the next day's start; past the last day a date can name, no upper bound.
+    if until := _day_start(params.get("until", ""), days_later=1):
+        entries = entries.filter(created_at__lt=until)
+    if value := text_param(params, "q"):
+        entries = entries.filter(
+            Q(coze_logid=value)
+            | Q(request_id=value)
+            | Q(target_id=value)
+            | Q(target_label__icontains=value)
+            | Q(sent_name__icontains=value)
+        )
+    return entries
+
+
+def _day_start(text, days_later=0):
+    """The start (local midnight) of the day `text` names (YYYY-MM-DD), `days_later` days on,
+    or None when that is no day the database can store: the filter is then left out."""
+    try:
+        day = parse_date(text)
+        if day is None:
+            return None
+        start = timezone.make_aware(datetime.combine(day + timedelta(days=days_later), time.min))
+        start.astimezone(UTC)  # stored in UTC: year 1 ahead of UTC has no such time
+    except (ValueError, OverflowError):
+        return None
+    return start
+
+
+@permission_required("groups.view_auditentry")
+def audit_list(request):
+    # Prefetched, not joined: filtered by device, Django joins with INNER JOIN (a device
+    # id implies a device), and the rows of a deleted device would vanish.
+    entries = filtered_audit_entries(request.GET).prefetch_related("device")
+    context = {
+        "page": page_of(request, entries, DeferredJoinPaginator),
+        "filters": request.GET,
+        "query": query_without_page(request),
+        "actions": Action.choices,
+        "outcomes": Outcome.choices,
+        **_chosen_device(request),
+    }
+    return render(request, "groups/audit_list.html", context)
+
+
+def _chosen_device(request):
+    """The device the log is filtered to by id, if any (the link on a device's page), shown
+    by name with a way back to every device, instead of a list of every device."""
+    pk = id_param(request.GET, "device")
+    if pk is None:
+        return {}
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("device")
+    name = Device.objects.filter(pk=pk).values_list("name", flat=True).first()
+    if name is None:
+        # A deleted device is named by its deletion row, which keeps its id and label.
+        label = (
+            AuditEntry.objects.filter(
+                action=Action.DEVICE_DELETE, outcome=Outcome.SUCCESS, device_id=pk
+            )
+            .values_list("target_label", flat=True)
+            .first()
+        )
+        name = (
+            _("%(label)s (deleted)") % {"label": label}
+            if label
+            else _("deleted device #%(id)s") % {"id": pk}
+        )
+    return {"device": {"pk": pk, "name": name}, "without_device": query.urlencode()}
+
+
+AUDIT_CSV_COLUMNS = [
+    "created_at",
+    "actor_username",
+    "action",
+    "outcome",
+    "request_id",
+    "target_type",
+    "target_id",
+    "target_label",
+    "device_id",
+    "sent_name",
+    "sent_desc",
+    "coze_code",
+    "coze_msg",
+    "coze_logid",
+    "http_status",
+    "duration_ms",
+    "ip_address",
+    "detail",
+]
+
+
+EXPORT_CHUNK = 2000  # rows read from the database, and written to the client, at a time
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value):
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe."""
+    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
+
+
+@permission_required("groups.export_auditentry")
+def audit_export(request):
+    """The filtered audit log as CSV, streamed (UTF-8 with a BOM for Excel)."""
+    # `detail` is written in the reader's language from the row's facts (older rows keep
+    # the sentence they were written with).
+    rows = filtered_audit_entries(request.GET).values_list(*AUDIT_CSV_COLUMNS, "facts")
+    at_detail = AUDIT_CSV_COLUMNS.index("detail")
+
+    def chunks():
+        """The CSV text in pieces of EXPORT_CHUNK rows: a piece per row would make the
+        server write (and the network send) 100,000 tiny pieces."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        buffer.write("\ufeff")
+        writer.writerow(AUDIT_CSV_COLUMNS)
+        for number, row in enumerate(rows.iterator(chunk_size=EXPORT_CHUNK), start=1):
+            *row, facts = row
+            if facts:
+                row[at_detail] = wording.render_safely(facts)
+            writer.writerow([_inert(value) for value in row])
+            if number % EXPORT_CHUNK == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    response = StreamingHttpResponse(chunks(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="vpadmin-audit.csv"'
+    return response

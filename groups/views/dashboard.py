@@ -1,0 +1,53 @@
+"""The dashboard, and the health check load balancers call."""
+
+from django.contrib.auth.decorators import login_not_required
+from django.db import connection
+from django.db.models import prefetch_related_objects
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
+
+from .. import attempts, charts, quota
+from ..models import AuditEntry, Device
+from .common import permission_required
+
+Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
+
+
+@permission_required("groups.view_voiceprintgroup")
+def dashboard(request):
+    usage = quota.usage()
+    latest = list(AuditEntry.objects.all()[:10])
+    # An unknown outcome found out later (by a sync or a lookup) is no longer a failure.
+    failures = list(
+        AuditEntry.objects.filter(outcome__in=[Outcome.FAILURE, Outcome.UNKNOWN]).exclude(
+            outcome=Outcome.UNKNOWN, resolution__isnull=False
+        )[:10]
+    )
+    waiting = list(attempts.waiting()[:10])
+    # The devices of the tables in one query. Not joined: joined, the failures' ORDER BY
+    # ... LIMIT 10 sorts every failure with its device (10 times slower on SQLite).
+    prefetch_related_objects(latest + failures + waiting, "device")
+    context = {
+        "quota": usage,
+        "device_count": Device.objects.count(),
+        "unassigned_count": usage.unassigned,
+        "latest_entries": latest,
+        "latest_failures": failures,
+        "waiting": waiting,
+        "outcomes": charts.coze_outcomes(days=30),
+    }
+    return render(request, "groups/dashboard.html", context)
+
+
+@login_not_required
+@never_cache
+@require_safe  # HEAD too: load balancers check with it
+def healthz(request):
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception:  # any database error means "not healthy", never a 500 page
+        return HttpResponse("database unreachable\n", status=503, content_type="text/plain")
+    return HttpResponse("ok\n", content_type="text/plain")

@@ -1,0 +1,369 @@
+"""Voiceprint group pages: the list, one group, creation, edit, deletion, Check now."""
+
+from django.contrib import messages
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from vpadmin.lists import id_param, page_of, query_without_page, sort_by, text_param
+
+from .. import attempts, audit, coze, operations, quota, wording
+from ..forms import (
+    GroupEditForm,
+    GroupForm,
+)
+from ..models import AuditEntry, Device, VoiceprintGroup
+from .common import permission_required, quota_full_message, tell_coze_error
+
+Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
+
+
+@permission_required("groups.view_voiceprintgroup")
+def group_list(request):
+    groups = VoiceprintGroup.objects.select_related("device", "creator")
+    device_filter = request.GET.get("device", "")
+    device = None
+    if device_filter == "none":
+        groups = groups.filter(device__isnull=True)
+    elif (device_id := id_param(request.GET, "device")) is not None:
+        device = Device.objects.filter(pk=device_id).first()
+        groups = groups.filter(device_id=device_id)
+    else:
+        device_filter = ""
+    state = request.GET.get("state", "")
+    if state in VoiceprintGroup.State.values:
+        groups = groups.filter(state=state)
+    elif state != "all":
+        groups = groups.exclude(state=VoiceprintGroup.State.DELETED)
+    query = text_param(request.GET, "q")
+    if query:
+        groups = groups.filter(Q(name__icontains=query) | Q(coze_id=query))
+    groups, sort = sort_by(
+        request,
+        groups,
+        {
+            "name": ["name"],
+            "state": ["state"],
+            "device": ["device__name"],
+            "created": ["created_at"],
+        },
+        default="-created",
+    )
+    context = {
+        "sort": sort,
+        "state": state,
+        "states": VoiceprintGroup.State.choices,
+        "page": page_of(request, groups),
+        "q": query,
+        "device_filter": device_filter,
+        "device": device,
+        "query": query_without_page(request),
+    }
+    return render(request, "groups/group_list.html", context)
+
+
+@permission_required("groups.view_voiceprintgroup")
+def group_detail(request, pk):
+    group = get_object_or_404(VoiceprintGroup.objects.select_related("device", "creator"), pk=pk)
+    history = AuditEntry.objects.filter(
+        target_type="voiceprintgroup", target_id=str(group.pk)
+    ).prefetch_related("device")
+    return render(request, "groups/group_detail.html", {"group": group, "history": history[:20]})
+
+
+@permission_required("groups.add_voiceprintgroup")
+def group_new(request):
+    if request.method != "POST":
+        form = GroupForm(initial={"device": request.GET.get("device")})
+        return render(request, "groups/group_form.html", {"form": form, "quota": quota.usage()})
+
+    form = GroupForm(request.POST)
+    if not form.is_valid():
+        audit.record(
+            request,
+            Action.GROUP_CREATE,
+            Outcome.REFUSED,
+            sent_name=request.POST.get("name", "")[:200],
+            sent_desc=request.POST.get("desc", "")[:2000],
+            facts=wording.form_facts(form),
+        )
+        return render(request, "groups/group_form.html", {"form": form, "quota": quota.usage()})
+
+    data = form.cleaned_data
+    try:
+        group = operations.create_group(
+            request,
+            name=data["name"],
+            desc=data["desc"],
+            device=data["device"],
+            submission=data["submission"],
+        )
+    except operations.AlreadySubmitted as resent:
+        return _answer_resent_form(request, form, resent.entry)
+    except operations.DeviceGone:
+        form.add_error("device", form.fields["device"].error_messages["invalid_choice"])
+        audit.record(
+            request,
+            Action.GROUP_CREATE,
+            Outcome.REFUSED,
+            sent_name=data["name"],
+            sent_desc=data["desc"],
+            facts=wording.form_facts(form),
+        )
+        return render(request, "groups/group_form.html", {"form": form, "quota": quota.usage()})
+    except operations.NameTaken as taken:
+        messages.info(
+            request,
+            _(
+                "“%(device)s” already has the group “%(name)s”, so nothing was sent to Coze "
+                "(a form sent twice?). Choose another name for a second group."
+            )
+            % {"device": taken.group.device.name, "name": taken.group.name},
+        )
+        return redirect(taken.group)
+    except operations.AttemptUnresolved as unresolved:
+        messages.warning(
+            request,
+            _(
+                "“%(name)s” was already sent to Coze for this device and Coze's answer is not "
+                "known yet, so it was not sent again (that could make a second group). Use "
+                "“Check now” on the device's page to find out whether it was created."
+            )
+            % {"name": unresolved.entry.sent_name},
+        )
+        return redirect(data["device"])
+    except operations.QuotaExceeded as full:
+        messages.error(request, quota_full_message(full.used, full.limit))
+    except coze.CozeNoAnswer as error:
+        messages.warning(
+            request,
+            _(
+                "Coze did not answer (%(reason)s), and the group is not on Coze's list yet: it "
+                "may still be created. It was not sent again. Use “Check now” on the device's "
+                "page in a minute to find out."
+            )
+            % {"reason": error.sentence()},
+        )
+        return redirect(data["device"])
+    except coze.CozeError as error:
+        tell_coze_error(
+            request,
+            error,
+            refused=_(
+                "Coze did not create the group: %(msg)s (code %(code)s, HTTP %(status)s, "
+                "logid %(logid)s)."
+            ),
+        )
+    except operations.NotRegistered as lost:
+        messages.error(
+            request,
+            _(
+                "Coze created the group (id %(id)s, logid %(logid)s) but vpadmin could not save "
+                "it. An Administrator's sync with Coze will register it; do not create it again."
+            )
+            % {"id": lost.coze_id, "logid": lost.logid},
+        )
+    else:
+        if getattr(group, "found_after_no_answer", False):
+            messages.success(
+                request,
+                _(
+                    "Coze did not answer, but vpadmin found “%(name)s” on Coze (id %(id)s) "
+                    "and registered it."
+                )
+                % {"name": group.name, "id": group.coze_id},
+            )
+        else:
+            messages.success(
+                request,
+                _("Voiceprint group “%(name)s” created on Coze (logid %(logid)s).")
+                % {"name": group.name, "logid": group.logid},
+            )
+        return redirect(group)
+    return render(
+        request, "groups/group_form.html", {"form": _fresh_copy(form), "quota": quota.usage()}
+    )
+
+
+def _answer_resent_form(request, form, earlier):
+    """The same form arrived again: point at what the first submission did."""
+    if earlier.outcome == Outcome.SUCCESS and earlier.target_id:
+        messages.info(request, _("This form was already submitted; the group was created once."))
+        return redirect("group_detail", pk=earlier.target_id)
+    if earlier.outcome == Outcome.PENDING:
+        messages.info(
+            request,
+            _(
+                "This form was already submitted and Coze has not answered yet; "
+                "nothing was sent again."
+            ),
+        )
+        return redirect("group_list")
+    messages.info(
+        request,
+        _("This form was already submitted (outcome: %(outcome)s); nothing was sent again.")
+        % {"outcome": earlier.outcome_label},
+    )
+    return render(
+        request, "groups/group_form.html", {"form": _fresh_copy(form), "quota": quota.usage()}
+    )
+
+
+def _fresh_copy(form):
+    """The user's input in a new form with a new submission token (the last attempt ended)."""
+    data = form.cleaned_data
+    return GroupForm(initial={"name": data["name"], "desc": data["desc"], "device": data["device"]})
+
+
+def _active_group_or_redirect(request, pk):
+    """The group, or a redirect to it when it no longer exists on Coze."""
+    group = get_object_or_404(VoiceprintGroup.objects.select_related("device"), pk=pk)
+    if group.is_active:
+        return group, None
+    messages.error(
+        request,
+        _("“%(name)s” is %(state)s: it can no longer be changed.")
+        % {"name": group.name, "state": group.state_label},
+    )
+    return group, redirect(group)
+
+
+@permission_required("groups.change_voiceprintgroup")
+def group_edit(request, pk):
+    group, gone = _active_group_or_redirect(request, pk)
+    if gone:
+        return gone
+    initial = {"name": group.name, "desc": group.desc, "device": group.device}
+    form = GroupEditForm(request.POST or None, initial=initial)
+    if request.method != "POST":
+        return render(request, "groups/group_edit.html", {"form": form, "group": group})
+    if not form.is_valid():
+        audit.record(
+            request,
+            Action.GROUP_UPDATE,
+            Outcome.REFUSED,
+            target=group,
+            device=group.device,
+            facts=wording.form_facts(form),
+        )
+        return render(request, "groups/group_edit.html", {"form": form, "group": group})
+    data = form.cleaned_data
+    try:
+        changes = operations.update_group(
+            request, group, name=data["name"], desc=data["desc"], device=data["device"]
+        )
+    except coze.CozeError as error:
+        if group.state == VoiceprintGroup.State.GONE:
+            messages.error(
+                request,
+                _(
+                    "Coze no longer has “%(name)s” (logid %(logid)s): it is marked gone and "
+                    "cannot be changed."
+                )
+                % {"name": group.name, "logid": error.logid or "—"},
+            )
+            return redirect(group)
+        tell_coze_error(
+            request,
+            error,
+            refused=_(
+                "Coze did not change the group: %(msg)s (code %(code)s, HTTP %(status)s, "
+                "logid %(logid)s). Nothing was changed."
+            ),
+            no_answer=_(
+                "Coze did not answer (%(reason)s), and Coze's list does not show the change "
+                "yet: it may or may not be made. vpadmin kept the old values; saving again is "
+                "safe."
+            ),
+        )
+        return render(request, "groups/group_edit.html", {"form": form, "group": group})
+    if changes.get("device_gone"):
+        messages.warning(
+            request,
+            _(
+                "“%(name)s” saved on Coze, but the device you chose was deleted meanwhile, so "
+                "the group was not moved."
+            )
+            % {"name": group.name},
+        )
+    elif changes:
+        messages.success(request, _("“%(name)s” saved.") % {"name": group.name})
+    else:
+        messages.info(request, _("Nothing to change."))
+    return redirect(group)
+
+
+@permission_required("groups.delete_voiceprintgroup")
+def group_delete(request, pk):
+    group, gone = _active_group_or_redirect(request, pk)
+    if gone:
+        return gone
+    if request.method != "POST":
+        return render(request, "groups/group_confirm_delete.html", {"group": group})
+    try:
+        operations.delete_group(request, group)
+    except coze.CozeError as error:
+        tell_coze_error(
+            request,
+            error,
+            refused=_(
+                "Coze did not delete the group: %(msg)s (code %(code)s, HTTP %(status)s, "
+                "logid %(logid)s). Nothing was changed."
+            ),
+            no_answer=_(
+                "Coze did not answer (%(reason)s): the group may or may not be deleted. "
+                "Deleting it again is safe: if Coze no longer has it, vpadmin records it as "
+                "deleted."
+            ),
+        )
+    else:
+        messages.success(request, _("“%(name)s” was deleted on Coze.") % {"name": group.name})
+    return redirect(group)
+
+
+@require_POST
+@permission_required("groups.add_voiceprintgroup")
+def attempt_check(request, pk):
+    """Ask Coze now whether a creation that got no answer made its group."""
+    attempt = get_object_or_404(
+        AuditEntry.objects.filter(action=Action.GROUP_CREATE).select_related("device"), pk=pk
+    )
+    attempts.expire_pending()
+    attempt.refresh_from_db()
+    found = attempts.check_creation(request, attempt)
+    if found.created:
+        messages.success(
+            request,
+            _("“%(name)s” is on Coze (id %(id)s): it is now registered.")
+            % {"name": found.group.name, "id": found.group.coze_id},
+        )
+        return redirect(found.group)
+    if found.error is not None:
+        messages.error(
+            request,
+            _("Coze could not be asked (%(reason)s). Try again in a minute.")
+            % {"reason": found.error.sentence()},
+        )
+    elif found.concluded:
+        messages.info(
+            request,
+            _("“%(name)s” was not created on Coze; it may be created again.")
+            % {"name": attempt.sent_name},
+        )
+    else:
+        messages.info(
+            request,
+            _(
+                "“%(name)s” is not on Coze's list yet, but Coze may still be creating it. "
+                "Check again in a few minutes."
+            )
+            % {"name": attempt.sent_name},
+        )
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
+    ):
+        target = attempt.device.get_absolute_url() if attempt.device else resolve_url("dashboard")
+    return redirect(target)

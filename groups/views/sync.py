@@ -1,0 +1,36 @@
+"""Sync with Coze."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from .. import sync, wording
+from .common import error_details, permission_required
+
+
+@require_POST
+@permission_required("groups.sync_voiceprintgroup")
+def group_sync(request):
+    """Reconcile the register with Coze's list, then go back where the button was."""
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
+    ):
+        target = resolve_url("group_list")
+    try:
+        result = sync.sync_groups(request)
+    except sync.SyncFailed as failed:
+        messages.error(
+            request,
+            _("Sync with Coze failed; nothing was changed. %(reason)s (%(details)s)")
+            % {
+                "reason": wording.render(failed.entry.facts),
+                "details": error_details(failed.error),
+            },
+        )
+        return redirect(target)
+    summary = _("Synced with Coze: %(summary)s.") % {"summary": wording.render(result.entry.facts)}
+    (messages.success if result.changed else messages.info)(request, summary)
+    return redirect(target)

@@ -1,0 +1,71 @@
+"""Lists of rows on a page: paging (one cheap query even deep in a log without end),
+sorting by a column named in the query string, and clean query parameters."""
+
+import re
+
+from django.core.paginator import Paginator
+
+PAGE_SIZE = 50
+ID_PATTERN = re.compile(r"[0-9]{1,18}")  # what a bigint primary key can be
+
+
+def text_param(params, name):
+    """A free-text query parameter as the database can take it (no NUL characters)."""
+    return params.get(name, "").replace("\x00", "").strip()
+
+
+def id_param(params, name):
+    """An id query parameter, or None when it is not one."""
+    value = params.get(name, "")
+    return int(value) if ID_PATTERN.fullmatch(value) else None
+
+
+def page_of(request, queryset, paginator=Paginator):
+    return paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+class DeferredJoinPaginator(Paginator):
+    """Pages of the audit log, which grows without end, in one query as cheap on the last
+    page as on the first: the page's keys are chosen by a subquery that reads the order's
+    index alone (WHERE id IN (SELECT id ... LIMIT 50 OFFSET n)), so rows skipped by OFFSET
+    are never read from the table; and past the middle, keys are counted from the other
+    end (the reverse order, reversed back), so OFFSET never skips more than half."""
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        keys = self.object_list.prefetch_related(None).values("pk")
+        if bottom > self.count - top:
+            keys = keys.reverse()[self.count - top : self.count - bottom]
+        else:
+            keys = keys[bottom:top]
+        return self._get_page(self.object_list.filter(pk__in=keys), number, self)
+
+
+def sort_by(request, queryset, columns, default):
+    """Order by the `sort` parameter (a column name, `-` for descending) if it names one of
+    `columns` ({name: ordering fields}); returns the queryset and the header links."""
+    sort = request.GET.get("sort", default)
+    name = sort.removeprefix("-")
+    if name not in columns:
+        sort, name = default, default.removeprefix("-")
+    descending = sort.startswith("-")
+    fields = [f"-{f}" if descending else f for f in columns[name]]
+    links = {}
+    for column in columns:
+        query = request.GET.copy()
+        query.pop("page", None)
+        query["sort"] = f"-{column}" if column == name and not descending else column
+        state = ("descending" if descending else "ascending") if column == name else ""
+        links[column] = {"url": "?" + query.urlencode(), "state": state}
+    return queryset.order_by(*fields, "-pk" if descending else "pk"), links
+
+
+def query_without_page(request):
+    """The current filters as a query string, for links to other pages of the list."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
