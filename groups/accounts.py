@@ -27,10 +27,10 @@ class NotAllowed(Exception):
         self.say = say
 
 
-def role_choices(actor):
-    """The roles `actor` may give."""
+def role_choices(user):
+    """The roles `user` may give."""
     choices = [(name, wording.ROLES[name]) for name in reversed(ROLES)]
-    if actor.is_superuser:
+    if user.is_superuser:
         choices.append((SUPERUSER, _("Superuser (Administrator with every right)")))
     return choices
 
@@ -43,14 +43,14 @@ def role_of(person):
     return next((role for role in ROLES if role in names), "")
 
 
-def create_person(request, *, username, role, password):
+def create_person(actor, *, username, role, password):
     """Add a person with a role and a first password."""
-    _may_give(request.user, role)
+    _may_give(actor.user, role)
     with transaction.atomic():
         person = get_user_model().objects.create_user(username=username, password=password)
         _set_role(person, role)
         audit.record(
-            request,
+            actor,
             Action.ACCOUNT_CREATE,
             Outcome.SUCCESS,
             target=person,
@@ -59,17 +59,17 @@ def create_person(request, *, username, role, password):
     return person
 
 
-def may_change(actor, person):
-    """Whether `actor` may change `person` at all (the page then offers no form)."""
-    return actor.is_superuser or not person.is_superuser
+def may_change(user, person):
+    """Whether `user` may change `person` at all (the page then offers no form)."""
+    return user.is_superuser or not person.is_superuser
 
 
-def change_person(request, person, *, role, is_active):
+def change_person(actor, person, *, role, is_active):
     """Give `person` another role and/or (de)activate them; returns the number of changes."""
-    actor, old_role = request.user, role_of(person)
+    user, old_role = actor.user, role_of(person)
     if role == SUPERUSER or person.is_superuser:
-        _may_give(actor, SUPERUSER)
-    if person.pk == actor.pk and (role != old_role or not is_active):
+        _may_give(user, SUPERUSER)
+    if person.pk == user.pk and (role != old_role or not is_active):
         raise NotAllowed("own_account")
     changes = 0
     with transaction.atomic():
@@ -77,30 +77,30 @@ def change_person(request, person, *, role, is_active):
         Group.objects.select_for_update().get(name="Administrator")
         if role != old_role:
             _set_role(person, role)
-            _record(request, person, "account_role", old_role=old_role, role=role)
+            _record(actor, person, "account_role", old_role=old_role, role=role)
             changes += 1
         if is_active != person.is_active:
             person.is_active = is_active
             person.save(update_fields=["is_active"])
             say = "account_reactivated" if is_active else "account_deactivated"
-            _record(request, person, say)
+            _record(actor, person, say)
             changes += 1
         if changes and not active_administrators().exists():
             raise NotAllowed("last_administrator")  # rolls the change back
     return changes
 
 
-def reset_password(request, person, password):
+def reset_password(actor, person, password):
     """An Administrator sets someone else's password (a superuser's: only a superuser). Their
     own is changed on /me/, where the current password is asked for and throttled."""
-    if person.pk == request.user.pk:
+    if person.pk == actor.user.pk:
         raise NotAllowed("own_password")
     if person.is_superuser:
-        _may_give(request.user, SUPERUSER)
+        _may_give(actor.user, SUPERUSER)
     person.set_password(password)
     person.save(update_fields=["password"])
     audit.record(
-        request,
+        actor,
         Action.ACCOUNT_PASSWORD,
         Outcome.SUCCESS,
         target=person,
@@ -108,10 +108,10 @@ def reset_password(request, person, password):
     )
 
 
-def refuse(request, action, refusal, person=None, **values):
+def refuse(actor, action, refusal, person=None, **values):
     """The audit row of a change the rules refused."""
     audit.record(
-        request,
+        actor,
         action,
         Outcome.REFUSED,
         target=person,
@@ -124,8 +124,8 @@ def active_administrators():
     return get_user_model().objects.filter(role, is_active=True)
 
 
-def _may_give(actor, role):
-    if role == SUPERUSER and not actor.is_superuser:
+def _may_give(user, role):
+    if role == SUPERUSER and not user.is_superuser:
         raise NotAllowed("superusers_only")
 
 
@@ -138,9 +138,9 @@ def _set_role(person, role):
     person.groups.add(Group.objects.get(name=name))
 
 
-def _record(request, person, say, **values):
+def _record(actor, person, say, **values):
     audit.record(
-        request,
+        actor,
         Action.ACCOUNT_UPDATE,
         Outcome.SUCCESS,
         target=person,

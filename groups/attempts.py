@@ -97,12 +97,11 @@ def close_match(items, moment, claimed=()):
     )
 
 
-def register_found(attempt, match, *, request=None, user=None, how, logid="", **fields):
+def register_found(attempt, match, *, actor, how, logid="", **fields):
     """Register the group a creation attempt made (or conclude it made none, when `match`
     is None) and write the resolution row. A group whose device has been deleted since is
     registered unassigned. Returns the group, or None."""
     common = {
-        "user": user,
         "device_id": attempt.device_id,
         "sent_name": attempt.sent_name,
         "sent_desc": attempt.sent_desc,
@@ -112,7 +111,7 @@ def register_found(attempt, match, *, request=None, user=None, how, logid="", **
     }
     if match is None:
         facts = fact("not_on_coze", how=how)
-        audit.record(request, Action.GROUP_CREATE, Outcome.FAILURE, facts=facts, **common)
+        audit.record(actor, Action.GROUP_CREATE, Outcome.FAILURE, facts=facts, **common)
         return None
     device_id = attempt.device_id
     if device_id is not None and not Device.objects.filter(pk=device_id).exists():
@@ -130,7 +129,7 @@ def register_found(attempt, match, *, request=None, user=None, how, logid="", **
         logid=attempt.coze_logid or logid,
     )
     facts = fact("found_on_coze", coze_id=match.coze_id, how=how)
-    audit.record(request, Action.GROUP_CREATE, Outcome.SUCCESS, target=group, facts=facts, **common)
+    audit.record(actor, Action.GROUP_CREATE, Outcome.SUCCESS, target=group, facts=facts, **common)
     return group
 
 
@@ -156,7 +155,7 @@ class Check:
         return self.group is not None
 
 
-def check_creation(request, attempt, *, user=None):
+def check_creation(actor, attempt):
     """Look the attempt's group up on Coze (one list call by name) and register it if it
     is there; when it is not and the attempt is older than the matching window allows,
     conclude that it was not created. Returns a Check."""
@@ -177,20 +176,19 @@ def check_creation(request, attempt, *, user=None):
         )
         items = [remote_group(item) for item in answer.data.get("items") or []]
     except coze.CozeError as error:
-        return _lookup_failed(request, attempt, error, user=user)
+        return _lookup_failed(actor, attempt, error)
     except (TypeError, ValueError, KeyError, AttributeError):
         error = coze.CozeFailed("the list answer was not in Coze's shape", reason="bad_list")
-        return _lookup_failed(request, attempt, error, user=user)
-    return _conclude(request, attempt, items, answer, user=user)
+        return _lookup_failed(actor, attempt, error)
+    return _conclude(actor, attempt, items, answer)
 
 
-def _lookup_failed(request, attempt, error, *, user):
+def _lookup_failed(actor, attempt, error):
     """The lookup's own call failed: audited, and nothing concluded."""
     audit.record(
-        request,
+        actor,
         Action.GROUP_CHECK,
         Outcome.FAILURE,
-        user=user,
         device_id=attempt.device_id,
         sent_name=attempt.sent_name,
         facts=audit.error_facts(error),
@@ -199,7 +197,7 @@ def _lookup_failed(request, attempt, error, *, user):
     return Check(attempt, error=error)
 
 
-def _conclude(request, attempt, items, answer, *, user):
+def _conclude(actor, attempt, items, answer):
     candidates = [
         item for item in items if (item.name, item.desc) == (attempt.sent_name, attempt.sent_desc)
     ]
@@ -217,10 +215,9 @@ def _conclude(request, attempt, items, answer, *, user):
             old_enough = attempt.created_at < timezone.now() - conclusion_age()
             if match is None and not old_enough:
                 audit.record(
-                    request,
+                    actor,
                     Action.GROUP_CHECK,
                     Outcome.SUCCESS,
-                    user=user,
                     device_id=attempt.device_id,
                     sent_name=attempt.sent_name,
                     sent_desc=attempt.sent_desc,
@@ -233,8 +230,7 @@ def _conclude(request, attempt, items, answer, *, user):
             group = register_found(
                 attempt,
                 match,
-                request=request,
-                user=user,
+                actor=actor,
                 how="lookup",
                 logid=answer.logid,
                 http_status=answer.http_status,

@@ -1,12 +1,8 @@
 """Writing the audit log: one row per attempt, written before any Coze call."""
 
-import ipaddress
 import logging
 
-from django.conf import settings
 from django.db import DatabaseError, transaction
-
-from vpadmin.proxies import from_trusted_proxy
 
 from . import coze
 from .models import AuditEntry
@@ -15,30 +11,6 @@ from .wording import fact
 log = logging.getLogger("vpadmin.audit")
 
 Outcome = AuditEntry.Outcome
-
-
-def client_ip(request):
-    """The client's address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies (a load
-    balancer) when the request came from one of TRUSTED_PROXY_ADDRESSES, the address the
-    outermost trusted proxy saw in X-Forwarded-For."""
-    if request is None:
-        return None
-    proxies = settings.TRUSTED_PROXY_COUNT
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded and from_trusted_proxy(request):
-        # Each proxy appends the address it saw; the last `proxies` entries are ours to trust.
-        chain = [part.strip() for part in forwarded.split(",") if part.strip()]
-        if len(chain) >= proxies and _is_ip(chain[-proxies]):
-            return chain[-proxies]
-    return request.META.get("REMOTE_ADDR") or None
-
-
-def _is_ip(text):
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _storable(fields):
@@ -70,25 +42,22 @@ def _target_fields(target):
     }
 
 
-def record(request, action, outcome, *, target=None, user=None, **fields):
-    """Write one audit row for `request`; `user` overrides the request's user."""
-    user = user if user is not None else getattr(request, "user", None)
-    if user is not None and not user.is_authenticated:
-        user = None
-    username = fields.pop("actor_username", "")
+def record(actor, action, outcome, *, target=None, **fields):
+    """Write one audit row for what `actor` (groups.actors.Actor) did."""
     # Everything below passes _storable: the user agent (a header) and the username typed
     # at sign-in come from the client and may hold anything.
     fields = _storable(
         {
-            "actor_username": user.get_username() if user else username,
-            "request_id": getattr(request, "request_id", ""),
-            "ip_address": client_ip(request),
-            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300] if request else "",
+            "actor_username": actor.username,
+            "request_id": actor.request_id,
+            "ip_address": actor.ip,
+            "user_agent": actor.user_agent[:300],
+            "via": actor.via,
             **_target_fields(target),
             **fields,
         }
     )
-    return AuditEntry.objects.create(action=action, outcome=outcome, actor=user, **fields)
+    return AuditEntry.objects.create(action=action, outcome=outcome, actor=actor.user, **fields)
 
 
 def finish(entry, outcome, *, target=None, **fields):

@@ -68,7 +68,7 @@ class NotRegistered(Exception):
         self.coze_id, self.logid = coze_id, logid
 
 
-def _reserve_slot(request, submission, fields):
+def _reserve_slot(actor, submission, fields):
     """Under the account lock: find an earlier submission, an unresolved attempt of the
     same name for the device, check the quota, and commit a `pending` row that holds the
     slot. Returns (pending row, earlier row, unresolved attempt or same-named group, slots
@@ -98,12 +98,12 @@ def _reserve_slot(request, submission, fields):
         if used >= settings.COZE_GROUP_QUOTA:
             return None, None, None, used
         pending = audit.record(
-            request, Action.GROUP_CREATE, Outcome.PENDING, submission=submission, **fields
+            actor, Action.GROUP_CREATE, Outcome.PENDING, submission=submission, **fields
         )
         return pending, None, None, used
 
 
-def create_group(request, *, name, desc, device, submission):
+def create_group(actor, *, name, desc, device, submission):
     """Create a group on Coze and register it against `device`.
 
     Raises QuotaExceeded, AlreadySubmitted, NameTaken, AttemptUnresolved, a coze.CozeError or
@@ -113,27 +113,27 @@ def create_group(request, *, name, desc, device, submission):
     """
     fields = {"device": device, "sent_name": name, "sent_desc": desc}
     attempts.expire_pending()  # a crashed creation must not hold its quota slot for ever
-    entry, earlier, unresolved, used = _reserve_slot(request, submission, fields)
+    entry, earlier, unresolved, used = _reserve_slot(actor, submission, fields)
     if earlier is not None:
         raise AlreadySubmitted(earlier)
     if isinstance(unresolved, VoiceprintGroup):
         facts = fact("name_taken", name=name)
-        audit.record(request, Action.GROUP_CREATE, Outcome.REFUSED, facts=facts, **fields)
+        audit.record(actor, Action.GROUP_CREATE, Outcome.REFUSED, facts=facts, **fields)
         raise NameTaken(unresolved)
     if unresolved is not None:
         facts = fact("attempt_unresolved", name=name, attempt=unresolved.pk)
-        audit.record(request, Action.GROUP_CREATE, Outcome.REFUSED, facts=facts, **fields)
+        audit.record(actor, Action.GROUP_CREATE, Outcome.REFUSED, facts=facts, **fields)
         raise AttemptUnresolved(unresolved)
     if entry is None:
         limit = settings.COZE_GROUP_QUOTA
         facts = fact("quota_full", used=used, limit=limit)
-        audit.record(request, Action.GROUP_CREATE, Outcome.REFUSED, facts=facts, **fields)
+        audit.record(actor, Action.GROUP_CREATE, Outcome.REFUSED, facts=facts, **fields)
         raise QuotaExceeded(used, limit)
 
     try:
         answer = _call_coze(entry, coze.get_client().create_group, name, desc)
     except coze.CozeNoAnswer:
-        found = attempts.check_creation(request, entry)
+        found = attempts.check_creation(actor, entry)
         if found.created:
             found.group.found_after_no_answer = True
             return found.group
@@ -146,10 +146,10 @@ def create_group(request, *, name, desc, device, submission):
                 name=name,
                 desc=desc,
                 device=device,
-                creator=request.user,
+                creator=actor.user,
                 logid=answer.logid,
             )
-            conclude(request, entry, Outcome.SUCCESS, target=group, **audit.coze_fields(answer))
+            conclude(actor, entry, Outcome.SUCCESS, target=group, **audit.coze_fields(answer))
     except IntegrityError:
         # A sync registered it while Coze was answering (the call outlasted the time limit).
         registered = VoiceprintGroup.objects.filter(coze_id=coze_id).first()
@@ -175,7 +175,7 @@ def _call_coze(entry, call, *args, **kwargs):
         raise
 
 
-def conclude(request, entry, outcome, *, target=None, **fields):
+def conclude(actor, entry, outcome, *, target=None, **fields):
     """Finish an attempt's pending row. If the time limit (or a sync) has finished it
     meanwhile as `unknown`, because this call outlasted it, record the outcome as its
     resolution instead, unless something else already resolved it."""
@@ -184,10 +184,9 @@ def conclude(request, entry, outcome, *, target=None, **fields):
     except ValueError:
         if entry.resolution_or_none(fresh=True) is None:
             audit.record(
-                request,
+                actor,
                 entry.action,
                 outcome,
-                user=entry.actor,
                 target=target,
                 device_id=entry.device_id,
                 sent_name=entry.sent_name,
@@ -197,7 +196,7 @@ def conclude(request, entry, outcome, *, target=None, **fields):
             )
 
 
-def update_group(request, group, *, name, desc, device):
+def update_group(actor, group, *, name, desc, device):
     """Rename or re-describe a group on Coze and/or reassign it to a device (local only).
 
     The register changes only if Coze accepted the change. Returns the changed fields
@@ -215,7 +214,7 @@ def update_group(request, group, *, name, desc, device):
     sent = {"sent_name": remote.get("name", ""), "sent_desc": remote.get("desc", "")}
     if remote:
         entry = audit.record(
-            request, Action.GROUP_UPDATE, Outcome.PENDING, target=group, device=device, **sent
+            actor, Action.GROUP_UPDATE, Outcome.PENDING, target=group, device=device, **sent
         )
         try:
             answer = _call_coze(entry, coze.get_client().update_group, group.coze_id, **remote)
@@ -244,7 +243,7 @@ def update_group(request, group, *, name, desc, device):
         facts = _change_facts(changes)
         if remote and entry is None:  # the change was seen on Coze's list
             audit.record(
-                request,
+                actor,
                 Action.GROUP_UPDATE,
                 Outcome.SUCCESS,
                 target=group,
@@ -253,11 +252,11 @@ def update_group(request, group, *, name, desc, device):
                 facts=facts,
             )
         elif remote:
-            conclude(request, entry, Outcome.SUCCESS, facts=facts, **audit.coze_fields(answer))
+            conclude(actor, entry, Outcome.SUCCESS, facts=facts, **audit.coze_fields(answer))
         else:
             outcome = Outcome.FAILURE if changes.get("device_gone") else Outcome.SUCCESS
             audit.record(
-                request, Action.GROUP_UPDATE, outcome, target=group, device=device, facts=facts
+                actor, Action.GROUP_UPDATE, outcome, target=group, device=device, facts=facts
             )
     return changes
 
@@ -280,7 +279,7 @@ def _mark_gone(group):
     group.state, group.ended_at = VoiceprintGroup.State.GONE, now
 
 
-def delete_group(request, group):
+def delete_group(actor, group):
     """Delete a group on Coze; on success it is kept in the register as deleted.
 
     "Not found" from Coze is the success a delete waits for (a retry after a lost answer
@@ -289,7 +288,7 @@ def delete_group(request, group):
     coze.CozeError when the group is (or may still be) on Coze.
     """
     entry = audit.record(
-        request, Action.GROUP_DELETE, Outcome.PENDING, target=group, device=group.device
+        actor, Action.GROUP_DELETE, Outcome.PENDING, target=group, device=group.device
     )
     try:
         answer = coze.get_client().delete_group(group.coze_id)
@@ -299,11 +298,9 @@ def delete_group(request, group):
             _finish_deletion(group, entry, facts=facts, **audit.coze_fields(error))
             return
         outcome = Outcome.UNKNOWN if isinstance(error, coze.CozeNoAnswer) else Outcome.FAILURE
-        conclude(
-            request, entry, outcome, facts=audit.error_facts(error), **audit.coze_fields(error)
-        )
+        conclude(actor, entry, outcome, facts=audit.error_facts(error), **audit.coze_fields(error))
         if isinstance(error, coze.CozeNoAnswer) and _still_on_coze(group) is False:
-            _finish_deletion(group, None, resolves=entry, request=request)
+            _finish_deletion(group, None, resolves=entry, actor=actor)
             return
         raise
     _finish_deletion(group, entry, **audit.coze_fields(answer))
@@ -343,15 +340,15 @@ def _unresolved_update(group):
     )
 
 
-def _finish_deletion(group, entry, *, resolves=None, request=None, facts=None, **fields):
+def _finish_deletion(group, entry, *, resolves=None, actor=None, facts=None, **fields):
     with transaction.atomic():
         group.state, group.ended_at = VoiceprintGroup.State.DELETED, timezone.now()
         group.save(update_fields=["state", "ended_at"])
         if entry is not None:
-            conclude(request, entry, Outcome.SUCCESS, facts=facts, **fields)
+            conclude(actor, entry, Outcome.SUCCESS, facts=facts, **fields)
         else:
             audit.record(
-                request,
+                actor,
                 Action.GROUP_DELETE,
                 Outcome.SUCCESS,
                 target=group,
@@ -361,7 +358,7 @@ def _finish_deletion(group, entry, *, resolves=None, request=None, facts=None, *
             )
 
 
-def delete_device(request, device):
+def delete_device(actor, device):
     """Delete a device that serves no active group and has no creation under way, checked
     under the account lock that creations take; the audit row keeps the device's id."""
     with transaction.atomic():
@@ -383,7 +380,7 @@ def delete_device(request, device):
             facts = fact("device_deleted", name=device.name, serial=device.serial)
             outcome = Outcome.SUCCESS
         audit.record(
-            request, Action.DEVICE_DELETE, outcome, target=device, device=device, facts=facts
+            actor, Action.DEVICE_DELETE, outcome, target=device, device=device, facts=facts
         )
         if outcome == Outcome.SUCCESS:
             device.delete()

@@ -4,6 +4,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver
 
 from . import audit
+from .actors import Actor
 from .models import AuditEntry
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
@@ -11,10 +12,10 @@ Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 
 @receiver(user_logged_in)
 def on_login(sender, request, user, **kwargs):
-    audit.record(request, Action.LOGIN, Outcome.SUCCESS, user=user)
+    audit.record(Actor.from_request(request).as_user(user), Action.LOGIN, Outcome.SUCCESS)
 
 
 @receiver(user_logged_out)
 def on_logout(sender, request, user, **kwargs):
     if user is not None:
-        audit.record(request, Action.LOGOUT, Outcome.SUCCESS, user=user)
+        audit.record(Actor.from_request(request).as_user(user), Action.LOGOUT, Outcome.SUCCESS)

@@ -4,6 +4,7 @@ The admin's own sign-in page is not served: it sends people here, so there is on
 throttled and audited the same way.
 """
 
+from django.conf import settings
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import LoginView, redirect_to_login
@@ -11,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
 from . import throttling, wording
+from .actors import Actor
 from .forms import SignInForm
 
 
@@ -20,20 +22,30 @@ class SignInView(LoginView):
     def post(self, request, *args, **kwargs):
         username = request.POST.get("username", "")
         try:
-            attempt = throttling.check(request, username)
+            attempt = throttling.check(
+                Actor.from_request(request), username, request.COOKIES.get(throttling.DEVICE_COOKIE)
+            )
         except throttling.SignInLocked as locked:
             return locked_page(request, locked, username)
         form = self.get_form()
         if form.is_valid():
             return self.form_valid(form)
         wrong = form.has_error("__all__", "invalid_login") or form.has_error("__all__", "inactive")
-        if wrong and (locked := throttling.failed(request, attempt)):
+        if wrong and (locked := throttling.failed(Actor.from_request(request), attempt)):
             return locked_page(request, locked, username)
         return self.form_invalid(form)
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        throttling.succeeded(self.request, response, form.get_user())
+        cookie = self.request.COOKIES.get(throttling.DEVICE_COOKIE)
+        response.set_cookie(
+            throttling.DEVICE_COOKIE,
+            throttling.known_browser_cookie(form.get_user(), cookie),
+            max_age=int(throttling.DEVICE_MAX_AGE.total_seconds()),
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )
         return response
 
 

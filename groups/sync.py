@@ -26,7 +26,6 @@ Action, Outcome, State = AuditEntry.Action, AuditEntry.Outcome, VoiceprintGroup.
 
 PAGE_SIZE = 200  # Coze's largest: 1,000 groups cost 5 list calls
 BATCH_SIZE = 500
-COMMAND_ACTOR = "manage.py sync_coze_groups"
 COZE_TIMES = ["remote_created_at", "remote_updated_at"]
 SYNCED_FIELDS = ["name", "desc", "feature_count", *COZE_TIMES]
 COZE_ID_MAX = VoiceprintGroup._meta.get_field("coze_id").max_length
@@ -85,12 +84,11 @@ class _PageFailed(Exception):
         self.error, self.page = error, page
 
 
-def sync_groups(request=None, *, user=None) -> SyncResult:
+def sync_groups(actor) -> SyncResult:
     """Bring the register in line with Coze's list; raises SyncFailed when a list call
-    fails. `request` is None when run from the command (then `user` may be None too)."""
-    by_command = {"actor_username": COMMAND_ACTOR} if request is None and user is None else {}
+    fails."""
     attempts.expire_pending()
-    entry = audit.record(request, Action.GROUP_SYNC, Outcome.PENDING, user=user, **by_command)
+    entry = audit.record(actor, Action.GROUP_SYNC, Outcome.PENDING)
     started = timezone.now()
     try:
         listing = fetch_listing(coze.get_client())
@@ -109,7 +107,6 @@ def sync_groups(request=None, *, user=None) -> SyncResult:
         raise SyncFailed(error, failed.page, entry) from None
 
     clock = time.monotonic()
-    actor = {"request": request, "user": user, "fields": by_command}
     try:
         counts = _apply(listing, entry, started=started, actor=actor)
     except Exception:
@@ -254,7 +251,7 @@ def _apply(listing, entry, *, started, actor):
         register = {group.coze_id: group for group in VoiceprintGroup.objects.all()}
         unregistered = [item for item in listing.groups.values() if item.coze_id not in register]
 
-        claimed, in_flight, resolved = _resolve_attempts(unregistered, started=started, **actor)
+        claimed, in_flight, resolved = _resolve_attempts(unregistered, started=started, actor=actor)
         imported = _import(unregistered, claimed, in_flight)
         updated = _update(listing, register, started=started)
         gone = _mark_gone(listing, register, started=started, now=now) if listing.steady else 0
@@ -276,7 +273,7 @@ def _apply(listing, entry, *, started, actor):
     return counts
 
 
-def _resolve_attempts(unregistered, *, started, request, user, fields):
+def _resolve_attempts(unregistered, *, started, actor):
     """Conclude creation attempts that ended without an answer (pending or unknown).
 
     Returns (claimed Coze ids, (name, desc) of creations still under way, resolutions).
@@ -305,9 +302,7 @@ def _resolve_attempts(unregistered, *, started, request, user, fields):
             continue
         if match is not None:
             claimed.add(match.coze_id)
-        attempts.register_found(
-            attempt, match, request=request, user=user, how="sync", logid="", **fields
-        )
+        attempts.register_found(attempt, match, actor=actor, how="sync", logid="")
         resolved += 1
     return claimed, in_flight, resolved
 

@@ -30,6 +30,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from . import audit, wording
+from .actors import Actor
 from .models import AuditEntry, SignInLock
 
 Action, Outcome, Kind = AuditEntry.Action, AuditEntry.Outcome, SignInLock.Kind
@@ -75,11 +76,11 @@ def lockout():
     return timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
 
 
-def check(request, username):
-    """The attempt for `username` from this request; raises SignInLocked, counting the try
-    on the lock, when it may not be checked."""
+def check(actor, username, device_cookie=None):
+    """The attempt for `username` by `actor` (with the browser's device cookie, if it sent
+    one); raises SignInLocked, counting the try on the lock, when it may not be checked."""
     end_expired_locks()
-    attempt = _attempt(request, username)
+    attempt = _attempt(actor, username, device_cookie)
     now = timezone.now()
     locks = list(attempt.matching().filter(locked_until__gt=now))
     if locks:
@@ -90,54 +91,47 @@ def check(request, username):
     return attempt
 
 
-def failed(request, attempt, action=Action.LOGIN_FAILED, say="sign_in_failed"):
+def failed(actor, attempt, action=Action.LOGIN_FAILED, say="sign_in_failed"):
     """A wrong password (or no such person): audited as `action` and counted on each of the
     attempt's keys. Returns SignInLocked when this failure locked one of them, else None."""
+    actor = actor.typed(attempt.username) if actor.user is None else actor
     audit.record(
-        request,
+        actor,
         action,
         Outcome.REFUSED,
-        actor_username=attempt.username,
         facts=wording.fact(say, username=attempt.username, known_browser=attempt.known_browser),
     )
     locked = [lock for kind, key in attempt.keys if (lock := _count(kind, key, attempt.username))]
     for lock in locked:
         audit.record(
-            request,
+            actor,
             Action.LOCKED,
             Outcome.REFUSED,
             target=lock,
-            actor_username=attempt.username,
             facts=_lock_facts("locked", lock, failures=lock.failures),
         )
     return SignInLocked(max(lock.locked_until for lock in locked)) if locked else None
 
 
-def succeeded(request, response, user):
-    """The person signed in: this browser becomes one they are known on (the same cookie
-    id as before if it had one for them, so its record stays)."""
+def known_browser_cookie(user, device_cookie=None):
+    """The person signed in: the device cookie's value that makes this browser one they are
+    known on (the same id as before if it had one for them, so its record stays)."""
     username = user.get_username()
-    device = _device_id(request, username) or uuid.uuid4().hex
-    response.set_cookie(
-        DEVICE_COOKIE,
-        signing.dumps({"u": username, "d": device}, salt=DEVICE_SALT),
-        max_age=int(DEVICE_MAX_AGE.total_seconds()),
-        secure=settings.SESSION_COOKIE_SECURE,
-        httponly=True,
-        samesite="Lax",
-    )
+    device = _device_id(device_cookie, username) or uuid.uuid4().hex
+    return signing.dumps({"u": username, "d": device}, salt=DEVICE_SALT)
 
 
-def lift(request, lock, by=""):
-    """An Administrator (or a command, named `by`) ends a lock early, audited; False if it
-    had ended already."""
-    return _end(lock, request=request, say="lock_lifted", by=by)
+def lift(actor, lock):
+    """An Administrator (or a command) ends a lock early, audited; False if it had ended
+    already."""
+    return _end(lock, actor=actor, say="lock_lifted")
 
 
 def end_expired_locks():
     """Locks whose time ran out are ended, each with its `auth.unlocked` row."""
     for lock in SignInLock.objects.filter(locked_until__lte=timezone.now()):
-        _end(lock, request=None, say="lock_expired", by=lock.username)
+        # Nobody ended it: the row names the person whose tries were held back.
+        _end(lock, actor=Actor(username=lock.username), say="lock_expired")
 
 
 def current(limit=50):
@@ -148,11 +142,11 @@ def current(limit=50):
     )[:limit]
 
 
-def _attempt(request, username):
+def _attempt(actor, username, device_cookie):
     # The name as the sign-in form will look it up (trimmed, NFKC), so that " ada" or a
     # full-width "ａｄａ" count against ada; its key also ignores case.
     username = audit.storable(unicodedata.normalize("NFKC", str(username)).strip())[:150]
-    device = _device_id(request, username)
+    device = _device_id(device_cookie, username)
     if (
         device
         and not SignInLock.objects.filter(
@@ -162,7 +156,7 @@ def _attempt(request, username):
         return Attempt(username, [(Kind.DEVICE, device)])
     # An unknown browser, or a known one that is locked: it is treated as unknown.
     keys = [(Kind.USERNAME, username.casefold()[:150])]
-    if address := audit.client_ip(request):
+    if address := actor.ip:
         keys.append((Kind.ADDRESS, audit.storable(_address_key(address))))
     return Attempt(username, keys)
 
@@ -180,9 +174,8 @@ def _address_key(address):
     return str(ip)
 
 
-def _device_id(request, username):
-    """The id of this browser's device cookie if it is valid and names `username`."""
-    value = request.COOKIES.get(DEVICE_COOKIE) if request is not None else None
+def _device_id(value, username):
+    """The id in a device cookie's `value` if it is valid and names `username`."""
     if not value:
         return None
     try:
@@ -211,7 +204,7 @@ def _count(kind, key, username):
     return lock if newly_locked else None
 
 
-def _end(lock, *, request, say, by):
+def _end(lock, *, actor, say):
     with transaction.atomic():
         # Only the first of two requests ending the same lock writes its row.
         ended = SignInLock.objects.filter(
@@ -219,11 +212,10 @@ def _end(lock, *, request, say, by):
         ).update(locked_until=None, failures=0, window_started_at=None)
         if ended:
             audit.record(
-                request,
+                actor,
                 Action.UNLOCKED,
                 Outcome.SUCCESS,
                 target=lock,
-                actor_username=by,
                 facts=_lock_facts(say, lock, refused=lock.refused),
             )
     return bool(ended)

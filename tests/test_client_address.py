@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.test import RequestFactory
 
-from groups.audit import client_ip
+from groups.actors import client_ip
 from groups.models import AuditEntry
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.db import OperationalError, connection
 
+from groups.actors import Actor
 from groups.models import AuditEntry, VoiceprintGroup
 from groups.sync import sync_groups
 
@@ -42,7 +43,7 @@ def test_a_database_failure_after_coze_created_the_group_is_recovered_by_sync(
     assert attempt.outcome == "pending"  # left for reconciliation, not lost
 
     age(attempt, coze_sim.groups[coze_id])
-    result = sync_groups()
+    result = sync_groups(Actor.for_command("sync_coze_groups"))
     assert (result.resolved, result.imported) == (1, 0)
     group = VoiceprintGroup.objects.get()
     assert (group.coze_id, group.device, group.creator) == (coze_id, device, operator)

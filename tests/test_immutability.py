@@ -4,6 +4,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 from groups import audit
+from groups.actors import Actor
 from groups.immutability import SQLITE_CREATE_DELETE_TRIGGER, removal_allowed
 from groups.models import AuditEntry, AuditLogImmutable
 
@@ -16,14 +17,14 @@ on_sqlite = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's t
 
 @pytest.fixture
 def final(operator, device):
-    return audit.record(
-        None, "group.create", "failure", user=operator, device=device, detail="as it happened"
-    )
+    actor = Actor(user=operator, username=operator.username)
+    return audit.record(actor, "group.create", "failure", device=device, detail="as it happened")
 
 
 @pytest.fixture
 def pending(operator, device):
-    return audit.record(None, "group.create", "pending", user=operator, device=device)
+    actor = Actor(user=operator, username=operator.username)
+    return audit.record(actor, "group.create", "pending", device=device)
 
 
 def stored(entry):

@@ -38,12 +38,14 @@ def test_a_new_install_adopts_groups_made_elsewhere(
     assert "No changes." in sync_command()
     assert VoiceprintGroup.objects.filter(device=device).count() == 2
     assert VoiceprintGroup.objects.active().count() == 449
-    log = list(AuditEntry.objects.order_by("id").values_list("action", "outcome", "actor_username"))
+    log = list(
+        AuditEntry.objects.order_by("id").values_list("action", "outcome", "actor_username", "via")
+    )
     assert [row for row in log if row[0].startswith("group.")] == [
-        ("group.sync", "success", "manage.py sync_coze_groups"),
-        ("group.update", "success", "olga"),
-        ("group.update", "success", "olga"),
-        ("group.delete", "success", "ada"),
-        ("group.sync", "success", "manage.py sync_coze_groups"),
+        ("group.sync", "success", "", "command"),
+        ("group.update", "success", "olga", "web"),
+        ("group.update", "success", "olga", "web"),
+        ("group.delete", "success", "ada", "web"),
+        ("group.sync", "success", "", "command"),
     ]
     assert AuditEntry.objects.order_by("-id").first().explanation.startswith("no changes")

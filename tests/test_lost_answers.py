@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 from django.db import DataError, connection
-from django.test import RequestFactory
 from django.utils import timezone
 
 from groups import operations
+from groups.actors import Actor
 from groups.models import AuditEntry, Device, VoiceprintGroup
 from groups.sync import sync_groups
 
@@ -157,7 +157,7 @@ def test_a_pending_row_left_behind_becomes_unknown(action, coze_sim, device, adm
     older(stale)
     fresh = AuditEntry.objects.create(action=action, outcome="pending", device=device)
 
-    sync_groups(user=administrator)
+    sync_groups(Actor.for_command("sync_coze_groups", administrator))
 
     stale.refresh_from_db()
     fresh.refresh_from_db()
@@ -210,23 +210,24 @@ def test_sync_registers_a_group_whose_device_has_gone_as_unassigned(
     )
     Device.objects.filter(pk=device.pk).delete()  # as before this fix: deleted meanwhile
 
-    result = sync_groups(user=administrator)
+    result = sync_groups(Actor.for_command("sync_coze_groups", administrator))
 
     group = VoiceprintGroup.objects.get()
     assert result.resolved == 1 and (group.coze_id, group.device) == (coze_id, None)
     assert attempt.resolution_or_none(fresh=True).outcome == "success"
-    assert sync_groups(user=administrator).entry.outcome == "success"  # and every later one
+    assert (
+        sync_groups(Actor.for_command("sync_coze_groups", administrator)).entry.outcome == "success"
+    )  # and every later one
 
 
 def test_an_edit_whose_device_was_deleted_meanwhile_keeps_cozes_change(
     coze_sim, group, device, operator
 ):
     chosen = Device.objects.create(name="Kiosk", serial="K-1")
-    request = RequestFactory().post("/")
-    request.user, request.request_id = operator, "r1"
+    actor = Actor(user=operator, username=operator.username, request_id="r1")
     Device.objects.filter(pk=chosen.pk).delete()  # after the form chose it
 
-    changes = operations.update_group(request, group, name="renamed", desc="", device=chosen)
+    changes = operations.update_group(actor, group, name="renamed", desc="", device=chosen)
 
     group.refresh_from_db()
     assert changes["device_gone"] and (group.name, group.device) == ("renamed", device)
@@ -317,7 +318,7 @@ def test_sync_waits_as_long_as_check_now_before_saying_not_created(coze_sim, dev
         sent_name="late",
         created_at=timezone.now() - timedelta(seconds=90),  # older than 60 s, under 5 min
     )
-    sync_groups(user=administrator)
+    sync_groups(Actor.for_command("sync_coze_groups", administrator))
     assert attempt.resolution_or_none(fresh=True) is None  # Coze may still list it
 
 
@@ -409,6 +410,6 @@ def test_cozes_times_in_milliseconds_are_read(coze_sim, device, operator, admini
         action="group.create", outcome="unknown", device=device, actor=operator,
         sent_name="ms 1", created_at=timezone.now() - timedelta(seconds=2),
     )  # fmt: skip
-    sync_groups(user=administrator)
+    sync_groups(Actor.for_command("sync_coze_groups", administrator))
     group = VoiceprintGroup.objects.get()
     assert group.device == device and group.remote_created_at.year == timezone.now().year

@@ -164,6 +164,15 @@ BEFORE = ("groups", "0010_sign_in_and_accounts")
 AFTER = ("groups", MIGRATION)
 
 
+@pytest.fixture
+def then_latest():
+    """Leave the database at the latest migration again, as the later tests need it."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 def migrate(target):
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
@@ -172,6 +181,7 @@ def migrate(target):
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.usefixtures("then_latest")
 def test_the_migration_rewrites_existing_serials_in_their_one_form():
     old = migrate(BEFORE).get_model("groups", "Device")
     old.objects.create(name="Car", serial=" ser-001 ")
@@ -186,6 +196,7 @@ def test_the_migration_rewrites_existing_serials_in_their_one_form():
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.usefixtures("then_latest")
 def test_the_migration_stops_and_names_serials_that_would_collide():
     old = migrate(BEFORE).get_model("groups", "Device")
     old.objects.create(name="Car", serial="SER-001")
@@ -200,6 +211,7 @@ def test_the_migration_stops_and_names_serials_that_would_collide():
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.usefixtures("then_latest")
 def test_the_migration_stops_on_a_serial_that_would_grow_too_long():
     old = migrate(BEFORE).get_model("groups", "Device")
     old.objects.create(name="Radio", serial="㎒" + "x" * 98)  # NFKC: ㎒ is MHz

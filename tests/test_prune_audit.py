@@ -110,7 +110,7 @@ def test_it_leaves_one_row_saying_what_it_removed():
     prune("--older-than", "30")
 
     [row] = prune_rows()
-    assert (row.action, row.outcome, row.actor, row.actor_username) == (
+    assert (row.action, row.outcome, row.actor, row.actor_label) == (
         "audit.prune",
         "success",
         None,
@@ -139,7 +139,7 @@ def test_it_records_the_administrator_who_pruned(administrator):
     entry(40)
     prune("--older-than", "30", "--actor", "ada")
     [row] = prune_rows()
-    assert (row.actor, row.actor_username) == (administrator, "ada")
+    assert (row.actor, row.actor_label) == (administrator, "ada")
     assert not remaining()
 
 

@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 
+from groups.actors import Actor
 from groups.models import AuditEntry, VoiceprintGroup
 from groups.sync import SyncFailed, sync_groups
 
@@ -26,7 +27,7 @@ def test_the_sync_backs_off_and_retries_the_list_call(coze_sim, settings, db):
     settings.COZE_LIST_BACKOFF = 0.01
     coze_sim.seed_groups(3)
     coze_sim.add_fault("code", method="GET", code=4013, status=429, times=2)
-    result = sync_groups()
+    result = sync_groups(Actor.for_command("sync_coze_groups"))
     assert (result.imported, result.list_calls) == (3, 3)
     assert len([r for r in coze_sim.requests if r["method"] == "GET"]) == 3
 
@@ -36,7 +37,7 @@ def test_the_sync_gives_up_after_its_retries_and_changes_nothing(coze_sim, setti
     coze_sim.seed_groups(3)
     coze_sim.add_fault("code", method="GET", code=4013, times=None)
     with pytest.raises(SyncFailed) as failed:
-        sync_groups()
+        sync_groups(Actor.for_command("sync_coze_groups"))
     assert failed.value.page == 1
     assert len([r for r in coze_sim.requests if r["method"] == "GET"]) == 3
     assert not VoiceprintGroup.objects.exists()
@@ -47,5 +48,5 @@ def test_other_list_errors_are_not_retried(coze_sim, settings, db):
     settings.COZE_LIST_BACKOFF = 0.01
     coze_sim.add_fault("http", method="GET", status=500)
     with pytest.raises(SyncFailed):
-        sync_groups()
+        sync_groups(Actor.for_command("sync_coze_groups"))
     assert len([r for r in coze_sim.requests if r["method"] == "GET"]) == 1

@@ -19,6 +19,7 @@ import requests
 from django.conf import settings
 from django.test import Client
 
+from groups.actors import Actor
 from groups.models import AuditEntry, VoiceprintGroup
 from groups.sync import sync_groups
 
@@ -191,6 +192,6 @@ def test_a_server_killed_while_coze_creates_loses_nothing(start_server, operator
         created_at=attempt.created_at - timedelta(minutes=3)
     )
     remote["created_at"] -= 180
-    assert sync_groups().resolved == 1
+    assert sync_groups(Actor.for_command("sync_coze_groups")).resolved == 1
     group = VoiceprintGroup.objects.get()
     assert (group.name, group.device, group.creator) == ("客厅", device, operator)

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from groups import quota
+from groups.actors import Actor
 from groups.management.commands.sync_coze_groups import Command as SyncCommand
 from groups.models import AuditEntry, CozeAccount, Device, VoiceprintGroup
 from groups.sync import SyncFailed, sync_groups
@@ -68,7 +69,7 @@ def seed_one(sim, name, desc="", *, created_at):
 def test_it_imports_1000_groups_in_5_list_calls(coze_sim, admin):
     coze_sim.seed_groups(1000)
 
-    result = sync_groups(user=admin)
+    result = sync_groups(Actor.for_command("sync_coze_groups", admin))
 
     calls = list_calls(coze_sim)
     assert [(c["query"]["page_num"], c["query"]["page_size"]) for c in calls] == [
@@ -84,7 +85,7 @@ def test_it_imports_1000_groups_in_5_list_calls(coze_sim, admin):
 
     [row] = sync_rows()
     assert row == result.entry
-    assert (row.outcome, row.actor, row.actor_username) == ("success", admin, "ada")
+    assert (row.outcome, row.actor, row.actor_label) == ("success", admin, "ada")
     assert row.explanation == (
         "1,000 imported, 0 updated, 0 gone, 0 attempts resolved (1,000 on Coze, 5 list calls)"
     )
@@ -98,7 +99,7 @@ def test_imported_groups_carry_cozes_fields(coze_sim, admin):
     [group_id] = coze_sim.seed_groups(1, created_at=1_700_000_000)
     coze_sim.edit_group(group_id, name="车载", desc="car kiosk", feature_count=4)
 
-    sync_groups(user=admin)
+    sync_groups(Actor.for_command("sync_coze_groups", admin))
 
     group = VoiceprintGroup.objects.get()
     remote = coze_sim.groups[group_id]
@@ -115,7 +116,7 @@ def test_imported_groups_carry_cozes_fields(coze_sim, admin):
 
 def sync_queries(admin):
     with CaptureQueriesContext(connection) as queries:
-        sync_groups(user=admin)
+        sync_groups(Actor.for_command("sync_coze_groups", admin))
     return len(queries)
 
 
@@ -137,14 +138,14 @@ def test_its_queries_do_not_grow_with_the_groups(coze_sim, admin):
 def test_450_groups_then_a_second_sync_changes_nothing(coze_sim, admin):
     coze_sim.seed_groups(450)
 
-    first = sync_groups(user=admin)
+    first = sync_groups(Actor.for_command("sync_coze_groups", admin))
 
     assert (first.imported, len(list_calls(coze_sim))) == (450, 3)
     assert VoiceprintGroup.objects.active().filter(device=None).count() == 450
     assert quota.used() == 450
     before, account = register(), CozeAccount.objects.get()
 
-    second = sync_groups(user=admin)
+    second = sync_groups(Actor.for_command("sync_coze_groups", admin))
 
     assert second.changed is False
     assert (second.imported, second.updated, second.gone, second.resolved) == (0, 0, 0, 0)
@@ -159,12 +160,12 @@ def test_450_groups_then_a_second_sync_changes_nothing(coze_sim, admin):
 
 def test_changes_made_on_coze_are_copied(coze_sim, admin):
     ids = coze_sim.seed_groups(4)
-    sync_groups(user=admin)
+    sync_groups(Actor.for_command("sync_coze_groups", admin))
     coze_sim.edit_group(ids[0], name="renamed")
     coze_sim.edit_group(ids[1], desc="a new description")
     coze_sim.edit_group(ids[2], feature_count=7, updated_at=1_800_000_000)
 
-    result = sync_groups(user=admin)
+    result = sync_groups(Actor.for_command("sync_coze_groups", admin))
 
     assert (result.imported, result.updated, result.gone) == (0, 3, 0)
     assert "3 updated" in result.entry.explanation
@@ -178,12 +179,12 @@ def test_changes_made_on_coze_are_copied(coze_sim, admin):
 
 def test_a_rename_made_through_vpadmin_is_no_news_to_the_next_sync(coze_sim, admin):
     [group_id] = coze_sim.seed_groups(1, created_at=1_700_000_000)
-    sync_groups(user=admin)
+    sync_groups(Actor.for_command("sync_coze_groups", admin))
     # As the edit view leaves it: renamed on Coze (which moves updated_at) and locally.
     coze_sim.edit_group(group_id, name="renamed", updated_at=1_800_000_000)
     VoiceprintGroup.objects.update(name="renamed")
 
-    result = sync_groups(user=admin)
+    result = sync_groups(Actor.for_command("sync_coze_groups", admin))
 
     assert (result.updated, result.changed) == (0, False)
     assert result.entry.explanation.startswith("no changes")
@@ -193,11 +194,11 @@ def test_a_rename_made_through_vpadmin_is_no_news_to_the_next_sync(coze_sim, adm
 
 def test_a_group_deleted_on_coze_is_kept_as_gone(coze_sim, admin, device):
     kept, removed = coze_sim.seed_groups(2)
-    sync_groups(user=admin)
+    sync_groups(Actor.for_command("sync_coze_groups", admin))
     VoiceprintGroup.objects.filter(coze_id=removed).update(device=device)
     del coze_sim.groups[removed]
 
-    result = sync_groups(user=admin)
+    result = sync_groups(Actor.for_command("sync_coze_groups", admin))
 
     assert (result.gone, result.updated, result.remote_total) == (1, 0, 1)
     group = VoiceprintGroup.objects.get(coze_id=removed)
@@ -209,13 +210,13 @@ def test_a_group_deleted_on_coze_is_kept_as_gone(coze_sim, admin, device):
 
 def test_a_gone_group_that_is_back_is_active_and_a_deleted_one_stays_deleted(coze_sim, admin):
     back, deleted = coze_sim.seed_groups(2)
-    sync_groups(user=admin)
+    sync_groups(Actor.for_command("sync_coze_groups", admin))
     ended = timezone.now() - timedelta(days=1)
     VoiceprintGroup.objects.filter(coze_id=back).update(state="gone", ended_at=ended)
     VoiceprintGroup.objects.filter(coze_id=deleted).update(state="deleted", ended_at=ended)
     coze_sim.edit_group(deleted, name="changed after")
 
-    result = sync_groups(user=admin)
+    result = sync_groups(Actor.for_command("sync_coze_groups", admin))
 
     assert (result.updated, result.gone, result.imported) == (1, 0, 0)
     group = VoiceprintGroup.objects.get(coze_id=back)
@@ -226,10 +227,10 @@ def test_a_gone_group_that_is_back_is_active_and_a_deleted_one_stays_deleted(coz
 
 def test_a_new_group_on_coze_is_imported_next_to_known_ones(coze_sim, admin):
     coze_sim.seed_groups(3)
-    sync_groups(user=admin)
+    sync_groups(Actor.for_command("sync_coze_groups", admin))
     [new] = coze_sim.seed_groups(1, name_prefix="console")
 
-    result = sync_groups(user=admin)
+    result = sync_groups(Actor.for_command("sync_coze_groups", admin))
 
     assert (result.imported, result.updated, result.gone) == (1, 0, 0)
     assert VoiceprintGroup.objects.get(coze_id=new).name.startswith("console")
@@ -244,7 +245,7 @@ def test_a_group_registered_after_the_sync_started_is_not_marked_gone(coze_sim, 
         created_at=timezone.now() + timedelta(seconds=30),
     )
 
-    result = sync_groups(user=admin)
+    result = sync_groups(Actor.for_command("sync_coze_groups", admin))
 
     assert result.gone == 0
     assert VoiceprintGroup.objects.get().state == "active"
@@ -252,7 +253,7 @@ def test_a_group_registered_after_the_sync_started_is_not_marked_gone(coze_sim, 
 
 def test_a_group_renamed_in_vpadmin_during_the_sync_keeps_its_new_name(coze_sim, admin, operator):
     [group_id] = coze_sim.seed_groups(1)
-    sync_groups(user=admin)
+    sync_groups(Actor.for_command("sync_coze_groups", admin))
     group = VoiceprintGroup.objects.get()
     # The rename reached our database after the list (with the old name) was read.
     group.name = "new name"
@@ -265,7 +266,7 @@ def test_a_group_renamed_in_vpadmin_during_the_sync_keeps_its_new_name(coze_sim,
         target_id=str(group.pk),
     )
 
-    result = sync_groups(user=admin)
+    result = sync_groups(Actor.for_command("sync_coze_groups", admin))
 
     assert result.updated == 0
     assert VoiceprintGroup.objects.get().name == "new name"
@@ -273,19 +274,21 @@ def test_a_group_renamed_in_vpadmin_during_the_sync_keeps_its_new_name(coze_sim,
 
 def test_a_list_that_changes_while_it_is_read_marks_nothing_gone(coze_sim, admin):
     ids = coze_sim.seed_groups(250)
-    sync_groups(user=admin)
+    sync_groups(Actor.for_command("sync_coze_groups", admin))
     newest = ids[-1]  # listed first
     coze_sim.add_fault("delay", method="GET", seconds=0.3, after=1)
     remover = threading.Timer(0.1, coze_sim.groups.pop, args=[newest])
     remover.start()
 
-    result = sync_groups(user=admin)
+    result = sync_groups(Actor.for_command("sync_coze_groups", admin))
     remover.join()
 
     assert (result.gone, result.remote_total) == (0, 249)
     assert "no group was marked gone" in result.entry.explanation
     assert VoiceprintGroup.objects.active().count() == 250
-    assert sync_groups(user=admin).gone == 1  # the next sync sees a steady list
+    assert (
+        sync_groups(Actor.for_command("sync_coze_groups", admin)).gone == 1
+    )  # the next sync sees a steady list
 
 
 # Failing halfway
@@ -293,7 +296,7 @@ def test_a_list_that_changes_while_it_is_read_marks_nothing_gone(coze_sim, admin
 
 def test_an_error_on_page_3_changes_nothing(coze_sim, admin):
     ids = coze_sim.seed_groups(900)
-    sync_groups(user=admin)
+    sync_groups(Actor.for_command("sync_coze_groups", admin))
     coze_sim.edit_group(ids[0], name="renamed")
     del coze_sim.groups[ids[1]]
     coze_sim.seed_groups(1)
@@ -302,7 +305,7 @@ def test_an_error_on_page_3_changes_nothing(coze_sim, admin):
     coze_sim.add_fault("http", method="GET", after=2)
 
     with pytest.raises(SyncFailed) as failed:
-        sync_groups(user=admin)
+        sync_groups(Actor.for_command("sync_coze_groups", admin))
 
     calls = list_calls(coze_sim)
     assert len(calls) == 3
@@ -326,7 +329,7 @@ def test_a_refusal_on_the_first_page_changes_nothing(coze_sim, admin):
     coze_sim.add_fault("code", code=4101, msg="no permission: listVoiceprintGroup", status=403)
 
     with pytest.raises(SyncFailed) as failed:
-        sync_groups(user=admin)
+        sync_groups(Actor.for_command("sync_coze_groups", admin))
 
     assert failed.value.page == 1 and "listVoiceprintGroup" in str(failed.value)
     assert not VoiceprintGroup.objects.exists() and not CozeAccount.objects.exclude(synced_at=None)
@@ -340,7 +343,7 @@ def test_a_timeout_on_page_2_is_unknown_and_changes_nothing(coze_sim, admin, set
     coze_sim.add_fault("delay", method="GET", seconds=0.5, after=1)
 
     with pytest.raises(SyncFailed) as failed:
-        sync_groups(user=admin)
+        sync_groups(Actor.for_command("sync_coze_groups", admin))
 
     assert failed.value.page == 2
     assert str(failed.value) == "Coze's list call got no answer on page 2: no answer within 0.2 s"
@@ -361,7 +364,7 @@ def test_an_attempt_whose_group_is_on_coze_is_registered(
     group_id = seed_one(coze_sim, "kitchen", "by the window", created_at=made.created_at)
     coze_sim.seed_groups(2, name_prefix="other")
 
-    result = sync_groups(user=admin)
+    result = sync_groups(Actor.for_command("sync_coze_groups", admin))
 
     assert (result.resolved, result.imported) == (1, 2)
     group = VoiceprintGroup.objects.get(coze_id=group_id)
@@ -382,7 +385,7 @@ def test_the_attempts_logid_is_kept_on_the_registered_group(coze_sim, admin, ope
     made = attempt("unknown", actor=operator, device=device, coze_logid="20250609163542ABCDEF")
     seed_one(coze_sim, "kitchen", created_at=made.created_at + timedelta(seconds=1))
 
-    sync_groups(user=admin)
+    sync_groups(Actor.for_command("sync_coze_groups", admin))
 
     assert VoiceprintGroup.objects.get().logid == "20250609163542ABCDEF"
 
@@ -394,7 +397,7 @@ def test_an_attempt_with_no_group_on_coze_is_concluded_not_created(
     # Same name, but made long before the attempt: someone else's group.
     seed_one(coze_sim, "kitchen", created_at=made.created_at - timedelta(hours=1))
 
-    result = sync_groups(user=admin)
+    result = sync_groups(Actor.for_command("sync_coze_groups", admin))
 
     assert (result.resolved, result.imported) == (1, 1)
     resolution = AuditEntry.objects.get(resolves=made)
@@ -406,7 +409,7 @@ def test_an_attempt_with_no_group_on_coze_is_concluded_not_created(
     assert resolution.explanation == "Not on Coze, so the group was not created."
     assert VoiceprintGroup.objects.get().device is None
 
-    again = sync_groups(user=admin)
+    again = sync_groups(Actor.for_command("sync_coze_groups", admin))
 
     assert (again.resolved, again.changed) == (0, False)
     assert AuditEntry.objects.filter(resolves__isnull=False).count() == 1
@@ -417,7 +420,7 @@ def test_a_registered_group_is_not_claimed_by_an_attempt(coze_sim, admin, operat
     group_id = seed_one(coze_sim, "kitchen", created_at=made.created_at)
     VoiceprintGroup.objects.create(coze_id=group_id, name="kitchen")
 
-    result = sync_groups(user=admin)
+    result = sync_groups(Actor.for_command("sync_coze_groups", admin))
 
     assert result.resolved == 1
     assert AuditEntry.objects.get(resolves=made).outcome == "failure"
@@ -428,7 +431,7 @@ def test_a_young_pending_attempt_is_left_to_its_creation(coze_sim, admin, operat
     seed_one(coze_sim, "kitchen", created_at=young.created_at)
     [other] = coze_sim.seed_groups(1)
 
-    result = sync_groups(user=admin)
+    result = sync_groups(Actor.for_command("sync_coze_groups", admin))
 
     assert (result.resolved, result.imported) == (0, 1)
     assert list(VoiceprintGroup.objects.values_list("coze_id", flat=True)) == [other]
@@ -443,7 +446,7 @@ def test_an_older_attempt_like_one_under_way_waits_for_the_next_sync(
     attempt("pending", actor=operator, device=device, age=timedelta(seconds=5))
     seed_one(coze_sim, "kitchen", created_at=timezone.now())
 
-    result = sync_groups(user=admin)
+    result = sync_groups(Actor.for_command("sync_coze_groups", admin))
 
     assert (result.resolved, result.imported, result.changed) == (0, 0, False)
     assert not AuditEntry.objects.filter(resolves=older).exists()
@@ -458,7 +461,7 @@ def test_two_attempts_with_one_name_get_two_groups_closest_first(coze_sim, admin
     for_second = seed_one(coze_sim, "kitchen", created_at=second.created_at + timedelta(seconds=1))
     for_first = seed_one(coze_sim, "kitchen", created_at=first.created_at + timedelta(seconds=20))
 
-    result = sync_groups(user=admin)
+    result = sync_groups(Actor.for_command("sync_coze_groups", admin))
 
     assert (result.resolved, result.imported) == (2, 0)
     assert VoiceprintGroup.objects.get(coze_id=for_first).device == hall
@@ -480,7 +483,7 @@ def test_a_create_that_got_no_answer_is_registered_by_the_next_sync(
     assert AuditEntry.objects.get(action="group.check").outcome == "failure"
     assert made.outcome == "unknown" and not VoiceprintGroup.objects.exists()
 
-    result = sync_groups(user=admin)
+    result = sync_groups(Actor.for_command("sync_coze_groups", admin))
 
     assert (result.resolved, result.imported) == (1, 0)
     group = VoiceprintGroup.objects.get()
@@ -509,7 +512,7 @@ def test_the_command_prints_the_counts_then_no_changes(coze_sim, db):
     )
     assert first.rstrip().endswith(" s") and "No changes." not in first
     row = sync_rows()[-1]
-    assert (row.outcome, row.actor, row.actor_username) == (
+    assert (row.outcome, row.actor, row.actor_label) == (
         "success",
         None,
         "manage.py sync_coze_groups",

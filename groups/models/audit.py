@@ -126,6 +126,14 @@ class AuditEntry(models.Model):
         REFUSED = "refused", _("refused")
         UNKNOWN = "unknown", _("unknown")
 
+    class Via(models.TextChoices):
+        """How the actor acted."""
+
+        WEB = "web", _("web")
+        COMMAND = "command", _("command")
+        JOB = "job", _("job")
+        API = "api", _("API")
+
     # The references below have no database constraint and no ON DELETE action: a final
     # row is never rewritten, not even when its user or device is deleted (the username
     # and the target's label are kept as text).
@@ -164,6 +172,7 @@ class AuditEntry(models.Model):
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), null=True, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
+    via = models.CharField(_("acting through"), max_length=16, choices=Via, default=Via.WEB)
     # Older rows: a sentence in the language of whoever caused the row.
     detail = models.TextField(_("detail"), blank=True)
     # What happened, as data ({"say": <what>, ...its values}); groups.wording renders it
@@ -257,6 +266,13 @@ class AuditEntry(models.Model):
         from ..wording import explain
 
         return explain(self)
+
+    @property
+    def actor_label(self):
+        """Who acted, as the log shows it: the username, else the command or job."""
+        if self.actor_username or self.via == self.Via.WEB:
+            return self.actor_username
+        return self.user_agent
 
     @property
     def is_final(self):

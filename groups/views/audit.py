@@ -131,6 +131,7 @@ AUDIT_CSV_COLUMNS = [
     "http_status",
     "duration_ms",
     "ip_address",
+    "via",
     "detail",
 ]
 

@@ -63,11 +63,11 @@ def device_detail(request, pk):
 def _save_device(request, form, action):
     if form.is_valid() and _saved(form):
         device = form.instance
-        audit.record(request, action, Outcome.SUCCESS, target=device, device=device)
+        audit.record(request.actor, action, Outcome.SUCCESS, target=device, device=device)
         messages.success(request, _("Device “%(name)s” saved.") % {"name": device.name})
         return redirect(device)
     audit.record(
-        request,
+        request.actor,
         action,
         Outcome.REFUSED,
         target=form.instance if form.instance.pk else None,
@@ -128,7 +128,7 @@ def device_delete(request, pk):
         }
         return render(request, "groups/device_confirm_delete.html", context)
     try:
-        operations.delete_device(request, device)
+        operations.delete_device(request.actor, device)
     except operations.DeviceBusy as busy:
         if busy.groups:
             messages.error(

@@ -82,7 +82,7 @@ def group_new(request):
     form = GroupForm(request.POST)
     if not form.is_valid():
         audit.record(
-            request,
+            request.actor,
             Action.GROUP_CREATE,
             Outcome.REFUSED,
             sent_name=request.POST.get("name", "")[:200],
@@ -94,7 +94,7 @@ def group_new(request):
     data = form.cleaned_data
     try:
         group = operations.create_group(
-            request,
+            request.actor,
             name=data["name"],
             desc=data["desc"],
             device=data["device"],
@@ -105,7 +105,7 @@ def group_new(request):
     except operations.DeviceGone:
         form.add_error("device", form.fields["device"].error_messages["invalid_choice"])
         audit.record(
-            request,
+            request.actor,
             Action.GROUP_CREATE,
             Outcome.REFUSED,
             sent_name=data["name"],
@@ -241,7 +241,7 @@ def group_edit(request, pk):
         return render(request, "groups/group_edit.html", {"form": form, "group": group})
     if not form.is_valid():
         audit.record(
-            request,
+            request.actor,
             Action.GROUP_UPDATE,
             Outcome.REFUSED,
             target=group,
@@ -252,7 +252,7 @@ def group_edit(request, pk):
     data = form.cleaned_data
     try:
         changes = operations.update_group(
-            request, group, name=data["name"], desc=data["desc"], device=data["device"]
+            request.actor, group, name=data["name"], desc=data["desc"], device=data["device"]
         )
     except coze.CozeError as error:
         if group.state == VoiceprintGroup.State.GONE:
@@ -303,7 +303,7 @@ def group_delete(request, pk):
     if request.method != "POST":
         return render(request, "groups/group_confirm_delete.html", {"group": group})
     try:
-        operations.delete_group(request, group)
+        operations.delete_group(request.actor, group)
     except coze.CozeError as error:
         tell_coze_error(
             request,
@@ -332,7 +332,7 @@ def attempt_check(request, pk):
     )
     attempts.expire_pending()
     attempt.refresh_from_db()
-    found = attempts.check_creation(request, attempt)
+    found = attempts.check_creation(request.actor, attempt)
     if found.created:
         messages.success(
             request,

@@ -34,7 +34,9 @@ def my_password(request):
     it is throttled the same way."""
     user = request.user
     try:
-        attempt = throttling.check(request, user.get_username())
+        attempt = throttling.check(
+            request.actor, user.get_username(), request.COOKIES.get(throttling.DEVICE_COOKIE)
+        )
     except throttling.SignInLocked as locked:
         messages.error(request, wording.locked_message(locked.minutes))
         return my_activity(request, MyPasswordForm(user), status=429)
@@ -42,14 +44,14 @@ def my_password(request):
     if not form.is_valid():
         if form.has_error("old_password", "password_incorrect"):
             locked = throttling.failed(
-                request, attempt, action=Action.ACCOUNT_PASSWORD, say="wrong_current_password"
+                request.actor, attempt, action=Action.ACCOUNT_PASSWORD, say="wrong_current_password"
             )
             if locked:
                 messages.error(request, wording.locked_message(locked.minutes))
                 return my_activity(request, MyPasswordForm(user), status=429)
         else:
             audit.record(
-                request,
+                request.actor,
                 Action.ACCOUNT_PASSWORD,
                 Outcome.REFUSED,
                 target=user,
@@ -59,7 +61,7 @@ def my_password(request):
     form.save()
     update_session_auth_hash(request, user)  # this session stays signed in; others end
     audit.record(
-        request,
+        request.actor,
         Action.ACCOUNT_PASSWORD,
         Outcome.SUCCESS,
         target=user,

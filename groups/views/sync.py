@@ -20,7 +20,7 @@ def group_sync(request):
     ):
         target = resolve_url("group_list")
     try:
-        result = sync.sync_groups(request)
+        result = sync.sync_groups(request.actor)
     except sync.SyncFailed as failed:
         messages.error(
             request,

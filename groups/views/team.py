@@ -78,13 +78,19 @@ def person_new(request):
     if request.method == "POST":
         if not form.is_valid():
             audit.record(
-                request, Action.ACCOUNT_CREATE, Outcome.REFUSED, facts=wording.form_facts(form)
+                request.actor,
+                Action.ACCOUNT_CREATE,
+                Outcome.REFUSED,
+                facts=wording.form_facts(form),
             )
         else:
             data = form.cleaned_data
             try:
                 person = accounts.create_person(
-                    request, username=data["username"], role=data["role"], password=data["password"]
+                    request.actor,
+                    username=data["username"],
+                    role=data["role"],
+                    password=data["password"],
                 )
             except accounts.NotAllowed as refusal:
                 return _refused(request, Action.ACCOUNT_CREATE, refusal, "team")
@@ -106,7 +112,7 @@ def person_detail(request, pk):
     if request.method == "POST":
         if not form.is_valid():
             audit.record(
-                request,
+                request.actor,
                 Action.ACCOUNT_UPDATE,
                 Outcome.REFUSED,
                 target=person,
@@ -116,7 +122,7 @@ def person_detail(request, pk):
             data = form.cleaned_data
             try:
                 changes = accounts.change_person(
-                    request, person, role=data["role"], is_active=data["is_active"]
+                    request.actor, person, role=data["role"], is_active=data["is_active"]
                 )
             except accounts.NotAllowed as refusal:
                 return _refused(request, Action.ACCOUNT_UPDATE, refusal, "person_detail", person)
@@ -142,7 +148,7 @@ def person_password(request, pk):
     form = PasswordResetForm(request.POST, person=person)
     if not form.is_valid():
         audit.record(
-            request,
+            request.actor,
             Action.ACCOUNT_PASSWORD,
             Outcome.REFUSED,
             target=person,
@@ -161,7 +167,7 @@ def person_password(request, pk):
         }
         return render(request, "groups/person_detail.html", context)
     try:
-        accounts.reset_password(request, person, form.cleaned_data["password"])
+        accounts.reset_password(request.actor, person, form.cleaned_data["password"])
     except accounts.NotAllowed as refusal:
         return _refused(request, Action.ACCOUNT_PASSWORD, refusal, "person_detail", person)
     messages.success(
@@ -174,7 +180,7 @@ def person_password(request, pk):
 
 def _refused(request, action, refusal, where, person=None):
     """A change the account rules refuse: audited, told, and back where it came from."""
-    accounts.refuse(request, action, refusal, person)
+    accounts.refuse(request.actor, action, refusal, person)
     messages.error(request, wording.render(wording.fact(refusal.say)))
     return redirect(where, pk=person.pk) if person else redirect(where)
 
@@ -184,7 +190,7 @@ def _refused(request, action, refusal, where, person=None):
 def unlock_sign_in(request, pk):
     """Lift a sign-in lock before its time (audited by the throttling)."""
     lock = get_object_or_404(SignInLock, pk=pk)
-    if throttling.lift(request, lock):
+    if throttling.lift(request.actor, lock):
         messages.success(request, _("Lifted the lock on %(lock)s.") % {"lock": lock.description})
     else:
         messages.info(request, _("That lock had ended already."))

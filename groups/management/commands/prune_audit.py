@@ -13,13 +13,13 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from groups import audit
+from groups.actors import Actor
 from groups.immutability import removal_allowed
 from groups.models import AuditEntry, VoiceprintGroup
 from groups.wording import fact
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 BATCH_SIZE = 500  # ids per DELETE: well under SQLite's limit on query parameters
-COMMAND_ACTOR = "manage.py prune_audit"
 
 
 def days(value):
@@ -131,14 +131,8 @@ class Command(BaseCommand):
                 by_action={row["action"]: row["n"] for row in counts},
                 kept=kept,
             )
-            audit.record(
-                None,
-                Action.AUDIT_PRUNE,
-                Outcome.SUCCESS,
-                user=user,
-                actor_username=COMMAND_ACTOR,
-                facts=facts,
-            )
+            actor = Actor.for_command("prune_audit", user)
+            audit.record(actor, Action.AUDIT_PRUNE, Outcome.SUCCESS, facts=facts)
         self.stdout.write(f"Pruned the audit log: {detail}; {time.monotonic() - started:.2f} s")
 
     def survey(self, cutoff):

@@ -4,6 +4,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
+from groups.actors import Actor
 from groups.sync import SyncFailed, sync_groups
 
 
@@ -19,7 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args, quiet, **options):
         started = time.monotonic()
         try:
-            result = sync_groups(user=None)
+            result = sync_groups(Actor.for_command("sync_coze_groups"))
         except SyncFailed as failure:
             raise CommandError(f"Sync failed, nothing was changed. {failure}") from None
         if quiet:

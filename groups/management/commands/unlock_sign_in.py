@@ -7,9 +7,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from groups import throttling
+from groups.actors import Actor
 from groups.models import SignInLock
-
-COMMAND_ACTOR = "manage.py unlock_sign_in"
 
 
 class Command(BaseCommand):
@@ -24,7 +23,8 @@ class Command(BaseCommand):
             Q(kind__in=[Kind.USERNAME, Kind.ADDRESS], key=key) | Q(kind=Kind.DEVICE, username=key),
             locked_until__gt=timezone.now(),
         )
-        lifted = [lock for lock in locks if throttling.lift(None, lock, by=COMMAND_ACTOR)]
+        actor = Actor.for_command("unlock_sign_in")
+        lifted = [lock for lock in locks if throttling.lift(actor, lock)]
         for lock in lifted:
             self.stdout.write(f"Lifted the lock on {lock} ({lock.refused} tries refused).")
         if not lifted:
