@@ -60,6 +60,12 @@ def record(actor, action, outcome, *, target=None, **fields):
     return AuditEntry.objects.create(action=action, outcome=outcome, actor=actor.user, **fields)
 
 
+def refuse(actor, action, facts, *, target=None, **fields):
+    """The row of something refused before any Coze call (a form's errors, a rule, a
+    permission): the one place such rows are written."""
+    return record(actor, action, Outcome.REFUSED, target=target, facts=facts, **fields)
+
+
 def finish(entry, outcome, *, target=None, **fields):
     """Give a pending row its final outcome; a final row is never changed (ValueError).
 

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.db.models import Count, Q, Subquery
 from django.db.models.functions import Coalesce
 
-from . import attempts
 from .models import CozeAccount, VoiceprintGroup
+from .services import attempts
 
 WARNING_SHARE = 0.8  # the gauge turns amber from 80 % used
 

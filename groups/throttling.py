@@ -95,18 +95,16 @@ def failed(actor, attempt, action=Action.LOGIN_FAILED, say="sign_in_failed"):
     """A wrong password (or no such person): audited as `action` and counted on each of the
     attempt's keys. Returns SignInLocked when this failure locked one of them, else None."""
     actor = actor.typed(attempt.username) if actor.user is None else actor
-    audit.record(
+    audit.refuse(
         actor,
         action,
-        Outcome.REFUSED,
         facts=wording.fact(say, username=attempt.username, known_browser=attempt.known_browser),
     )
     locked = [lock for kind, key in attempt.keys if (lock := _count(kind, key, attempt.username))]
     for lock in locked:
-        audit.record(
+        audit.refuse(
             actor,
             Action.LOCKED,
-            Outcome.REFUSED,
             target=lock,
             facts=_lock_facts("locked", lock, failures=lock.failures),
         )

@@ -7,7 +7,7 @@ from django.db import OperationalError, connection
 
 from groups.actors import Actor
 from groups.models import AuditEntry, VoiceprintGroup
-from groups.sync import sync_groups
+from groups.services.sync import sync_groups
 
 
 def fail_group_inserts(execute, sql, params, many, context):

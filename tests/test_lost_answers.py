@@ -9,10 +9,10 @@ import pytest
 from django.db import DataError, connection
 from django.utils import timezone
 
-from groups import operations
+from groups import services as operations
 from groups.actors import Actor
 from groups.models import AuditEntry, Device, VoiceprintGroup
-from groups.sync import sync_groups
+from groups.services.sync import sync_groups
 
 
 def create(client, device, name="Resubmit test", desc=""):
@@ -382,7 +382,8 @@ def test_a_call_that_outlasts_the_time_limit_still_records_its_outcome(
 ):
     """Another process concluded the row `unknown` while Coze was still answering: the
     answer, when it comes, is the row's resolution, and the group is registered."""
-    from groups import attempts, coze
+    from groups import coze
+    from groups.services import attempts
 
     real_create = coze.CozeClient.create_group
 

@@ -7,7 +7,7 @@ import pytest
 
 from groups.actors import Actor
 from groups.models import AuditEntry, VoiceprintGroup
-from groups.sync import SyncFailed, sync_groups
+from groups.services.sync import SyncFailed, sync_groups
 
 
 @pytest.mark.parametrize("fault", [{"code": 4013}, {"code": 4013, "status": 429}])

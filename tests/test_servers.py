@@ -21,7 +21,7 @@ from django.test import Client
 
 from groups.actors import Actor
 from groups.models import AuditEntry, VoiceprintGroup
-from groups.sync import sync_groups
+from groups.services.sync import sync_groups
 
 ROOT = Path(__file__).resolve().parent.parent
 

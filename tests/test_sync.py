@@ -15,7 +15,7 @@ from groups import quota
 from groups.actors import Actor
 from groups.management.commands.sync_coze_groups import Command as SyncCommand
 from groups.models import AuditEntry, CozeAccount, Device, VoiceprintGroup
-from groups.sync import SyncFailed, sync_groups
+from groups.services.sync import SyncFailed, sync_groups
 
 GROUPS = "/v1/audio/voiceprint_groups"
 

@@ -27,7 +27,7 @@ def permission_required(perm):
                 facts = wording.fact(
                     "permission", permission=perm, method=request.method, path=request.path[:300]
                 )
-                audit.record(request.actor, Action.PERMISSION_DENIED, Outcome.REFUSED, facts=facts)
+                audit.refuse(request.actor, Action.PERMISSION_DENIED, facts=facts)
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 

@@ -8,8 +8,9 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from .. import attempts, charts, quota
+from .. import charts, quota
 from ..models import AuditEntry, Device
+from ..services import attempts
 from .common import permission_required
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome

@@ -2,18 +2,18 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from vpadmin.lists import page_of, query_without_page, sort_by, text_param
 
-from .. import attempts, audit, operations, wording
+from .. import audit, services, wording
 from ..forms import (
     DeviceForm,
 )
 from ..models import AuditEntry, Device
+from ..services import attempts
 from .common import ACTIVE_GROUP_COUNT, permission_required
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
@@ -61,41 +61,26 @@ def device_detail(request, pk):
 
 
 def _save_device(request, form, action):
-    if form.is_valid() and _saved(form):
-        device = form.instance
-        audit.record(request.actor, action, Outcome.SUCCESS, target=device, device=device)
-        messages.success(request, _("Device “%(name)s” saved.") % {"name": device.name})
-        return redirect(device)
-    audit.record(
-        request.actor,
-        action,
-        Outcome.REFUSED,
-        target=form.instance if form.instance.pk else None,
-        facts=wording.form_facts(form),
-    )
+    """Save a valid form through the service; a serial taken or a device deleted since the
+    form was checked becomes a form error. Returns the redirect, or None to show the form."""
+    if form.is_valid():
+        values = {name: form.cleaned_data[name] for name in services.devices.FIELDS}
+        try:
+            if form.instance.pk is None:
+                device = services.create_device(request.actor, **values)
+            else:
+                device = services.update_device(request.actor, form.instance, **values)
+        except services.SerialTaken:
+            unique = Device._meta.get_field("serial").error_messages["unique"]
+            form.add_error("serial", ValidationError(unique, code="unique"))
+        except services.DeviceGone:
+            form.add_error(None, ValidationError(_("This device was deleted."), code="deleted"))
+        else:
+            messages.success(request, _("Device “%(name)s” saved.") % {"name": device.name})
+            return redirect(device)
+    target = form.instance if form.instance.pk else None
+    audit.refuse(request.actor, action, wording.form_facts(form), target=target)
     return None
-
-
-def _saved(form):
-    """Save a valid device form; a serial taken (or the device deleted) by someone else
-    since the form was checked becomes a form error, not a server error."""
-    editing = form.instance.pk is not None
-    try:
-        with transaction.atomic():
-            device = form.save(commit=False)
-            device.save(force_update=editing)
-    except IntegrityError:
-        form.add_error(
-            "serial",
-            ValidationError(
-                Device._meta.get_field("serial").error_messages["unique"], code="unique"
-            ),
-        )
-        return False
-    except DatabaseError:  # the forced update found no row: deleted meanwhile
-        form.add_error(None, ValidationError(_("This device was deleted."), code="deleted"))
-        return False
-    return True
 
 
 @permission_required("groups.add_device")
@@ -128,8 +113,8 @@ def device_delete(request, pk):
         }
         return render(request, "groups/device_confirm_delete.html", context)
     try:
-        operations.delete_device(request.actor, device)
-    except operations.DeviceBusy as busy:
+        services.delete_device(request.actor, device)
+    except services.DeviceBusy as busy:
         if busy.groups:
             messages.error(
                 request,

@@ -9,12 +9,13 @@ from django.views.decorators.http import require_POST
 
 from vpadmin.lists import id_param, page_of, query_without_page, sort_by, text_param
 
-from .. import attempts, audit, coze, operations, quota, wording
+from .. import audit, coze, quota, services, wording
 from ..forms import (
     GroupEditForm,
     GroupForm,
 )
 from ..models import AuditEntry, Device, VoiceprintGroup
+from ..services import attempts
 from .common import permission_required, quota_full_message, tell_coze_error
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
@@ -81,10 +82,9 @@ def group_new(request):
 
     form = GroupForm(request.POST)
     if not form.is_valid():
-        audit.record(
+        audit.refuse(
             request.actor,
             Action.GROUP_CREATE,
-            Outcome.REFUSED,
             sent_name=request.POST.get("name", "")[:200],
             sent_desc=request.POST.get("desc", "")[:2000],
             facts=wording.form_facts(form),
@@ -93,27 +93,26 @@ def group_new(request):
 
     data = form.cleaned_data
     try:
-        group = operations.create_group(
+        group = services.create_group(
             request.actor,
             name=data["name"],
             desc=data["desc"],
             device=data["device"],
             submission=data["submission"],
         )
-    except operations.AlreadySubmitted as resent:
+    except services.AlreadySubmitted as resent:
         return _answer_resent_form(request, form, resent.entry)
-    except operations.DeviceGone:
+    except services.DeviceGone:
         form.add_error("device", form.fields["device"].error_messages["invalid_choice"])
-        audit.record(
+        audit.refuse(
             request.actor,
             Action.GROUP_CREATE,
-            Outcome.REFUSED,
             sent_name=data["name"],
             sent_desc=data["desc"],
             facts=wording.form_facts(form),
         )
         return render(request, "groups/group_form.html", {"form": form, "quota": quota.usage()})
-    except operations.NameTaken as taken:
+    except services.NameTaken as taken:
         messages.info(
             request,
             _(
@@ -123,7 +122,7 @@ def group_new(request):
             % {"device": taken.group.device.name, "name": taken.group.name},
         )
         return redirect(taken.group)
-    except operations.AttemptUnresolved as unresolved:
+    except services.AttemptUnresolved as unresolved:
         messages.warning(
             request,
             _(
@@ -134,7 +133,7 @@ def group_new(request):
             % {"name": unresolved.entry.sent_name},
         )
         return redirect(data["device"])
-    except operations.QuotaExceeded as full:
+    except services.QuotaExceeded as full:
         messages.error(request, quota_full_message(full.used, full.limit))
     except coze.CozeNoAnswer as error:
         messages.warning(
@@ -156,7 +155,7 @@ def group_new(request):
                 "logid %(logid)s)."
             ),
         )
-    except operations.NotRegistered as lost:
+    except services.NotRegistered as lost:
         messages.error(
             request,
             _(
@@ -240,10 +239,9 @@ def group_edit(request, pk):
     if request.method != "POST":
         return render(request, "groups/group_edit.html", {"form": form, "group": group})
     if not form.is_valid():
-        audit.record(
+        audit.refuse(
             request.actor,
             Action.GROUP_UPDATE,
-            Outcome.REFUSED,
             target=group,
             device=group.device,
             facts=wording.form_facts(form),
@@ -251,7 +249,7 @@ def group_edit(request, pk):
         return render(request, "groups/group_edit.html", {"form": form, "group": group})
     data = form.cleaned_data
     try:
-        changes = operations.update_group(
+        changes = services.update_group(
             request.actor, group, name=data["name"], desc=data["desc"], device=data["device"]
         )
     except coze.CozeError as error:
@@ -303,7 +301,7 @@ def group_delete(request, pk):
     if request.method != "POST":
         return render(request, "groups/group_confirm_delete.html", {"group": group})
     try:
-        operations.delete_group(request.actor, group)
+        services.delete_group(request.actor, group)
     except coze.CozeError as error:
         tell_coze_error(
             request,

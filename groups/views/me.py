@@ -50,10 +50,9 @@ def my_password(request):
                 messages.error(request, wording.locked_message(locked.minutes))
                 return my_activity(request, MyPasswordForm(user), status=429)
         else:
-            audit.record(
+            audit.refuse(
                 request.actor,
                 Action.ACCOUNT_PASSWORD,
-                Outcome.REFUSED,
                 target=user,
                 facts=wording.form_facts(form),
             )

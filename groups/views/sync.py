@@ -6,7 +6,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import sync, wording
+from .. import services, wording
 from .common import error_details, permission_required
 
 
@@ -20,8 +20,8 @@ def group_sync(request):
     ):
         target = resolve_url("group_list")
     try:
-        result = sync.sync_groups(request.actor)
-    except sync.SyncFailed as failed:
+        result = services.sync_groups(request.actor)
+    except services.SyncFailed as failed:
         messages.error(
             request,
             _("Sync with Coze failed; nothing was changed. %(reason)s (%(details)s)")

@@ -11,13 +11,14 @@ from django.views.decorators.http import require_POST
 
 from vpadmin.lists import page_of
 
-from .. import accounts, audit, throttling, wording
+from .. import audit, throttling, wording
 from ..forms import (
     PasswordResetForm,
     PersonChangeForm,
     PersonForm,
 )
 from ..models import AuditEntry, SignInLock
+from ..services import accounts
 from .common import permission_required
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
@@ -77,10 +78,9 @@ def person_new(request):
     form = PersonForm(request.POST or None, roles=roles, initial={"role": "Viewer"})
     if request.method == "POST":
         if not form.is_valid():
-            audit.record(
+            audit.refuse(
                 request.actor,
                 Action.ACCOUNT_CREATE,
-                Outcome.REFUSED,
                 facts=wording.form_facts(form),
             )
         else:
@@ -111,10 +111,9 @@ def person_detail(request, pk):
     form = PersonChangeForm(request.POST or None, roles=roles, initial=initial)
     if request.method == "POST":
         if not form.is_valid():
-            audit.record(
+            audit.refuse(
                 request.actor,
                 Action.ACCOUNT_UPDATE,
-                Outcome.REFUSED,
                 target=person,
                 facts=wording.form_facts(form),
             )
@@ -147,10 +146,9 @@ def person_password(request, pk):
     person = get_object_or_404(get_user_model(), pk=pk)
     form = PasswordResetForm(request.POST, person=person)
     if not form.is_valid():
-        audit.record(
+        audit.refuse(
             request.actor,
             Action.ACCOUNT_PASSWORD,
-            Outcome.REFUSED,
             target=person,
             facts=wording.form_facts(form),
         )

@@ -5,7 +5,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from groups.actors import Actor
-from groups.sync import SyncFailed, sync_groups
+from groups.services import SyncFailed, sync_groups
 
 
 class Command(BaseCommand):

@@ -1,5 +1,5 @@
-"""What users do to the register, each step audited: the Coze call sits between a
-committed `pending` row and its final outcome."""
+"""Voiceprint groups: create, update and delete, each step audited; the Coze call sits
+between a committed `pending` row and its final outcome."""
 
 import logging
 
@@ -7,65 +7,21 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from . import attempts, audit, coze, quota
-from .models import AuditEntry, CozeAccount, Device, VoiceprintGroup
-from .wording import fact
+from .. import audit, coze, quota
+from ..models import AuditEntry, CozeAccount, Device, VoiceprintGroup
+from ..wording import fact
+from . import attempts
+from .errors import (
+    AlreadySubmitted,
+    AttemptUnresolved,
+    DeviceGone,
+    NameTaken,
+    NotRegistered,
+    QuotaExceeded,
+)
 
 log = logging.getLogger("vpadmin.operations")
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
-
-
-class QuotaExceeded(Exception):
-    def __init__(self, used, limit):
-        super().__init__(f"quota full: {used} of {limit} groups")
-        self.used, self.limit = used, limit
-
-
-class AlreadySubmitted(Exception):
-    """This form was submitted before; `entry` is the audit row of that attempt."""
-
-    def __init__(self, entry):
-        super().__init__(f"form already submitted (audit entry {entry.pk})")
-        self.entry = entry
-
-
-class AttemptUnresolved(Exception):
-    """An earlier creation of this name for this device has no known outcome yet: creating
-    it again could make a second group on Coze. `entry` is that attempt's row."""
-
-    def __init__(self, entry):
-        super().__init__(f"creation attempt {entry.pk} is not resolved")
-        self.entry = entry
-
-
-class NameTaken(Exception):
-    """The device already has an active group of that name (a resubmit of a form whose
-    group was made, most likely); `group` is that group."""
-
-    def __init__(self, group):
-        super().__init__(f"the device already has a group named {group.name!r}")
-        self.group = group
-
-
-class DeviceBusy(Exception):
-    """The device cannot be deleted: it serves active groups, or a creation for it has no
-    known outcome yet."""
-
-    def __init__(self, groups=(), attempts=()):
-        super().__init__("the device is in use")
-        self.groups, self.attempts = list(groups), list(attempts)
-
-
-class DeviceGone(Exception):
-    """The chosen device was deleted after the form was checked: nothing was sent."""
-
-
-class NotRegistered(Exception):
-    """Coze created the group but our database write failed; sync will register it."""
-
-    def __init__(self, coze_id, logid):
-        super().__init__(f"Coze group {coze_id} created but not registered")
-        self.coze_id, self.logid = coze_id, logid
 
 
 def _reserve_slot(actor, submission, fields):
@@ -118,16 +74,16 @@ def create_group(actor, *, name, desc, device, submission):
         raise AlreadySubmitted(earlier)
     if isinstance(unresolved, VoiceprintGroup):
         facts = fact("name_taken", name=name)
-        audit.record(actor, Action.GROUP_CREATE, Outcome.REFUSED, facts=facts, **fields)
+        audit.refuse(actor, Action.GROUP_CREATE, facts=facts, **fields)
         raise NameTaken(unresolved)
     if unresolved is not None:
         facts = fact("attempt_unresolved", name=name, attempt=unresolved.pk)
-        audit.record(actor, Action.GROUP_CREATE, Outcome.REFUSED, facts=facts, **fields)
+        audit.refuse(actor, Action.GROUP_CREATE, facts=facts, **fields)
         raise AttemptUnresolved(unresolved)
     if entry is None:
         limit = settings.COZE_GROUP_QUOTA
         facts = fact("quota_full", used=used, limit=limit)
-        audit.record(actor, Action.GROUP_CREATE, Outcome.REFUSED, facts=facts, **fields)
+        audit.refuse(actor, Action.GROUP_CREATE, facts=facts, **fields)
         raise QuotaExceeded(used, limit)
 
     try:
@@ -356,33 +312,3 @@ def _finish_deletion(group, entry, *, resolves=None, actor=None, facts=None, **f
                 resolves=resolves if resolves.resolution_or_none(fresh=True) is None else None,
                 facts=fact("already_deleted"),
             )
-
-
-def delete_device(actor, device):
-    """Delete a device that serves no active group and has no creation under way, checked
-    under the account lock that creations take; the audit row keeps the device's id."""
-    with transaction.atomic():
-        CozeAccount.locked()
-        active = list(device.voiceprint_groups.active().values_list("name", flat=True)[:20])
-        waiting = list(
-            attempts.unresolved_creations()
-            .filter(device=device)
-            .values_list("sent_name", flat=True)[:20]
-        )
-        if active or waiting:
-            facts = (
-                fact("device_serves_groups", groups=active)
-                if active
-                else fact("device_has_attempts", names=waiting)
-            )
-            outcome = Outcome.REFUSED
-        else:
-            facts = fact("device_deleted", name=device.name, serial=device.serial)
-            outcome = Outcome.SUCCESS
-        audit.record(
-            actor, Action.DEVICE_DELETE, outcome, target=device, device=device, facts=facts
-        )
-        if outcome == Outcome.SUCCESS:
-            device.delete()
-    if active or waiting:
-        raise DeviceBusy(active, waiting)

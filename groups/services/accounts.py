@@ -11,8 +11,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from . import audit, wording
-from .models import AuditEntry
+from .. import audit, wording
+from ..models import AuditEntry
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 ROLES = ("Administrator", "Operator", "Viewer")  # the auth groups, highest first
@@ -110,10 +110,9 @@ def reset_password(actor, person, password):
 
 def refuse(actor, action, refusal, person=None, **values):
     """The audit row of a change the rules refused."""
-    audit.record(
+    audit.refuse(
         actor,
         action,
-        Outcome.REFUSED,
         target=person,
         facts=wording.fact(refusal.say, **values),
     )

@@ -16,10 +16,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from . import attempts, audit, coze
+from .. import audit, coze
+from ..models import DESC_MAX, NAME_MAX, AuditEntry, CozeAccount, VoiceprintGroup
+from ..wording import fact
+from . import attempts
 from .attempts import pending_margin
-from .models import DESC_MAX, NAME_MAX, AuditEntry, CozeAccount, VoiceprintGroup
-from .wording import fact
 
 log = logging.getLogger("vpadmin.sync")
 Action, Outcome, State = AuditEntry.Action, AuditEntry.Outcome, VoiceprintGroup.State

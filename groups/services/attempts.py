@@ -14,9 +14,9 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from . import audit, coze
-from .models import AuditEntry, CozeAccount, Device, VoiceprintGroup
-from .wording import fact
+from .. import audit, coze
+from ..models import AuditEntry, CozeAccount, Device, VoiceprintGroup
+from ..wording import fact
 
 log = logging.getLogger("vpadmin.attempts")
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome

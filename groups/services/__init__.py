@@ -1,0 +1,39 @@
+"""Every write to the register, audited, for the web, the API and jobs alike: each takes
+an explicit Actor (groups.actors) and raises the errors of groups.services.errors."""
+
+from . import devices
+from .attempts import check_creation
+from .devices import create_device, delete_device, update_device
+from .errors import (
+    AlreadySubmitted,
+    AttemptUnresolved,
+    DeviceBusy,
+    DeviceGone,
+    NameTaken,
+    NotRegistered,
+    QuotaExceeded,
+    SerialTaken,
+)
+from .groups import create_group, delete_group, update_group
+from .sync import SyncFailed, sync_groups
+
+__all__ = [
+    "devices",
+    "AlreadySubmitted",
+    "AttemptUnresolved",
+    "DeviceBusy",
+    "DeviceGone",
+    "NameTaken",
+    "NotRegistered",
+    "QuotaExceeded",
+    "SerialTaken",
+    "SyncFailed",
+    "check_creation",
+    "create_device",
+    "create_group",
+    "delete_device",
+    "delete_group",
+    "sync_groups",
+    "update_device",
+    "update_group",
+]

@@ -1,0 +1,72 @@
+"""Devices: create, update and delete, each audited."""
+
+from django.db import DatabaseError, IntegrityError, transaction
+
+from .. import audit
+from ..models import AuditEntry, CozeAccount, Device
+from ..wording import fact
+from . import attempts
+from .errors import DeviceBusy, DeviceGone, SerialTaken
+
+Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
+FIELDS = ("name", "serial", "location", "notes")
+
+
+def create_device(actor, **values):
+    """Register a device; raises SerialTaken if its serial is someone else's by now."""
+    device = Device(**{name: values.get(name, "") for name in FIELDS})
+    _save(device, editing=False)
+    audit.record(actor, Action.DEVICE_CREATE, Outcome.SUCCESS, target=device, device=device)
+    return device
+
+
+def update_device(actor, device, **values):
+    """Change a device's details; raises SerialTaken, or DeviceGone if it was deleted."""
+    for name in FIELDS:
+        if name in values:
+            setattr(device, name, values[name])
+    _save(device, editing=True)
+    audit.record(actor, Action.DEVICE_UPDATE, Outcome.SUCCESS, target=device, device=device)
+    return device
+
+
+def _save(device, *, editing):
+    """A serial taken (or the device deleted) by someone else since the values were
+    checked is an error the caller can show, not a server error."""
+    try:
+        with transaction.atomic():
+            device.save(force_update=editing)
+    except IntegrityError:
+        raise SerialTaken from None
+    except DatabaseError:  # the forced update found no row: deleted meanwhile
+        raise DeviceGone from None
+
+
+def delete_device(actor, device):
+    """Delete a device that serves no active group and has no creation under way, checked
+    under the account lock that creations take; the audit row keeps the device's id."""
+    with transaction.atomic():
+        CozeAccount.locked()
+        active = list(device.voiceprint_groups.active().values_list("name", flat=True)[:20])
+        waiting = list(
+            attempts.unresolved_creations()
+            .filter(device=device)
+            .values_list("sent_name", flat=True)[:20]
+        )
+        if active or waiting:
+            facts = (
+                fact("device_serves_groups", groups=active)
+                if active
+                else fact("device_has_attempts", names=waiting)
+            )
+            outcome = Outcome.REFUSED
+        else:
+            facts = fact("device_deleted", name=device.name, serial=device.serial)
+            outcome = Outcome.SUCCESS
+        audit.record(
+            actor, Action.DEVICE_DELETE, outcome, target=device, device=device, facts=facts
+        )
+        if outcome == Outcome.SUCCESS:
+            device.delete()
+    if active or waiting:
+        raise DeviceBusy(active, waiting)

@@ -1,0 +1,59 @@
+"""Why a service did not do what it was asked: raised to the web, the API and jobs alike,
+which say it in words from groups.wording."""
+
+
+class QuotaExceeded(Exception):
+    def __init__(self, used, limit):
+        super().__init__(f"quota full: {used} of {limit} groups")
+        self.used, self.limit = used, limit
+
+
+class AlreadySubmitted(Exception):
+    """This form was submitted before; `entry` is the audit row of that attempt."""
+
+    def __init__(self, entry):
+        super().__init__(f"form already submitted (audit entry {entry.pk})")
+        self.entry = entry
+
+
+class AttemptUnresolved(Exception):
+    """An earlier creation of this name for this device has no known outcome yet: creating
+    it again could make a second group on Coze. `entry` is that attempt's row."""
+
+    def __init__(self, entry):
+        super().__init__(f"creation attempt {entry.pk} is not resolved")
+        self.entry = entry
+
+
+class NameTaken(Exception):
+    """The device already has an active group of that name (a resubmit of a form whose
+    group was made, most likely); `group` is that group."""
+
+    def __init__(self, group):
+        super().__init__(f"the device already has a group named {group.name!r}")
+        self.group = group
+
+
+class DeviceBusy(Exception):
+    """The device cannot be deleted: it serves active groups, or a creation for it has no
+    known outcome yet."""
+
+    def __init__(self, groups=(), attempts=()):
+        super().__init__("the device is in use")
+        self.groups, self.attempts = list(groups), list(attempts)
+
+
+class DeviceGone(Exception):
+    """The chosen device was deleted after the form was checked: nothing was sent."""
+
+
+class NotRegistered(Exception):
+    """Coze created the group but our database write failed; sync will register it."""
+
+    def __init__(self, coze_id, logid):
+        super().__init__(f"Coze group {coze_id} created but not registered")
+        self.coze_id, self.logid = coze_id, logid
+
+
+class SerialTaken(Exception):
+    """Another device has this serial (taken since the form was checked, most likely)."""
