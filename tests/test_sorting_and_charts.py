@@ -109,3 +109,17 @@ def test_days_are_local_days_even_when_the_clocks_change(settings, db):
         .values_list("day", "n")
     )
     assert dict(rows) == {**expected, None: 1}
+
+
+def test_the_gauge_counts_a_creation_without_an_answer_as_used(viewer_client, settings, device):
+    settings.COZE_GROUP_QUOTA = 10
+    VoiceprintGroup.objects.create(coze_id="1", name="g", device=device)
+    AuditEntry.objects.create(action="group.create", outcome="unknown", device=device)
+
+    page = viewer_client.get("/")
+
+    usage = page.context["quota"]
+    assert (usage.held, usage.pending, usage.used, usage.free) == (1, 1, 2, 8)
+    assert "Of these, 1 is a creation whose answer from Coze is not known yet" in (
+        page.content.decode()
+    )

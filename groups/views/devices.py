@@ -14,7 +14,8 @@ from ..forms import (
 )
 from ..models import AuditEntry, Device
 from ..services import attempts
-from .common import ACTIVE_GROUP_COUNT, permission_required
+from ..services import messages as says
+from .common import ACTIVE_GROUP_COUNT, permission_required, tell
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 
@@ -70,11 +71,10 @@ def _save_device(request, form, action):
                 device = services.create_device(request.actor, **values)
             else:
                 device = services.update_device(request.actor, form.instance, **values)
-        except services.SerialTaken:
-            unique = Device._meta.get_field("serial").error_messages["unique"]
-            form.add_error("serial", ValidationError(unique, code="unique"))
-        except services.DeviceGone:
-            form.add_error(None, ValidationError(_("This device was deleted."), code="deleted"))
+        except services.SerialTaken as taken:
+            form.add_error("serial", ValidationError(says.about(taken).text, code="unique"))
+        except services.DeviceGone as gone:
+            form.add_error(None, ValidationError(says.about(gone).text, code="deleted"))
         else:
             messages.success(request, _("Device “%(name)s” saved.") % {"name": device.name})
             return redirect(device)
@@ -115,24 +115,7 @@ def device_delete(request, pk):
     try:
         services.delete_device(request.actor, device)
     except services.DeviceBusy as busy:
-        if busy.groups:
-            messages.error(
-                request,
-                _(
-                    "“%(device)s” still serves active voiceprint groups: %(groups)s. Delete them "
-                    "or assign them to another device first."
-                )
-                % {"device": device.name, "groups": wording.joined(busy.groups)},
-            )
-        else:
-            messages.error(
-                request,
-                _(
-                    "A voiceprint group is being created for “%(device)s” (%(groups)s) and "
-                    "Coze's answer is not known yet. Check it on the device's page first."
-                )
-                % {"device": device.name, "groups": wording.joined(busy.attempts)},
-            )
+        tell(request, says.about(busy))
         return redirect(device)
     messages.success(request, _("Device “%(name)s” deleted.") % {"name": device.name})
     return redirect("device_list")

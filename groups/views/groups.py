@@ -16,7 +16,8 @@ from ..forms import (
 )
 from ..models import AuditEntry, Device, VoiceprintGroup
 from ..services import attempts
-from .common import permission_required, quota_full_message, tell_coze_error
+from ..services import messages as says
+from .common import permission_required, tell
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 
@@ -113,57 +114,13 @@ def group_new(request):
         )
         return render(request, "groups/group_form.html", {"form": form, "quota": quota.usage()})
     except services.NameTaken as taken:
-        messages.info(
-            request,
-            _(
-                "“%(device)s” already has the group “%(name)s”, so nothing was sent to Coze "
-                "(a form sent twice?). Choose another name for a second group."
-            )
-            % {"device": taken.group.device.name, "name": taken.group.name},
-        )
+        tell(request, says.about(taken))
         return redirect(taken.group)
-    except services.AttemptUnresolved as unresolved:
-        messages.warning(
-            request,
-            _(
-                "“%(name)s” was already sent to Coze for this device and Coze's answer is not "
-                "known yet, so it was not sent again (that could make a second group). Use "
-                "“Check now” on the device's page to find out whether it was created."
-            )
-            % {"name": unresolved.entry.sent_name},
-        )
+    except (services.AttemptUnresolved, coze.CozeNoAnswer) as error:
+        tell(request, says.about(error, "create"))
         return redirect(data["device"])
-    except services.QuotaExceeded as full:
-        messages.error(request, quota_full_message(full.used, full.limit))
-    except coze.CozeNoAnswer as error:
-        messages.warning(
-            request,
-            _(
-                "Coze did not answer (%(reason)s), and the group is not on Coze's list yet: it "
-                "may still be created. It was not sent again. Use “Check now” on the device's "
-                "page in a minute to find out."
-            )
-            % {"reason": error.sentence()},
-        )
-        return redirect(data["device"])
-    except coze.CozeError as error:
-        tell_coze_error(
-            request,
-            error,
-            refused=_(
-                "Coze did not create the group: %(msg)s (code %(code)s, HTTP %(status)s, "
-                "logid %(logid)s)."
-            ),
-        )
-    except services.NotRegistered as lost:
-        messages.error(
-            request,
-            _(
-                "Coze created the group (id %(id)s, logid %(logid)s) but vpadmin could not save "
-                "it. An Administrator's sync with Coze will register it; do not create it again."
-            )
-            % {"id": lost.coze_id, "logid": lost.logid},
-        )
+    except (services.QuotaExceeded, services.NotRegistered, coze.CozeError) as error:
+        tell(request, says.about(error, "create"))
     else:
         if getattr(group, "found_after_no_answer", False):
             messages.success(
@@ -254,28 +211,9 @@ def group_edit(request, pk):
         )
     except coze.CozeError as error:
         if group.state == VoiceprintGroup.State.GONE:
-            messages.error(
-                request,
-                _(
-                    "Coze no longer has “%(name)s” (logid %(logid)s): it is marked gone and "
-                    "cannot be changed."
-                )
-                % {"name": group.name, "logid": error.logid or "—"},
-            )
+            tell(request, says.group_gone(group, error))
             return redirect(group)
-        tell_coze_error(
-            request,
-            error,
-            refused=_(
-                "Coze did not change the group: %(msg)s (code %(code)s, HTTP %(status)s, "
-                "logid %(logid)s). Nothing was changed."
-            ),
-            no_answer=_(
-                "Coze did not answer (%(reason)s), and Coze's list does not show the change "
-                "yet: it may or may not be made. vpadmin kept the old values; saving again is "
-                "safe."
-            ),
-        )
+        tell(request, says.about(error, "update"))
         return render(request, "groups/group_edit.html", {"form": form, "group": group})
     if changes.get("device_gone"):
         messages.warning(
@@ -303,19 +241,7 @@ def group_delete(request, pk):
     try:
         services.delete_group(request.actor, group)
     except coze.CozeError as error:
-        tell_coze_error(
-            request,
-            error,
-            refused=_(
-                "Coze did not delete the group: %(msg)s (code %(code)s, HTTP %(status)s, "
-                "logid %(logid)s). Nothing was changed."
-            ),
-            no_answer=_(
-                "Coze did not answer (%(reason)s): the group may or may not be deleted. "
-                "Deleting it again is safe: if Coze no longer has it, vpadmin records it as "
-                "deleted."
-            ),
-        )
+        tell(request, says.about(error, "delete"))
     else:
         messages.success(request, _("“%(name)s” was deleted on Coze.") % {"name": group.name})
     return redirect(group)

@@ -7,7 +7,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .. import services, wording
-from .common import error_details, permission_required
+from ..services import messages as says
+from .common import permission_required, tell
 
 
 @require_POST
@@ -22,14 +23,7 @@ def group_sync(request):
     try:
         result = services.sync_groups(request.actor)
     except services.SyncFailed as failed:
-        messages.error(
-            request,
-            _("Sync with Coze failed; nothing was changed. %(reason)s (%(details)s)")
-            % {
-                "reason": wording.render(failed.entry.facts),
-                "details": error_details(failed.error),
-            },
-        )
+        tell(request, says.about(failed))
         return redirect(target)
     summary = _("Synced with Coze: %(summary)s.") % {"summary": wording.render(result.entry.facts)}
     (messages.success if result.changed else messages.info)(request, summary)
