@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from groups.logs import JsonFormatter, KeyValueFormatter, RequestContextFilter
+from vpadmin.logs import JsonFormatter, KeyValueFormatter, RequestContextFilter
 
 
 @pytest.fixture

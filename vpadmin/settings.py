@@ -60,14 +60,15 @@ MIDDLEWARE = [
     "vpadmin.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "groups.middleware.RequestIdMiddleware",
-    "groups.middleware.ContentSecurityPolicyMiddleware",
+    "vpadmin.middleware.RequestIdMiddleware",
+    "vpadmin.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "groups.actors.ActorMiddleware",  # request.actor, for the services and the audit log
     "django.contrib.messages.middleware.MessageMiddleware",
     # A bare 405 becomes a page (inside the session and user it shows, around every view).
     "vpadmin.errors.MethodNotAllowedPage",
@@ -203,15 +204,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "request": {"()": "groups.logs.RequestContextFilter"},
-        "client_errors": {"()": "groups.logs.ClientErrorsWithoutTraceback"},
+        "request": {"()": "vpadmin.logs.RequestContextFilter"},
+        "client_errors": {"()": "vpadmin.logs.ClientErrorsWithoutTraceback"},
     },
     "formatters": {
         "text": {
-            "()": "groups.logs.KeyValueFormatter",
+            "()": "vpadmin.logs.KeyValueFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
         },
-        "json": {"()": "groups.logs.JsonFormatter"},
+        "json": {"()": "vpadmin.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {

@@ -6,9 +6,7 @@ import time
 import uuid
 
 from django.conf import settings
-from django.utils.functional import SimpleLazyObject
 
-from .actors import Actor
 from .logs import current_request
 
 log = logging.getLogger("vpadmin.request")
@@ -20,8 +18,6 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         request.request_id = uuid.uuid4().hex
-        # Who acts, for the services and the audit log: read once, after authentication.
-        request.actor = SimpleLazyObject(lambda: Actor.from_request(request))
         token = current_request.set(request)
         started = time.monotonic()
         try:
