@@ -16,8 +16,7 @@ import pytest
 import requests
 
 from groups.simulator import CozeSimulator
-
-from .conftest import TEST_TOKEN
+from tests.conftest import TEST_TOKEN
 
 GROUPS = "/v1/audio/voiceprint_groups"
 LOGID = re.compile(r"^\d{14}[0-9A-F]{16}$")
@@ -514,7 +513,7 @@ def test_runcozesim_serves_the_configured_token_until_terminated(tmp_path):
     command = [sys.executable, "manage.py", "runcozesim", f"127.0.0.1:{port}", "--seed", "2"]
     command += ["--quota", "5", "--state", str(tmp_path / "sim.json")]
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     server = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, text=True)
     try:
         line = server.stdout.readline()

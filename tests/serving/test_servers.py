@@ -23,7 +23,7 @@ from groups.actors import Actor
 from groups.models import AuditEntry, VoiceprintGroup
 from groups.services.sync import sync_groups
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def database_url():

@@ -13,7 +13,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", authlib.deprecate.AuthlibDeprecationWarning)
     from cozepy import Coze, CozeAPIError, TokenAuth
 
-from .conftest import TEST_TOKEN
+from tests.conftest import TEST_TOKEN
 
 LOGID = re.compile(r"^\d{14}[0-9A-F]{16}$")
 

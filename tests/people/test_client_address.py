@@ -12,7 +12,7 @@ from django.test import RequestFactory
 from groups.actors import client_ip
 from groups.models import AuditEntry
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LOAD_BALANCER = "10.0.0.2"
 MALLORY = "198.51.100.66"  # reaches gunicorn directly
 
