@@ -3,8 +3,8 @@ and deleting a device."""
 
 import pytest
 
+from groups.coze.simulator import CODE_NOT_FOUND
 from groups.models import AuditEntry, Device, VoiceprintGroup
-from groups.simulator import CODE_NOT_FOUND
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from groups.simulator import CozeSimulator
+from groups.coze.simulator import CozeSimulator
 
 from .conftest import TEST_TOKEN
 

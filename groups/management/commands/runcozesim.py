@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from groups.simulator import CozeSimulator
+from groups.coze.simulator import CozeSimulator
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8765
 
