@@ -95,16 +95,69 @@ def test_delete_group(coze_sim):
 
 
 def test_a_nonzero_code_is_a_refusal(coze_sim):
-    coze_sim.add_fault("code", code=4013, msg="rate limited")
+    coze_sim.add_fault("code", code=4101, msg="no permission")
 
     with pytest.raises(coze.CozeRefused) as caught:
         coze.get_client().create_group("kiosk")
 
     error = caught.value
-    assert (error.code, error.msg, error.http_status) == (4013, "rate limited", 200)
+    assert (error.code, error.msg, error.http_status) == (4101, "no permission", 200)
     assert error.logid == coze_sim.requests[-1]["logid"] and LOGID.match(error.logid)
-    assert str(error) == "Coze refused the request: rate limited (code 4013)"
+    assert str(error) == "Coze refused the request: no permission (code 4101)"
     assert coze_sim.groups == {}
+
+
+@pytest.mark.parametrize(
+    ("fault", "rate_limited", "usage_limited"),
+    [
+        ({"code": 4009}, True, False),  # the system's request ceiling: retry later
+        ({"code": 4020}, True, False),  # the RPM peak
+        ({"code": 4101, "status": 429}, True, False),  # HTTP 429 says it without a code
+        ({"code": 4008}, False, True),  # the day's usage limit: try tomorrow
+        ({"code": 4008, "status": 429}, False, True),
+        ({"code": 4013}, False, False),  # a model error, not a rate limit
+        ({"code": 5000}, False, False),
+    ],
+)
+def test_rate_and_usage_limits_are_known_by_cozes_codes(
+    coze_sim, fault, rate_limited, usage_limited
+):
+    coze_sim.add_fault("code", method="GET", msg="limited", **fault)
+
+    with pytest.raises(coze.CozeRefused) as caught:
+        coze.get_client().list_groups()
+
+    error = caught.value
+    assert (error.rate_limited, error.usage_limited) == (rate_limited, usage_limited)
+    assert error.worth_retrying is rate_limited  # a list may be sent again without harm
+
+
+def test_a_rate_limited_create_is_never_worth_retrying(coze_sim):
+    coze_sim.add_fault("code", code=4020, status=429, times=None)
+    client = coze.get_client()
+    [group_id] = coze_sim.seed_groups(1)
+
+    calls = [
+        lambda: client.create_group("kiosk"),
+        client.list_groups,
+        lambda: client.update_group(group_id, name="hall"),
+        lambda: client.delete_group(group_id),
+    ]
+    errors = []
+    for call in calls:
+        with pytest.raises(coze.CozeRefused) as caught:
+            call()
+        errors.append(caught.value)
+
+    assert all(error.rate_limited for error in errors)
+    assert [error.worth_retrying for error in errors] == [False, True, True, True]
+    coze_sim.clear_faults()
+
+
+def test_errors_made_without_a_call_are_not_worth_retrying():
+    error = coze.CozeRefused("slow down", code=4020, http_status=429)
+
+    assert error.rate_limited and not error.worth_retrying
 
 
 def test_coze_limits_come_back_as_refusals(coze_sim):

@@ -271,7 +271,7 @@ def test_a_code_fault_answers_the_code_and_changes_nothing(coze_sim):
 
     first, second, third = (create(coze_sim) for _ in range(3))
 
-    assert (first["code"], first["msg"]) == (4013, "request rate limit exceeded")
+    assert (first["code"], first["msg"]) == (4009, "已达系统请求上限，请稍后重试")
     assert (second["code"], second["msg"]) == (4101, "no permission")
     assert third["code"] == 0
     assert len(coze_sim.groups) == 1
@@ -345,7 +345,7 @@ def test_faults_match_a_method_and_a_number_of_requests(coze_sim):
     coze_sim.add_fault("code", method="post", times=2)
 
     assert call(coze_sim, "GET").json()["code"] == 0
-    assert [create(coze_sim)["code"] for _ in range(3)] == [4013, 4013, 0]
+    assert [create(coze_sim)["code"] for _ in range(3)] == [4009, 4009, 0]
 
 
 def test_a_fault_without_a_count_lasts_until_cleared(coze_sim):
@@ -376,7 +376,7 @@ def test_the_control_api_queues_a_fault_that_waits(coze_sim):
     answer = control(coze_sim, "POST", "faults", json={"kind": "code", "after": 1})
     assert answer.status_code == 200 and answer.json()["faults"][0]["after"] == 1
 
-    assert [create(coze_sim)["code"] for _ in range(3)] == [0, 4013, 0]
+    assert [create(coze_sim)["code"] for _ in range(3)] == [0, 4009, 0]
 
 
 def test_faults_apply_only_after_the_bearer_check(coze_sim):

@@ -34,7 +34,8 @@ class CozeClient:
     def create_group(self, name: str, desc: str = "") -> CozeResponse:
         """Create a group; data["id"] is its Coze id (a string of digits)."""
         body = {"name": name, "desc": desc} if desc else {"name": name}
-        response = self._transport.call("POST", GROUPS_PATH, json=body)
+        # Never sent twice: a lost answer may hide a group Coze made.
+        response = self._transport.call("POST", GROUPS_PATH, retry_safe=False, json=body)
         if not response.data.get("id"):
             # Coze says it acted but not on what: only reconciliation can find the group.
             raise CozeNoAnswer(
@@ -57,18 +58,20 @@ class CozeClient:
         """One page of the account's groups: data {"total", "items"}."""
         params = {"page_num": page_num, "page_size": page_size, "name": name, "group_id": group_id}
         params = {key: value for key, value in params.items() if value is not None}
-        return self._transport.call("GET", GROUPS_PATH, params=params)
+        return self._transport.call("GET", GROUPS_PATH, retry_safe=True, params=params)
 
     def update_group(
         self, group_id: str, name: str | None = None, desc: str | None = None
     ) -> CozeResponse:
         """Change a group's name and/or desc (None leaves a field as it is)."""
         body = {key: value for key, value in (("name", name), ("desc", desc)) if value is not None}
-        return self._transport.call("PUT", f"{GROUPS_PATH}/{group_id}", json=body)
+        # The same change made twice leaves the group as once.
+        return self._transport.call("PUT", f"{GROUPS_PATH}/{group_id}", retry_safe=True, json=body)
 
     def delete_group(self, group_id: str) -> CozeResponse:
         """Delete a group and the voiceprints in it."""
-        return self._transport.call("DELETE", f"{GROUPS_PATH}/{group_id}")
+        # A second delete finds nothing to delete (4200), which callers take as done.
+        return self._transport.call("DELETE", f"{GROUPS_PATH}/{group_id}", retry_safe=True)
 
 
 _client = None

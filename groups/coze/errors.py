@@ -1,6 +1,12 @@
 """The ways a Coze call can fail, each carrying Coze's code, msg, HTTP status and logid."""
 
 NOT_FOUND_CODE = 4200  # "resource not found": a wrong id, or not this account's
+# Coze's rate limits, which a retry after a pause can pass: 4009 the system's request
+# ceiling ("retry later"), 4020 the RPM peak; HTTP 429 says the same without a code.
+RATE_LIMIT_CODES = frozenset({4009, 4020})
+# The day's usage limit ("try again tomorrow"): no pause of seconds lifts it.
+USAGE_LIMIT_CODE = 4008
+# 4013 is Coze's "model error", not a rate limit, whatever some SDKs assume.
 
 
 class CozeError(Exception):
@@ -8,24 +14,47 @@ class CozeError(Exception):
 
     `msg` is Coze's own message when Coze sent one; when the failure is ours to name (no
     answer, not JSON ...), `reason` is its code (groups.wording.COZE_REASONS) and `msg`
-    the same in English, for logs.
+    the same in English, for logs. `retry_safe` says whether the call may be sent again
+    without harm (every call but a create, which could make a second group).
     """
 
     summary = "The Coze call failed"
     outcome = "error"
 
     def __init__(
-        self, msg, *, code=None, http_status=None, logid="", duration_ms=0, reason=None, **values
+        self,
+        msg,
+        *,
+        code=None,
+        http_status=None,
+        logid="",
+        duration_ms=0,
+        reason=None,
+        retry_safe=False,
+        **values,
     ):
         super().__init__(msg)
         self.msg, self.code, self.http_status = msg, code, http_status
         self.logid, self.duration_ms = logid, duration_ms
-        self.reason, self.values = reason, values
+        self.reason, self.retry_safe, self.values = reason, retry_safe, values
 
     @property
     def rate_limited(self):
-        """Coze asked us to slow down (HTTP 429, or its rate-limit code)."""
-        return self.http_status == 429 or self.code == 4013
+        """Coze asked us to slow down for now (HTTP 429, 4009 or 4020): try again later."""
+        if self.usage_limited:
+            return False
+        return self.http_status == 429 or self.code in RATE_LIMIT_CODES
+
+    @property
+    def usage_limited(self):
+        """The account used up its calls for the day (4008): nothing passes until tomorrow."""
+        return self.code == USAGE_LIMIT_CODE
+
+    @property
+    def worth_retrying(self):
+        """Sending the same call again after a pause may succeed: Coze rate-limited a call
+        that does no harm when sent twice. Never a create, never another failure."""
+        return self.retry_safe and self.rate_limited
 
     @property
     def not_found(self):

@@ -123,12 +123,15 @@ class Transport:
         for prefix in ("http://", "https://"):
             self.session.mount(prefix, HTTPAdapter(max_retries=no_retries))
 
-    def call(self, method, path, **kwargs) -> CozeResponse:
-        """Send one request; its answer's data, or the CozeError it amounts to."""
+    def call(self, method, path, *, retry_safe, **kwargs) -> CozeResponse:
+        """Send one request; its answer's data, or the CozeError it amounts to.
+
+        `retry_safe`: whether the request may be sent again without harm; its error says so.
+        """
         started = time.monotonic()
         outcome, status, code, logid = "error", None, None, ""
         try:
-            response = self._send(method, path, started, **kwargs)
+            response = self._send(method, path, started, retry_safe, **kwargs)
             outcome, status, code, logid = "success", response.http_status, 0, response.logid
             return response
         except CozeError as error:
@@ -149,7 +152,7 @@ class Transport:
                 },
             )
 
-    def _send(self, method, path, started, **kwargs):
+    def _send(self, method, path, started, retry_safe, **kwargs):
         try:
             answer = self.session.request(
                 method,
@@ -159,9 +162,9 @@ class Transport:
                 **kwargs,
             )
         except requests.RequestException as error:
-            failure = _transport_error(error, self.timeout, _ms_since(started))
+            failure = _transport_error(error, self.timeout, _ms_since(started), retry_safe)
         else:
-            return _parse(answer, _ms_since(started), self.auth.token)
+            return _parse(answer, _ms_since(started), self.auth.token, retry_safe)
         # Raised outside the except block, so no requests exception (whose request
         # object holds the Authorization header) is chained to the error.
         raise failure
@@ -171,10 +174,10 @@ def _ms_since(started):
     return round((time.monotonic() - started) * 1000)
 
 
-def _transport_error(error, timeout, duration_ms):
+def _transport_error(error, timeout, duration_ms, retry_safe):
     """Whether the request never reached Coze (CozeFailed) or its answer was lost."""
     reason = getattr(error.args[0], "reason", None) if error.args else None
-    took = {"duration_ms": duration_ms}
+    took = {"duration_ms": duration_ms, "retry_safe": retry_safe}
     if isinstance(error, NOT_SENT):
         msg = "the request could not be made: check COZE_API_BASE and COZE_API_TOKEN"
         return CozeFailed(msg, reason="not_sent", **took)
@@ -191,7 +194,7 @@ def _transport_error(error, timeout, duration_ms):
     return CozeNoAnswer("the connection closed before an answer", reason="closed", **took)
 
 
-def _parse(answer, duration_ms, token):
+def _parse(answer, duration_ms, token, retry_safe):
     """Turn an HTTP answer into a CozeResponse, or raise the matching CozeError."""
     status = answer.status_code
     try:
@@ -202,7 +205,12 @@ def _parse(answer, duration_ms, token):
     detail = envelope.get("detail") if envelope else None
     body_logid = detail.get("logid") if isinstance(detail, dict) else None
     logid = answer.headers.get("x-tt-logid") or str(body_logid or "")
-    known = {"http_status": status, "logid": logid, "duration_ms": duration_ms}
+    known = {
+        "http_status": status,
+        "logid": logid,
+        "duration_ms": duration_ms,
+        "retry_safe": retry_safe,
+    }
 
     try:
         code = _code(envelope["code"]) if envelope else None

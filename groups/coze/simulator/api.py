@@ -12,7 +12,10 @@ JSON_TYPE = "application/json; charset=utf-8"
 
 CODE_INVALID = 4000  # Coze's "invalid parameter"
 CODE_NO_SUCH_API = 4004
-CODE_RATE_LIMITED = 4013  # Coze's rate limit
+CODE_USAGE_LIMIT = 4008  # the day's usage limit
+CODE_RATE_LIMITED = 4009  # the system's request ceiling: retry later
+CODE_MODEL_ERROR = 4013  # a model error, which some SDKs take for a rate limit
+CODE_RPM_LIMIT = 4020  # the RPM peak
 CODE_AUTH = 4100  # Coze's "authentication is invalid"
 CODE_QUOTA = 4118
 CODE_NOT_FOUND = 4200

@@ -5,7 +5,9 @@ from http import HTTPStatus
 from .api import CODE_INTERNAL, CODE_RATE_LIMITED, envelope, new_logid
 
 FAULT_DEFAULTS = {
-    "code": {"status": 200, "code": CODE_RATE_LIMITED, "msg": "request rate limit exceeded"},
+    # S2 lists 4009's msg in Chinese only ("the system's request ceiling is reached, retry
+    # later"); what Coze's live answer says in it is not documented.
+    "code": {"status": 200, "code": CODE_RATE_LIMITED, "msg": "已达系统请求上限，请稍后重试"},
     "http": {"status": 500, "code": CODE_INTERNAL, "msg": "internal server error"},
     "nonjson": {"status": 502},
     "delay": {"seconds": 15.0},
