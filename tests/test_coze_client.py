@@ -11,7 +11,8 @@ import requests
 import vpadmin
 from groups import coze
 
-LOGID = re.compile(r"^\d{14}[0-9A-F]{16}$")
+# 34 characters: a 14-digit timestamp and 20 upper-case hex digits, as Coze's.
+LOGID = re.compile(r"^\d{14}[0-9A-F]{20}$")
 
 
 def wait_for(condition, timeout=3.0):

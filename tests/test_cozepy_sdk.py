@@ -15,7 +15,8 @@ with warnings.catch_warnings():
 
 from .conftest import TEST_TOKEN
 
-LOGID = re.compile(r"^\d{14}[0-9A-F]{16}$")
+# 34 characters: a 14-digit timestamp and 20 upper-case hex digits, as Coze's.
+LOGID = re.compile(r"^\d{14}[0-9A-F]{20}$")
 
 
 def sdk(sim, token=TEST_TOKEN):

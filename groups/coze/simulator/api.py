@@ -1,4 +1,9 @@
-"""Coze's voiceprint-group calls as the simulator answers them: routes, limits, envelope."""
+"""Coze's calls as the simulator answers them: routes, limits, codes and the envelope.
+
+Coze's voiceprint pages, its error codes and what SDKs and live answers show are the
+reference. Where Coze documents nothing, the simulator makes a choice, and each such
+choice says so in a comment marked [inf]; [obs] marks what was seen, not documented.
+"""
 
 import json
 import random
@@ -7,23 +12,36 @@ import time
 from .state import DESC_MAX, NAME_MAX
 
 GROUPS_PATH = "/v1/audio/voiceprint_groups"
+USERS_ME_PATH = "/v1/users/me"
 PAGE_SIZE_MAX = 200
 JSON_TYPE = "application/json; charset=utf-8"
 
-CODE_INVALID = 4000  # Coze's "invalid parameter"
-CODE_NO_SUCH_API = 4004
+# Coze's documented codes (S2) that the simulator answers or its faults play.
+CODE_INVALID = 4000  # invalid parameter
 CODE_USAGE_LIMIT = 4008  # the day's usage limit
 CODE_RATE_LIMITED = 4009  # the system's request ceiling: retry later
 CODE_MODEL_ERROR = 4013  # a model error, which some SDKs take for a rate limit
 CODE_RPM_LIMIT = 4020  # the RPM peak
-CODE_AUTH = 4100  # Coze's "authentication is invalid"
+CODE_AUTH = 4100  # authentication is invalid
+CODE_NO_PERMISSION = 4101  # no permission for the resource
+CODE_NOT_FOUND = 4200  # resource not found
+CODE_INTERNAL = 5000  # internal server error
+# [inf] Coze documents no code for a full account (1000 groups): this one is the simulator's.
 CODE_QUOTA = 4118
-CODE_NOT_FOUND = 4200
-CODE_INTERNAL = 5000
+
+AUTH_MSG = "authentication is invalid"  # Coze's live msg for 4100 [obs]
+# [inf] Coze's answer to a path it does not serve is not documented: a plain 404 page,
+# as a gateway gives, never an envelope with a code of our making.
+NOT_FOUND_PAGE = b"404 page not found"
+SERVED = {("POST", GROUPS_PATH), ("GET", GROUPS_PATH), ("GET", USERS_ME_PATH)}
 
 
 class Refusal(Exception):
-    """Coze saying no: its code and msg, and the HTTP status it comes with."""
+    """Coze saying no: its code and msg, and the HTTP status it comes with.
+
+    [inf] Coze documents no HTTP status for its refusals: the simulator answers 200 with the
+    code in the body, except 4100 with 401, as seen from the live service [obs].
+    """
 
     def __init__(self, code, msg, status=200):
         super().__init__(msg)
@@ -31,12 +49,13 @@ class Refusal(Exception):
 
 
 def new_logid():
-    """A fresh logid in Coze's shape: a timestamp and 16 hex digits."""
-    return time.strftime("%Y%m%d%H%M%S") + f"{random.getrandbits(64):016X}"
+    """A fresh logid in Coze's shape: a 14-digit timestamp and 20 upper-case hex digits."""
+    return time.strftime("%Y%m%d%H%M%S") + f"{random.getrandbits(80):020X}"
 
 
 def envelope(status, code, msg, data=None):
-    """An answer in Coze's envelope: (status, body, content type, logid)."""
+    """An answer in Coze's envelope: (status, body, content type, logid). Without `data`
+    the body has no data key at all, as Coze's update and delete answers."""
     logid = new_logid()
     payload = {"code": code, "msg": msg}
     if data is not None:
@@ -46,26 +65,47 @@ def envelope(status, code, msg, data=None):
 
 
 def unauthorized():
-    msg = "authentication is invalid: the access token is missing, wrong or expired"
-    return envelope(401, CODE_AUTH, msg)
+    """The answer to a missing or wrong token."""
+    return envelope(401, CODE_AUTH, AUTH_MSG)
+
+
+def not_found_page():
+    """The answer to a path (or a method on it) that Coze does not serve."""
+    return 404, NOT_FOUND_PAGE, "text/plain; charset=utf-8", new_logid()
+
+
+def served(method, path):
+    """Whether `method path` is one of the calls the simulator serves.
+
+    [inf] Another method on a served path (PATCH on the groups) gets the plain 404 too.
+    """
+    if (method, path) in SERVED:
+        return True
+    parent, _, group_id = path.rpartition("/")
+    return parent == GROUPS_PATH and bool(group_id) and method in ("PUT", "DELETE")
 
 
 def route(account, method, path, query, body, raw):
-    """Do one call on `account`: (HTTP status, code, msg, data)."""
-    parent, _, group_id = path.rpartition("/")
-    group_id = group_id if parent == GROUPS_PATH else ""
+    """Do one served call on `account`: (HTTP status, code, msg, data or None)."""
     try:
+        # [inf] A body that is not JSON is an invalid parameter (4000).
         if raw and body is None:
             raise Refusal(CODE_INVALID, "invalid parameter: the body is not valid JSON")
-        if path == GROUPS_PATH and method == "POST":
-            return 200, 0, "", _create(account, body)
-        if path == GROUPS_PATH and method == "GET":
-            return 200, 0, "", _list(account, query)
-        if group_id and method == "PUT":
-            return 200, 0, "", _update(account, group_id, body)
-        if group_id and method == "DELETE":
-            return 200, 0, "", _delete(account, group_id)
-        raise Refusal(CODE_NO_SUCH_API, f"no such API: {method} {path}", status=404)
+        if path == USERS_ME_PATH:
+            return 200, 0, "", dict(account.user)
+        if path == GROUPS_PATH:
+            data = _create(account, body) if method == "POST" else _list(account, query)
+            return 200, 0, "", data
+        group_id = path.rpartition("/")[2]
+        if not group_id.isascii() or not group_id.isdigit():
+            # [inf] Coze documents the path's group_id as an Integer; its answer to other
+            # text is not documented: an invalid parameter.
+            raise Refusal(CODE_INVALID, "invalid parameter: group_id must be a number")
+        if method == "PUT":
+            _update(account, group_id, body)
+        else:
+            _delete(account, group_id)
+        return 200, 0, "", None  # update and delete answer no data
     except Refusal as refusal:
         return refusal.status, refusal.code, refusal.msg, None
 
@@ -85,15 +125,24 @@ def _create(account, body):
 
 def _list(account, query):
     page_num, page_size = _int_param(query, "page_num", 1), _int_param(query, "page_size", 10)
+    # [inf] Coze documents the ranges, not its answer outside them: 4000.
     if page_num < 1:
         raise Refusal(CODE_INVALID, "invalid parameter: page_num must be at least 1")
     if not 1 <= page_size <= PAGE_SIZE_MAX:
         raise Refusal(CODE_INVALID, "invalid parameter: page_size must be from 1 to 200")
     prefix, group_id = query.get("name", ""), query.get("group_id")
+    user_id = query.get("user_id") or None  # [inf] an empty user_id counts as none
+    if user_id is not None and user_id != account.user["user_id"]:
+        # [inf] user_id "may only be the caller's own"; the answer to another is not
+        # documented: the simulator refuses it as a lack of permission.
+        raise Refusal(CODE_NO_PERMISSION, "no permission: user_id may only be your own")
     found = [
         group
+        # [inf] The order of items is not documented: newest first.
         for group in sorted(account.groups.values(), key=_newest_first)
-        if group["name"].startswith(prefix) and group_id in (None, group["id"])
+        if group["name"].startswith(prefix)
+        and group_id in (None, group["id"])
+        and (user_id is None or account.made_by_user(group))
     ]
     page = found[(page_num - 1) * page_size : page_num * page_size]
     items = [{**group, "user_info": dict(group["user_info"])} for group in page]
@@ -102,26 +151,31 @@ def _list(account, query):
 
 def _update(account, group_id, body):
     name, desc = _checked_fields(body, creating=False)
-    group = _existing(account, group_id)
-    if name is not None:
-        group["name"] = name
-    if desc is not None:
-        group["desc"] = desc
-    group["updated_at"] = int(time.time())
-    account.save()
-    return {}
+    group = _own(account, group_id)
+    # [inf] An update that changes nothing ({}) is not documented: accepted, changing nothing.
+    changes = {key: value for key, value in (("name", name), ("desc", desc)) if value is not None}
+    if changes:
+        group.update(changes, updated_at=int(time.time()))
+        account.save()
 
 
 def _delete(account, group_id):
-    del account.groups[_existing(account, group_id)["id"]]
+    del account.groups[_own(account, group_id)["id"]]
     account.save()
-    return {}
 
 
-def _existing(account, group_id):
+def _own(account, group_id):
+    """The group, if it exists and the token's user made it (Coze: only its creator may
+    update or delete a group)."""
     if group_id not in account.groups:
         raise Refusal(CODE_NOT_FOUND, f"voiceprint group not found: {group_id}")
-    return account.groups[group_id]
+    group = account.groups[group_id]
+    if not account.made_by_user(group):
+        # [inf] Coze documents no code for a non-creator's update or delete: 4101.
+        raise Refusal(
+            CODE_NO_PERMISSION, "no permission: only the group's creator may change or delete it"
+        )
+    return group
 
 
 def json_or_none(raw):
@@ -145,6 +199,7 @@ def _checked_fields(body, *, creating):
     name, desc = body.get("name"), body.get("desc")
     if creating and name is None:
         raise Refusal(CODE_INVALID, "invalid parameter: name is required")
+    # [inf] An empty name is refused, though Coze documents only the upper limit.
     if name is not None and (not isinstance(name, str) or not 1 <= len(name) <= NAME_MAX):
         raise Refusal(CODE_INVALID, f"invalid parameter: name must be 1 to {NAME_MAX} characters")
     if desc is not None and (not isinstance(desc, str) or len(desc) > DESC_MAX):

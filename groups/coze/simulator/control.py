@@ -21,7 +21,7 @@ def control(sim, method, path, raw):
             if not isinstance(count, int) or count < 0:
                 raise ValueError("count must be a number of groups")
             prefix = body.get("name_prefix", "remote group")
-            ids = sim.seed_groups(count, name_prefix=prefix)
+            ids = sim.seed_groups(count, name_prefix=prefix, creator_id=body.get("creator_id"))
             return 200, {**sim.state(), "ids": ids}
         elif (method, path) == ("POST", "/_sim/quota"):
             quota = body.get("quota")

@@ -46,6 +46,11 @@ class CozeSimulator:
         return self._account.groups
 
     @property
+    def user(self) -> dict:
+        """The user the token belongs to, as GET /v1/users/me answers (a copy)."""
+        return dict(self._account.user)
+
+    @property
     def quota(self) -> int:
         return self._account.quota
 
@@ -130,14 +135,19 @@ class CozeSimulator:
             self._faults.clear()
 
     def seed_groups(
-        self, count: int, *, name_prefix="remote group", desc="", created_at=None
+        self, count: int, *, name_prefix="remote group", desc="", created_at=None, creator_id=None
     ) -> list[str]:
         """Add `count` groups as if made elsewhere (Coze's console, another tool), named
         "<prefix> <n>"; `created_at` (Unix seconds or a datetime) sets Coze's time of
-        creation, else they are one second apart, the last one now."""
+        creation, else they are one second apart, the last one now. `creator_id` makes
+        them a colleague's (another Coze user id), whom the token may not change."""
         with self._lock:
             return self._account.seed(
-                count, name_prefix=name_prefix, desc=desc, created_at=created_at
+                count,
+                name_prefix=name_prefix,
+                desc=desc,
+                created_at=created_at,
+                creator_id=creator_id,
             )
 
     def edit_group(self, group_id: str, **changes) -> dict:
@@ -173,13 +183,17 @@ class CozeSimulator:
         }
         with self._lock:
             self.requests.append(record)
-            fault = self._faults.take(method) if authorized else None
+            applies = authorized and api.served(method, path)
+            fault = self._faults.take(method) if applies else None
             generation = self._generation
         answer = self._respond(authorized, fault, method, path, query, body, raw, generation)
         record["logid"] = answer[3] if answer else ""
         return answer
 
     def _respond(self, authorized, fault, method, path, query, body, raw, generation):
+        if not api.served(method, path):
+            # [inf] Whatever the token: a gateway answers a path it has no route for.
+            return api.not_found_page()
         if not authorized:
             return api.unauthorized()
         if fault and (answer := fault_answer(fault)):
