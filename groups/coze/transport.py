@@ -201,8 +201,7 @@ def _parse(answer, duration_ms, token, retry_safe):
         body = answer.json()
     except ValueError:
         body = None
-    envelope = body if isinstance(body, dict) and "code" in body else None
-    detail = envelope.get("detail") if envelope else None
+    detail = body.get("detail") if isinstance(body, dict) else None
     body_logid = detail.get("logid") if isinstance(detail, dict) else None
     logid = answer.headers.get("x-tt-logid") or str(body_logid or "")
     known = {
@@ -212,30 +211,58 @@ def _parse(answer, duration_ms, token, retry_safe):
         "retry_safe": retry_safe,
     }
 
-    try:
-        code = _code(envelope["code"]) if envelope else None
-    except (TypeError, ValueError, OverflowError):
-        envelope, code = None, None
-    reason = None
+    envelope = _envelope(body)
+    if envelope is None and (error := _error_body(body, token)):
+        # Always a failure: Coze's answer without an envelope, saying why in its own words.
+        refused = 200 <= status < 300 or 400 <= status < 500
+        raise (CozeRefused if refused else CozeFailed)(error[1], code=error[0], **known)
     if envelope is None:
-        reason = "not_json" if body is None else "not_envelope"
+        known["reason"] = "not_json" if body is None else "not_envelope"
         msg = "the answer was not JSON" if body is None else "the answer was not a Coze envelope"
-    else:
-        # Coze's msg is shown to users: it must never echo our token back, in any form.
-        msg = redact(str(envelope.get("msg") or ""), token) or "no message"
-    known["reason"] = reason
-
+        raise (CozeRefused if 400 <= status < 500 else CozeFailed)(msg, **known)
+    code = envelope["code"]
+    # Coze's msg is shown to users: it must never echo our token back, in any form.
+    msg = redact(str(envelope.get("msg") or ""), token) or "no message"
     if 400 <= status < 500:
         raise CozeRefused(msg, code=code, **known)
-    if not 200 <= status < 300 or envelope is None:
+    if not 200 <= status < 300:
         raise CozeFailed(msg, code=code, **known)
     if code != 0:
         raise CozeRefused(msg, code=code, **known)
+    # Update and delete answers have no data key at all; others may send null.
     data = envelope.get("data") or {}
     if not isinstance(data, dict):
         known["reason"] = "bad_data"
         raise CozeFailed("the answer's data was not an object", code=code, **known)
     return CozeResponse(data=data, logid=logid, http_status=status, duration_ms=duration_ms)
+
+
+def _envelope(body):
+    """Coze's envelope {"code", "msg", "data", "detail"} with `code` read as an int; None
+    when the body is not one."""
+    if not isinstance(body, dict) or "code" not in body:
+        return None
+    try:
+        return {**body, "code": _code(body["code"])}
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _error_body(body, token):
+    """(code or None, msg) of a body shaped {"error_code", "error_message"}, as some of
+    Coze's answers are (cozepy reads them on every call); None for any other body."""
+    if not isinstance(body, dict) or not {"error_code", "error_message"} & set(body):
+        return None
+    error_code, msg = body.get("error_code"), str(body.get("error_message") or "")
+    try:
+        code = _code(error_code)
+    except (TypeError, ValueError, OverflowError):
+        code = None
+        if isinstance(error_code, str) and error_code:  # a word ("invalid_token") says why too
+            msg = f"{error_code}: {msg}" if msg else error_code
+    if not msg and not code:
+        return None
+    return code or None, redact(msg, token) or "no message"
 
 
 def _code(value):

@@ -1,8 +1,9 @@
 """The faults the simulator injects: a queue of them, each checked when it is added."""
 
+import json
 from http import HTTPStatus
 
-from .api import CODE_INTERNAL, CODE_RATE_LIMITED, envelope, new_logid
+from .api import CODE_INTERNAL, CODE_INVALID, CODE_RATE_LIMITED, JSON_TYPE, envelope, new_logid
 
 FAULT_DEFAULTS = {
     # S2 lists 4009's msg in Chinese only ("the system's request ceiling is reached, retry
@@ -10,6 +11,13 @@ FAULT_DEFAULTS = {
     "code": {"status": 200, "code": CODE_RATE_LIMITED, "msg": "已达系统请求上限，请稍后重试"},
     "http": {"status": 500, "code": CODE_INTERNAL, "msg": "internal server error"},
     "nonjson": {"status": 502},
+    # Any body: by default the {"error_code", "error_message"} shape some Coze answers take
+    # instead of the envelope (cozepy reads it on every call).
+    "raw": {
+        "status": 400,
+        "body": json.dumps({"error_code": CODE_INVALID, "error_message": "invalid parameter"}),
+        "content_type": JSON_TYPE,
+    },
     "delay": {"seconds": 15.0},
     "drop": {"perform": True},
 }
@@ -76,13 +84,15 @@ class Faults:
 
 
 def fault_answer(fault):
-    """The answer of a fault that answers at once (code, http, nonjson), else None."""
+    """The answer of a fault that answers at once (code, http, nonjson, raw), else None."""
     kind = fault["kind"]
     if kind in ("code", "http"):
         return envelope(fault["status"], fault["code"], fault["msg"])
     if kind == "nonjson":
         page = GATEWAY_PAGE.format(status=fault["status"], phrase=_phrase(fault["status"]))
         return fault["status"], page.encode(), "text/html; charset=utf-8", new_logid()
+    if kind == "raw":
+        return fault["status"], fault["body"].encode(), fault["content_type"], new_logid()
     return None
 
 
