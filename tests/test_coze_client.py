@@ -5,6 +5,7 @@ import logging
 import re
 import socket
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -527,3 +528,15 @@ def test_a_base_url_that_reaches_no_api_is_a_plain_404(coze_sim):
     error = caught.value
     assert (error.http_status, error.code, error.reason) == (404, None, "not_json")
     assert LOGID.match(error.logid)
+
+
+def test_only_the_coze_service_imports_requests():
+    root = Path(coze.__file__).parent.parent.parent
+    importing = re.compile(r"^\s*(import requests|from requests\b|import urllib3|from urllib3\b)")
+    importers = [
+        path.relative_to(root).as_posix()
+        for folder in ("groups", "vpadmin")
+        for path in (root / folder).rglob("*.py")
+        if any(importing.match(line) for line in path.read_text(encoding="utf-8").splitlines())
+    ]
+    assert importers and all(path.startswith("groups/coze/") for path in importers), importers

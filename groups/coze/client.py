@@ -1,5 +1,4 @@
-"""Coze's calls, one method each (groups: create, list, update, delete; users/me), and the
-client for the configured account."""
+"""Coze's calls, one method each (groups create, list, update, delete; users/me)."""
 
 import re
 from dataclasses import replace

@@ -1,5 +1,4 @@
-"""HTTP to Coze: one keep-alive session with Bearer auth, Coze's envelope read into a
-CozeResponse or a CozeError, one log line a call, and the token redacted everywhere."""
+"""HTTP to Coze: the session, Bearer auth, reading the envelope, logging and redaction."""
 
 import logging
 import time

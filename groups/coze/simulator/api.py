@@ -1,9 +1,8 @@
-"""Coze's calls as the simulator answers them: routes, limits, codes and the envelope.
+"""Coze's calls as the simulator answers them: routes, limits, codes and the envelope."""
 
-Coze's voiceprint pages, its error codes and what SDKs and live answers show are the
-reference. Where Coze documents nothing, the simulator makes a choice, and each such
-choice says so in a comment marked [inf]; [obs] marks what was seen, not documented.
-"""
+# Coze's voiceprint pages, its error codes and what SDKs and live answers show are the
+# reference. Where Coze documents nothing, the simulator makes a choice, and each such
+# choice says so in a comment marked [inf]; [obs] marks what was seen, not documented.
 
 import json
 import random
@@ -16,7 +15,7 @@ USERS_ME_PATH = "/v1/users/me"
 PAGE_SIZE_MAX = 200
 JSON_TYPE = "application/json; charset=utf-8"
 
-# Coze's documented codes (S2) that the simulator answers or its faults play.
+# Codes from Coze's error-code page that the simulator answers or its faults play.
 CODE_INVALID = 4000  # invalid parameter
 CODE_USAGE_LIMIT = 4008  # the day's usage limit
 CODE_RATE_LIMITED = 4009  # the system's request ceiling: retry later
@@ -65,7 +64,11 @@ def envelope(status, code, msg, data=None):
 
 
 def unauthorized():
-    """The answer to a missing or wrong token."""
+    """The answer to a missing or wrong token.
+
+    [inf] A missing Authorization header gets the same answer as a wrong token. Coze's error
+    bodies may lack `detail` [obs]; the simulator always sends it.
+    """
     return envelope(401, CODE_AUTH, AUTH_MSG)
 
 
@@ -112,6 +115,8 @@ def route(account, method, path, query, body, raw):
 
 def _create(account, body):
     name, desc = _checked_fields(body, creating=True)
+    # [inf] Coze documents the quota per account, not whose groups count: here all the
+    # team's, a colleague's too. Names need not be unique: Coze documents no such rule.
     if len(account.groups) >= account.quota:
         raise Refusal(
             CODE_QUOTA,
@@ -144,7 +149,7 @@ def _list(account, query):
         and group_id in (None, group["id"])
         and (user_id is None or account.made_by_user(group))
     ]
-    page = found[(page_num - 1) * page_size : page_num * page_size]
+    page = found[(page_num - 1) * page_size : page_num * page_size]  # [inf] past the end: []
     items = [{**group, "user_info": dict(group["user_info"])} for group in page]
     return {"total": len(found), "items": items}
 

@@ -5,9 +5,11 @@ from http import HTTPStatus
 
 from .api import CODE_INTERNAL, CODE_INVALID, CODE_RATE_LIMITED, JSON_TYPE, envelope, new_logid
 
+# A fault plays an answer Coze may give; its defaults are the simulator's choices [inf]
+# (Coze documents no HTTP status for its errors), each parameter can be set when queued.
 FAULT_DEFAULTS = {
-    # S2 lists 4009's msg in Chinese only ("the system's request ceiling is reached, retry
-    # later"); what Coze's live answer says in it is not documented.
+    # Coze's error-code page gives 4009's msg in Chinese only ("the system's request
+    # ceiling is reached, retry later"); the live answer's wording is not documented.
     "code": {"status": 200, "code": CODE_RATE_LIMITED, "msg": "已达系统请求上限，请稍后重试"},
     "http": {"status": 500, "code": CODE_INTERNAL, "msg": "internal server error"},
     "nonjson": {"status": 502},

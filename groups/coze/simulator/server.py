@@ -1,5 +1,4 @@
-"""The simulator on a real socket: CozeSimulator serves one account's API and the
-control API, records every API request, and applies the queued faults."""
+"""The simulator on a real socket: it serves the API and the control API, and records."""
 
 import contextlib
 import json
@@ -21,7 +20,18 @@ log = logging.getLogger("vpadmin.cozesim")
 
 
 class CozeSimulator:
-    """Coze's voiceprint-group calls for one account and one accepted token.
+    """Coze's voiceprint-group calls (create, list, update, delete) and GET /v1/users/me
+    for one team and one accepted token, which belongs to a fixed user (`user`).
+
+    It speaks Coze's wire format (Bearer check, limits, envelope, `x-tt-logid`, quota, only
+    a group's creator may change it) and injects the faults a client must survive. Faults
+    apply only to requests that pass the Bearer check, so a wrong token always gets the
+    4100 answer; a path Coze does not serve gets a plain 404. A small control API under
+    `/_sim/` (no token, never recorded) drives it from another process: GET /_sim/state,
+    POST /_sim/faults, DELETE /_sim/faults, POST /_sim/reset, POST /_sim/quota {"quota": N},
+    POST /_sim/seed {"count": N, "creator_id": "<a colleague's user id>"}. Every fault takes
+    `method`, `times` and `after` (requests let through before it applies), e.g.
+    {"kind": "http", "method": "GET", "after": 2} fails the third list call.
 
     `groups` maps id to the item as the list call returns it; tests may change an item
     there (or use edit_group) to play a change made on Coze's console. `requests` has one

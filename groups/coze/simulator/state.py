@@ -1,5 +1,4 @@
-"""The simulated Coze account: the user its token belongs to, its groups, its quota, and
-a state file keeping the groups."""
+"""The simulated Coze account: its user, its groups, its quota, and a file keeping them."""
 
 import json
 import os
