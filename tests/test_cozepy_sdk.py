@@ -181,6 +181,7 @@ def test_faults_raise_coze_api_error_with_code_msg_and_logid(coze_sim, code, sta
 
     assert (caught.value.code, caught.value.msg) == (code, "said Coze")
     assert caught.value.logid == coze_sim.requests[-1]["logid"]
+    assert LOGID.match(caught.value.logid)
 
 
 def test_an_error_body_raises_coze_api_error_with_its_message(coze_sim):
