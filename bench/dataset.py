@@ -48,7 +48,7 @@ ACTIONS = [
 ]
 COZE_ACTIONS = {Action.GROUP_CREATE, Action.GROUP_UPDATE, Action.GROUP_DELETE, Action.GROUP_SYNC}
 COZE_ERRORS = [
-    (4013, "request rate limit exceeded", 200),
+    (4009, "已达系统请求上限，请稍后重试", 200),
     (4118, "voiceprint group quota exceeded", 200),
     (4000, "invalid parameter", 200),
     (5000, "internal server error", 500),

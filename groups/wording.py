@@ -48,6 +48,7 @@ COZE_REASONS = {
     "connect_failed": _("could not connect to Coze"),
     "connect_timeout": _("could not connect within %(seconds)s s"),
     "not_sent": _("the request could not be made: check COZE_API_BASE and COZE_API_TOKEN"),
+    "bad_id": _("the group id is not a Coze id, so nothing was sent"),
 }
 
 # Sentences of audit rows, by the row's "say".

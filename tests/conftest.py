@@ -5,8 +5,8 @@ from unittest import mock
 import pytest
 from django.db.backends.base.operations import BaseDatabaseOperations
 
+from groups.coze.simulator import CozeSimulator
 from groups.immutability import removal_allowed
-from groups.simulator import CozeSimulator
 
 from . import factories
 

@@ -1,9 +1,11 @@
 """The Coze service module against the simulator, over a real loopback socket."""
 
+import json
 import logging
 import re
 import socket
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -11,7 +13,8 @@ import requests
 import vpadmin
 from groups import coze
 
-LOGID = re.compile(r"^\d{14}[0-9A-F]{16}$")
+# 34 characters: a 14-digit timestamp and 20 upper-case hex digits, as Coze's.
+LOGID = re.compile(r"^\d{14}[0-9A-F]{20}$")
 
 
 def wait_for(condition, timeout=3.0):
@@ -95,16 +98,69 @@ def test_delete_group(coze_sim):
 
 
 def test_a_nonzero_code_is_a_refusal(coze_sim):
-    coze_sim.add_fault("code", code=4013, msg="rate limited")
+    coze_sim.add_fault("code", code=4101, msg="no permission")
 
     with pytest.raises(coze.CozeRefused) as caught:
         coze.get_client().create_group("kiosk")
 
     error = caught.value
-    assert (error.code, error.msg, error.http_status) == (4013, "rate limited", 200)
+    assert (error.code, error.msg, error.http_status) == (4101, "no permission", 200)
     assert error.logid == coze_sim.requests[-1]["logid"] and LOGID.match(error.logid)
-    assert str(error) == "Coze refused the request: rate limited (code 4013)"
+    assert str(error) == "Coze refused the request: no permission (code 4101)"
     assert coze_sim.groups == {}
+
+
+@pytest.mark.parametrize(
+    ("fault", "rate_limited", "usage_limited"),
+    [
+        ({"code": 4009}, True, False),  # the system's request ceiling: retry later
+        ({"code": 4020}, True, False),  # the RPM peak
+        ({"code": 4101, "status": 429}, True, False),  # HTTP 429 says it without a code
+        ({"code": 4008}, False, True),  # the day's usage limit: try tomorrow
+        ({"code": 4008, "status": 429}, False, True),
+        ({"code": 4013}, False, False),  # a model error, not a rate limit
+        ({"code": 5000}, False, False),
+    ],
+)
+def test_rate_and_usage_limits_are_known_by_cozes_codes(
+    coze_sim, fault, rate_limited, usage_limited
+):
+    coze_sim.add_fault("code", method="GET", msg="limited", **fault)
+
+    with pytest.raises(coze.CozeRefused) as caught:
+        coze.get_client().list_groups()
+
+    error = caught.value
+    assert (error.rate_limited, error.usage_limited) == (rate_limited, usage_limited)
+    assert error.worth_retrying is rate_limited  # a list may be sent again without harm
+
+
+def test_a_rate_limited_create_is_never_worth_retrying(coze_sim):
+    coze_sim.add_fault("code", code=4020, status=429, times=None)
+    client = coze.get_client()
+    [group_id] = coze_sim.seed_groups(1)
+
+    calls = [
+        lambda: client.create_group("kiosk"),
+        client.list_groups,
+        lambda: client.update_group(group_id, name="hall"),
+        lambda: client.delete_group(group_id),
+    ]
+    errors = []
+    for call in calls:
+        with pytest.raises(coze.CozeRefused) as caught:
+            call()
+        errors.append(caught.value)
+
+    assert all(error.rate_limited for error in errors)
+    assert [error.worth_retrying for error in errors] == [False, True, True, True]
+    coze_sim.clear_faults()
+
+
+def test_errors_made_without_a_call_are_not_worth_retrying():
+    error = coze.CozeRefused("slow down", code=4020, http_status=429)
+
+    assert error.rate_limited and not error.worth_retrying
 
 
 def test_coze_limits_come_back_as_refusals(coze_sim):
@@ -294,3 +350,193 @@ def test_the_token_never_leaks(coze_sim, settings, caplog):
     logged = caplog.text + "".join(repr(r.args) for r in caplog.records)
     assert "vpadmin.coze" in caplog.text
     assert secret not in logged and "pat_wrong_secret" not in logged
+
+
+# What WIRE-SPEC says that earlier code had wrong
+
+
+def test_a_wrong_token_gets_cozes_own_words(coze_sim, settings):
+    settings.COZE_API_TOKEN = "pat_wrong"
+
+    with pytest.raises(coze.CozeRefused) as caught:
+        coze.get_client().list_groups()
+
+    assert caught.value.coze_msg == caught.value.sentence() == "authentication is invalid"
+
+
+def test_logids_are_34_characters(coze_sim):
+    answer = coze.get_client().list_groups()
+
+    assert len(answer.logid) == 34 and LOGID.match(answer.logid)
+
+
+@pytest.mark.parametrize("call", ["update", "delete"])
+def test_update_and_delete_answers_have_no_data(coze_sim, call):
+    [group_id] = coze_sim.seed_groups(1)
+    client = coze.get_client()
+
+    if call == "update":
+        answer = client.update_group(group_id, name="hall")
+    else:
+        answer = client.delete_group(group_id)
+
+    assert answer.data == {} and LOGID.match(answer.logid)
+
+
+@pytest.mark.parametrize("data", [None, {}, {"id": "7500000000000000001"}])
+def test_an_update_answer_with_or_without_data_is_a_success(coze_sim, data):
+    [group_id] = coze_sim.seed_groups(1)
+    body = {"code": 0, "msg": "", **({} if data is None else {"data": data})}
+    coze_sim.add_fault("raw", status=200, body=json.dumps(body))
+
+    answer = coze.get_client().update_group(group_id, name="hall")
+
+    assert answer.data == (data or {})
+
+
+AUTH = {"error_code": 4100, "error_message": "authentication is invalid"}
+WORD = {"error_code": "invalid_token", "error_message": "the token expired"}
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind", "code", "msg"),
+    [
+        (401, AUTH, "refused", 4100, "authentication is invalid"),
+        (400, {"error_code": "4000", "error_message": "bad"}, "refused", 4000, "bad"),
+        (401, WORD, "refused", None, "invalid_token: the token expired"),
+        (403, {"error_code": "access_denied"}, "refused", None, "access_denied"),
+        (200, {"error_message": "went wrong"}, "refused", None, "went wrong"),
+        (502, {"error_code": 5000, "error_message": "upstream"}, "failed", 5000, "upstream"),
+    ],
+)
+def test_an_error_body_keeps_cozes_message(coze_sim, status, body, kind, code, msg):
+    coze_sim.add_fault("raw", status=status, body=json.dumps(body))
+
+    with pytest.raises(coze.CozeError) as caught:
+        coze.get_client().list_groups()
+
+    error = caught.value
+    assert error.outcome == kind
+    assert (error.code, error.http_status, error.reason) == (code, status, None)
+    assert error.coze_msg == error.sentence() == msg
+    assert error.logid == coze_sim.requests[-1]["logid"]  # from the header
+
+
+def test_an_error_body_never_shows_the_token(coze_sim):
+    echoed = {"error_code": 4100, "error_message": "token P A T_TEST is not valid"}
+    coze_sim.add_fault("raw", status=401, body=json.dumps(echoed))
+
+    with pytest.raises(coze.CozeRefused) as caught:
+        coze.get_client().list_groups()
+
+    assert caught.value.coze_msg == "token <token> is not valid"
+
+
+@pytest.mark.parametrize(
+    "body", [{"error_code": 0, "error_message": ""}, {"result": "ok"}, ["error_code"]]
+)
+def test_other_json_is_still_not_an_envelope(coze_sim, body):
+    coze_sim.add_fault("raw", status=200, body=json.dumps(body))
+
+    with pytest.raises(coze.CozeFailed) as caught:
+        coze.get_client().list_groups()
+
+    assert caught.value.reason == "not_envelope" and caught.value.coze_msg == ""
+
+
+@pytest.mark.parametrize(
+    "group_id",
+    ["", "abc", "12/../34", "../../v1/users/me", "1?x=1", "12#", "١٢٣", "²", "12\n", " 12", "-12",
+     None, True, 1.5],
+)  # fmt: skip
+@pytest.mark.parametrize("call", ["update_group", "delete_group"])
+def test_an_id_that_is_not_cozes_is_refused_before_anything_is_sent(coze_sim, call, group_id):
+    with pytest.raises(coze.CozeFailed) as caught:
+        getattr(coze.get_client(), call)(
+            group_id, **({"name": "x"} if call == "update_group" else {})
+        )
+
+    assert caught.value.reason == "bad_id"
+    assert caught.value.sentence() == "the group id is not a Coze id, so nothing was sent"
+    assert coze_sim.requests == []
+
+
+def test_an_id_given_as_a_number_is_sent_as_its_digits(coze_sim):
+    with pytest.raises(coze.CozeRefused) as caught:
+        coze.get_client().delete_group(7500000000000000001)
+
+    assert caught.value.not_found
+    assert coze_sim.requests[-1]["path"] == "/v1/audio/voiceprint_groups/7500000000000000001"
+
+
+def test_me_says_who_the_token_belongs_to(coze_sim):
+    answer = coze.get_client().me()
+
+    assert answer.data == coze_sim.user
+    assert set(answer.data) == {"user_id", "user_name", "nick_name", "avatar_url"}
+    assert LOGID.match(answer.logid)
+    [sent] = coze_sim.requests
+    assert (sent["method"], sent["path"], sent["authorized"]) == ("GET", "/v1/users/me", True)
+
+
+def test_me_names_the_creator_of_the_tokens_own_groups(coze_sim):
+    coze_sim.seed_groups(1)
+    coze_sim.seed_groups(1, creator_id="7400000000000000042")
+    client = coze.get_client()
+
+    me = client.me().data["user_id"]
+    items = client.list_groups().data["items"]
+    own = client.list_groups(user_id=me).data["items"]
+
+    assert sorted(item["user_info"]["id"] == me for item in items) == [False, True]
+    assert [item["user_info"]["id"] for item in own] == [me]
+    assert coze_sim.requests[-1]["query"]["user_id"] == me
+
+
+def test_me_gives_the_user_id_as_a_string(coze_sim):
+    body = {"code": 0, "msg": "", "data": {**coze_sim.user, "user_id": 7484523878849822754}}
+    coze_sim.add_fault("raw", status=200, body=json.dumps(body))
+
+    assert coze.get_client().me().data["user_id"] == "7484523878849822754"
+
+
+def test_me_with_a_wrong_token_is_a_refusal(coze_sim, settings):
+    settings.COZE_API_TOKEN = "pat_wrong"
+
+    with pytest.raises(coze.CozeRefused) as caught:
+        coze.get_client().me()
+
+    assert (caught.value.code, caught.value.http_status) == (4100, 401)
+
+
+def test_a_colleagues_group_cannot_be_changed_with_our_token(coze_sim):
+    [group_id] = coze_sim.seed_groups(1, creator_id="7400000000000000042")
+
+    with pytest.raises(coze.CozeRefused) as caught:
+        coze.get_client().delete_group(group_id)
+
+    assert caught.value.code == 4101 and not caught.value.not_found
+    assert group_id in coze_sim.groups
+
+
+def test_a_base_url_that_reaches_no_api_is_a_plain_404(coze_sim):
+    client = coze.CozeClient(coze_sim.url + "/nowhere", "pat_test", 2)
+
+    with pytest.raises(coze.CozeRefused) as caught:
+        client.list_groups()
+
+    error = caught.value
+    assert (error.http_status, error.code, error.reason) == (404, None, "not_json")
+    assert LOGID.match(error.logid)
+
+
+def test_only_the_coze_service_imports_requests():
+    root = Path(coze.__file__).parent.parent.parent
+    importing = re.compile(r"^\s*(import requests|from requests\b|import urllib3|from urllib3\b)")
+    importers = [
+        path.relative_to(root).as_posix()
+        for folder in ("groups", "vpadmin")
+        for path in (root / folder).rglob("*.py")
+        if any(importing.match(line) for line in path.read_text(encoding="utf-8").splitlines())
+    ]
+    assert importers and all(path.startswith("groups/coze/") for path in importers), importers

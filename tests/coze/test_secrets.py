@@ -6,8 +6,8 @@ import uuid
 import pytest
 from django.db import connection
 
+from groups.coze.simulator import CozeSimulator
 from groups.models import AuditEntry, VoiceprintGroup
-from groups.simulator import CozeSimulator
 
 SECRET = "pat_SECRET_never_shown_1234"
 

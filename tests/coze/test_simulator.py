@@ -11,15 +11,17 @@ import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
-from groups.simulator import CozeSimulator
+from groups.coze.simulator import CozeSimulator, new_logid
 from tests.conftest import TEST_TOKEN
 
 GROUPS = "/v1/audio/voiceprint_groups"
-LOGID = re.compile(r"^\d{14}[0-9A-F]{16}$")
+# 34 characters: a 14-digit timestamp and 20 upper-case hex digits, as Coze's.
+LOGID = re.compile(r"^\d{14}[0-9A-F]{20}$")
 
 
 def call(sim, method, path=GROUPS, *, token=TEST_TOKEN, timeout=2, headers=None, **kwargs):
@@ -63,6 +65,14 @@ def test_every_answer_carries_a_fresh_logid_in_header_and_body(coze_sim):
         assert LOGID.match(answer.headers["x-tt-logid"])
         assert answer.json()["detail"]["logid"] == answer.headers["x-tt-logid"]
     assert first.headers["x-tt-logid"] != second.headers["x-tt-logid"]
+
+
+def test_a_logid_has_cozes_34_characters():
+    logid = new_logid()
+
+    assert len(logid) == 34
+    assert time.strptime(logid[:14], "%Y%m%d%H%M%S")
+    assert re.fullmatch(r"[0-9A-F]{20}", logid[14:])
 
 
 @pytest.mark.parametrize(
@@ -139,6 +149,16 @@ def test_list_items_have_cozes_shape(coze_sim):
     assert set(item["user_info"]) == {"id", "name", "nickname", "avatar_url"}
 
 
+def test_icon_and_avatar_are_urls(coze_sim):
+    create(coze_sim)
+
+    [item] = call(coze_sim, "GET").json()["data"]["items"]
+
+    for url in (item["icon_url"], item["user_info"]["avatar_url"]):
+        assert urlsplit(url).scheme == "https" and urlsplit(url).hostname
+    assert item["icon_url"].endswith("/default_voiceprint_group_icon.png")
+
+
 def test_list_defaults_to_ten_per_page(coze_sim):
     coze_sim.seed_groups(12)
 
@@ -185,7 +205,8 @@ def test_update_changes_name_and_desc(coze_sim):
 
     body = call(coze_sim, "PUT", f"{GROUPS}/{group_id}", json={"name": "hall", "desc": "d"}).json()
 
-    assert (body["code"], body["data"]) == (0, {})
+    assert (body["code"], body["msg"]) == (0, "")
+    assert set(body) == {"code", "msg", "detail"}  # no data key, as Coze's answer
     group = coze_sim.groups[group_id]
     assert (group["name"], group["desc"], group["created_at"]) == ("hall", "d", 1_700_000_000)
     assert group["updated_at"] > group["created_at"]
@@ -205,8 +226,25 @@ def test_delete_removes_the_group(coze_sim):
 
     body = call(coze_sim, "DELETE", f"{GROUPS}/{group_id}").json()
 
-    assert (body["code"], body["data"]) == (0, {})
+    assert (body["code"], body["msg"]) == (0, "")
+    assert set(body) == {"code", "msg", "detail"}  # no data key, as Coze's answer
     assert coze_sim.groups == {}
+
+
+def test_an_empty_update_is_accepted_and_changes_nothing(coze_sim):
+    [group_id] = coze_sim.seed_groups(1, created_at=1_700_000_000)
+    before = dict(coze_sim.groups[group_id])
+
+    body = call(coze_sim, "PUT", f"{GROUPS}/{group_id}", json={}).json()
+
+    assert body["code"] == 0 and coze_sim.groups[group_id] == before
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+def test_a_group_id_that_is_not_a_number_is_an_invalid_parameter(coze_sim, method):
+    body = call(coze_sim, method, f"{GROUPS}/abc", json={"name": "x"}).json()
+
+    assert body["code"] == 4000 and "group_id" in body["msg"]
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE"])
@@ -217,11 +255,100 @@ def test_an_unknown_group_is_not_found(coze_sim, method):
     assert "not found" in body["msg"]
 
 
-def test_an_unknown_path_is_a_404_envelope(coze_sim):
-    answer = call(coze_sim, "GET", "/v1/audio/voices")
+@pytest.mark.parametrize(
+    ("method", "path", "token"),
+    [
+        ("GET", "/v1/audio/voices", TEST_TOKEN),
+        ("GET", "/v1/audio/voices", "pat_wrong"),
+        ("PATCH", GROUPS, TEST_TOKEN),
+        ("GET", f"{GROUPS}/7500000000000000001", TEST_TOKEN),
+        ("POST", f"{GROUPS}/7500000000000000001/features", TEST_TOKEN),
+        ("POST", "/v1/users/me", TEST_TOKEN),
+    ],
+)
+def test_an_unknown_route_is_a_plain_404(coze_sim, method, path, token):
+    coze_sim.add_fault("http")  # left for the next API call: a 404 is not one
+
+    answer = call(coze_sim, method, path, token=token)
 
     assert answer.status_code == 404
-    assert answer.json()["code"] != 0 and LOGID.match(answer.json()["detail"]["logid"])
+    assert answer.headers["Content-Type"].startswith("text/plain")
+    assert answer.text == "404 page not found"  # no envelope, no code of our making
+    assert len(coze_sim.state()["faults"]) == 1
+    coze_sim.clear_faults()
+
+
+# Who the token belongs to, and what only a group's creator may do
+
+
+def test_users_me_answers_the_tokens_user(coze_sim):
+    answer = call(coze_sim, "GET", "/v1/users/me")
+
+    body = answer.json()
+    assert (answer.status_code, body["code"], body["msg"]) == (200, 0, "")
+    assert set(body["data"]) == {"user_id", "user_name", "nick_name", "avatar_url"}
+    assert all(isinstance(value, str) and value for value in body["data"].values())
+    assert urlsplit(body["data"]["avatar_url"]).scheme == "https"
+    assert body["data"] == coze_sim.user
+    assert LOGID.match(answer.headers["x-tt-logid"])
+    assert call(coze_sim, "GET", "/v1/users/me", token="pat_wrong").json()["code"] == 4100
+
+
+def test_a_group_shows_its_creator_as_users_me_names_them(coze_sim):
+    create(coze_sim)
+    me = call(coze_sim, "GET", "/v1/users/me").json()["data"]
+
+    [item] = call(coze_sim, "GET").json()["data"]["items"]
+
+    assert item["user_info"] == {
+        "id": me["user_id"],
+        "name": me["user_name"],
+        "nickname": me["nick_name"],
+        "avatar_url": me["avatar_url"],
+    }
+
+
+def test_list_filters_by_the_callers_own_user_id(coze_sim):
+    mine = coze_sim.seed_groups(2, name_prefix="mine")
+    theirs = coze_sim.seed_groups(3, name_prefix="theirs", creator_id="7400000000000000042")
+    own_id = coze_sim.user["user_id"]
+
+    everyone = call(coze_sim, "GET").json()["data"]
+    own = call(coze_sim, "GET", params={"user_id": own_id}).json()["data"]
+    blank = call(coze_sim, "GET", params={"user_id": ""}).json()["data"]
+
+    assert everyone["total"] == blank["total"] == 5
+    assert own["total"] == 2
+    assert {item["id"] for item in own["items"]} == set(mine)
+    assert {item["user_info"]["id"] for item in everyone["items"]} == {
+        own_id,
+        "7400000000000000042",
+    }
+    assert not set(theirs) & {item["id"] for item in own["items"]}
+
+
+def test_list_refuses_another_users_id(coze_sim):
+    coze_sim.seed_groups(1, creator_id="7400000000000000042")
+
+    body = call(coze_sim, "GET", params={"user_id": "7400000000000000042"}).json()
+
+    assert body["code"] == 4101 and "data" not in body
+
+
+@pytest.mark.parametrize(("method", "body"), [("PUT", {"name": "mine now"}), ("DELETE", None)])
+def test_only_its_creator_may_change_or_delete_a_group(coze_sim, method, body):
+    [group_id] = coze_sim.seed_groups(1, creator_id="7400000000000000042")
+    before = dict(coze_sim.groups[group_id])
+
+    answer = call(coze_sim, method, f"{GROUPS}/{group_id}", json=body).json()
+
+    assert answer["code"] == 4101 and "creator" in answer["msg"]
+    assert coze_sim.groups[group_id] == before
+
+
+def test_seeding_refuses_a_creator_id_that_is_not_a_string(coze_sim):
+    with pytest.raises(ValueError):
+        coze_sim.seed_groups(1, creator_id=7400000000000000042)
 
 
 # Authentication and what is recorded
@@ -232,8 +359,7 @@ def test_a_wrong_or_missing_token_gets_cozes_401(coze_sim, token):
     answer = call(coze_sim, "POST", token=token, json={"name": "kiosk"})
 
     assert answer.status_code == 401
-    assert answer.json()["code"] == 4100
-    assert "token" in answer.json()["msg"]
+    assert (answer.json()["code"], answer.json()["msg"]) == (4100, "authentication is invalid")
     assert coze_sim.groups == {}
     assert coze_sim.requests[-1]["authorized"] is False
 
@@ -270,7 +396,7 @@ def test_a_code_fault_answers_the_code_and_changes_nothing(coze_sim):
 
     first, second, third = (create(coze_sim) for _ in range(3))
 
-    assert (first["code"], first["msg"]) == (4013, "request rate limit exceeded")
+    assert (first["code"], first["msg"]) == (4009, "已达系统请求上限，请稍后重试")
     assert (second["code"], second["msg"]) == (4101, "no permission")
     assert third["code"] == 0
     assert len(coze_sim.groups) == 1
@@ -344,7 +470,7 @@ def test_faults_match_a_method_and_a_number_of_requests(coze_sim):
     coze_sim.add_fault("code", method="post", times=2)
 
     assert call(coze_sim, "GET").json()["code"] == 0
-    assert [create(coze_sim)["code"] for _ in range(3)] == [4013, 4013, 0]
+    assert [create(coze_sim)["code"] for _ in range(3)] == [4009, 4009, 0]
 
 
 def test_a_fault_without_a_count_lasts_until_cleared(coze_sim):
@@ -375,7 +501,7 @@ def test_the_control_api_queues_a_fault_that_waits(coze_sim):
     answer = control(coze_sim, "POST", "faults", json={"kind": "code", "after": 1})
     assert answer.status_code == 200 and answer.json()["faults"][0]["after"] == 1
 
-    assert [create(coze_sim)["code"] for _ in range(3)] == [0, 4013, 0]
+    assert [create(coze_sim)["code"] for _ in range(3)] == [0, 4009, 0]
 
 
 def test_faults_apply_only_after_the_bearer_check(coze_sim):
@@ -487,8 +613,12 @@ def test_the_control_api_rejects_a_bad_fault(coze_sim):
 def test_the_control_api_seeds_sets_quota_and_resets(coze_sim):
     seeded = control(coze_sim, "POST", "seed", json={"count": 3}).json()
     assert seeded["groups"] == 3 and set(seeded["ids"]) == set(coze_sim.groups)
+    theirs = control(coze_sim, "POST", "seed", json={"count": 1, "creator_id": "74000042"})
+    [their_id] = theirs.json()["ids"]
+    assert coze_sim.groups[their_id]["user_info"]["id"] == "74000042"
+    assert control(coze_sim, "POST", "seed", json={"count": 1, "creator_id": 7}).status_code == 400
 
-    assert control(coze_sim, "POST", "quota", json={"quota": 3}).json()["quota"] == 3
+    assert control(coze_sim, "POST", "quota", json={"quota": 4}).json()["quota"] == 4
     assert create(coze_sim)["code"] == 4118
 
     assert control(coze_sim, "POST", "reset").json()["groups"] == 0

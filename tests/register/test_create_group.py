@@ -4,8 +4,8 @@ import uuid
 
 import pytest
 
+from groups.coze.simulator import CODE_INTERNAL
 from groups.models import AuditEntry, VoiceprintGroup
-from groups.simulator import CODE_INTERNAL
 
 URL = "/groups/new/"
 

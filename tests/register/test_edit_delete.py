@@ -3,8 +3,8 @@ and deleting a device."""
 
 import pytest
 
+from groups.coze.simulator import CODE_NOT_FOUND
 from groups.models import AuditEntry, Device, VoiceprintGroup
-from groups.simulator import CODE_NOT_FOUND
 
 
 @pytest.fixture
@@ -273,3 +273,40 @@ def test_the_audit_log_still_shows_a_deleted_devices_rows(administrator_client, 
     for path in ["/", "/audit/", f"/audit/?device={temp.pk}"]:
         page = administrator_client.get(path)
         assert page.status_code == 200 and "Temp (T-1)" in page.content.decode()
+
+
+# Ids and creators Coze's rules turn away
+
+
+def test_a_coze_id_that_is_not_cozes_is_never_sent(
+    operator_client, administrator_client, group, coze_sim
+):
+    VoiceprintGroup.objects.filter(pk=group.pk).update(coze_id="../../v1/users/me")
+    group.refresh_from_db()
+
+    edited = edit(operator_client, group, name="renamed").content.decode()
+    deleted = administrator_client.post(f"/groups/{group.pk}/delete/", follow=True)
+
+    assert coze_sim.requests == []
+    assert "the group id is not a Coze id, so nothing was sent" in edited
+    assert "the group id is not a Coze id" in deleted.content.decode()
+    group.refresh_from_db()
+    assert (group.name, group.state) == ("kitchen 1", "active")
+    outcomes = AuditEntry.objects.filter(action__in=["group.update", "group.delete"])
+    assert sorted(outcomes.values_list("outcome", flat=True)) == ["failure", "failure"]
+
+
+def test_a_group_a_colleague_made_cannot_be_deleted_with_our_token(
+    administrator_client, coze_sim, device, operator
+):
+    [coze_id] = coze_sim.seed_groups(1, name_prefix="theirs", creator_id="7400000000000000042")
+    group = VoiceprintGroup.objects.create(
+        coze_id=coze_id, name="theirs 1", device=device, creator=operator
+    )
+
+    response = administrator_client.post(f"/groups/{group.pk}/delete/", follow=True)
+
+    group.refresh_from_db()
+    assert group.state == "active" and coze_id in coze_sim.groups
+    assert "code 4101" in response.content.decode()
+    assert AuditEntry.objects.get(action="group.delete").outcome == "failure"

@@ -303,7 +303,7 @@ def test_not_found_with_a_list_that_cannot_be_read_is_not_a_deletion(
     administrator_client, group, coze_sim
 ):
     coze_sim.add_fault("code", code=4200, msg="resource not found", method="DELETE")
-    coze_sim.add_fault("code", code=4013, msg="slow down", method="GET")
+    coze_sim.add_fault("code", code=4009, msg="slow down", method="GET")
     administrator_client.post(f"/groups/{group.pk}/delete/")
     group.refresh_from_db()
     assert group.state == "active" and group.coze_id in coze_sim.groups

@@ -1,27 +1,21 @@
-"""Coze's voiceprint-group calls over HTTP: the only code in vpadmin that talks to Coze.
-
-Every call either returns a CozeResponse or raises one of three CozeError kinds, each
-carrying Coze's code, msg, HTTP status and logid where known.
-"""
+"""HTTP to Coze: the session, Bearer auth, reading the envelope, logging and redaction."""
 
 import logging
 import time
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import requests
-from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 import vpadmin
 
+from .errors import CozeError, CozeFailed, CozeNoAnswer, CozeRefused
+
 log = logging.getLogger("vpadmin.coze")
 
-GROUPS_PATH = "/v1/audio/voiceprint_groups"
-RATE_LIMIT_CODE = 4013  # Coze's "request rate limit exceeded"
-NOT_FOUND_CODE = 4200  # "resource not found": a wrong id, or not this account's
 USER_AGENT = f"vpadmin/{vpadmin.__version__} python-requests/{requests.__version__}"
 # Errors raised before anything is sent: a bad COZE_API_BASE, or a token with a newline.
 NOT_SENT = (
@@ -30,75 +24,6 @@ NOT_SENT = (
     requests.exceptions.InvalidSchema,
     requests.exceptions.InvalidHeader,
 )
-
-
-class CozeError(Exception):
-    """A Coze call that did not succeed.
-
-    `msg` is Coze's own message when Coze sent one; when the failure is ours to name (no
-    answer, not JSON ...), `reason` is its code (groups.wording.COZE_REASONS) and `msg`
-    the same in English, for logs.
-    """
-
-    summary = "The Coze call failed"
-    outcome = "error"
-
-    def __init__(
-        self, msg, *, code=None, http_status=None, logid="", duration_ms=0, reason=None, **values
-    ):
-        super().__init__(msg)
-        self.msg, self.code, self.http_status = msg, code, http_status
-        self.logid, self.duration_ms = logid, duration_ms
-        self.reason, self.values = reason, values
-
-    @property
-    def rate_limited(self):
-        """Coze asked us to slow down (HTTP 429, or its rate-limit code)."""
-        return self.http_status == 429 or self.code == RATE_LIMIT_CODE
-
-    @property
-    def not_found(self):
-        """Coze does not know the group (or, Coze says, it is not this account's)."""
-        return self.code == NOT_FOUND_CODE
-
-    @property
-    def coze_msg(self):
-        """Coze's own message ("" when the failure was named by us)."""
-        return "" if self.reason else self.msg
-
-    def sentence(self):
-        """Why, in the reader's language: our reason, or Coze's msg as Coze wrote it."""
-        from .wording import coze_reason
-
-        return coze_reason(self.reason, self.values.get("seconds")) if self.reason else self.msg
-
-    def __str__(self):
-        details = [f"code {self.code}"] if self.code is not None else []
-        if self.http_status not in (None, 200):
-            details.append(f"HTTP {self.http_status}")
-        suffix = f" ({', '.join(details)})" if details else ""
-        return f"{self.summary}: {self.msg}{suffix}"
-
-
-class CozeRefused(CozeError):
-    """Coze answered and said no: a non-zero code, or an HTTP 4xx."""
-
-    summary = "Coze refused the request"
-    outcome = "refused"
-
-
-class CozeFailed(CozeError):
-    """The call failed: HTTP 5xx, an answer that is not Coze's JSON, or no connection."""
-
-    summary = "The Coze call failed"
-    outcome = "failed"
-
-
-class CozeNoAnswer(CozeError):
-    """The request was sent but no answer came back: Coze may or may not have acted."""
-
-    summary = "Coze did not answer, so the change may or may not have been made"
-    outcome = "no_answer"
 
 
 class Secret:
@@ -181,15 +106,15 @@ class _BearerToken(requests.auth.AuthBase):
         return "<Bearer token hidden>"
 
 
-class CozeClient:
-    """One Coze account: a base URL, a token and a timeout, over one keep-alive session."""
+class Transport:
+    """A base URL, a token and a timeout over one keep-alive session; never retries."""
 
     def __init__(self, base_url: str, token: "str | Secret", timeout: float):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self._auth = _BearerToken(token)
+        self.auth = _BearerToken(token)
         self.session = requests.Session()
-        self.session.auth = self._auth
+        self.session.auth = self.auth
         self.session.headers.update({"User-Agent": USER_AGENT, "Accept": "application/json"})
         # Never retry: a create sent twice may make two groups.
         # read=False: a read error is raised as itself, not wrapped as "max retries".
@@ -197,53 +122,15 @@ class CozeClient:
         for prefix in ("http://", "https://"):
             self.session.mount(prefix, HTTPAdapter(max_retries=no_retries))
 
-    def __repr__(self):
-        return f"<CozeClient {self.base_url} timeout={self.timeout}s>"
+    def call(self, method, path, *, retry_safe, **kwargs) -> CozeResponse:
+        """Send one request; its answer's data, or the CozeError it amounts to.
 
-    def create_group(self, name: str, desc: str = "") -> CozeResponse:
-        """Create a group; data["id"] is its Coze id (a string of digits)."""
-        body = {"name": name, "desc": desc} if desc else {"name": name}
-        response = self._call("POST", GROUPS_PATH, json=body)
-        if not response.data.get("id"):
-            # Coze says it acted but not on what: only reconciliation can find the group.
-            raise CozeNoAnswer(
-                "the answer had no group id",
-                reason="no_id",
-                code=0,
-                http_status=response.http_status,
-                logid=response.logid,
-                duration_ms=response.duration_ms,
-            )
-        return replace(response, data={**response.data, "id": str(response.data["id"])})
-
-    def list_groups(
-        self,
-        page_num: int = 1,
-        page_size: int = 200,
-        name: str | None = None,
-        group_id: str | None = None,
-    ) -> CozeResponse:
-        """One page of the account's groups: data {"total", "items"}."""
-        params = {"page_num": page_num, "page_size": page_size, "name": name, "group_id": group_id}
-        params = {key: value for key, value in params.items() if value is not None}
-        return self._call("GET", GROUPS_PATH, params=params)
-
-    def update_group(
-        self, group_id: str, name: str | None = None, desc: str | None = None
-    ) -> CozeResponse:
-        """Change a group's name and/or desc (None leaves a field as it is)."""
-        body = {key: value for key, value in (("name", name), ("desc", desc)) if value is not None}
-        return self._call("PUT", f"{GROUPS_PATH}/{group_id}", json=body)
-
-    def delete_group(self, group_id: str) -> CozeResponse:
-        """Delete a group and the voiceprints in it."""
-        return self._call("DELETE", f"{GROUPS_PATH}/{group_id}")
-
-    def _call(self, method, path, **kwargs):
+        `retry_safe`: whether the request may be sent again without harm; its error says so.
+        """
         started = time.monotonic()
         outcome, status, code, logid = "error", None, None, ""
         try:
-            response = self._send(method, path, started, **kwargs)
+            response = self._send(method, path, started, retry_safe, **kwargs)
             outcome, status, code, logid = "success", response.http_status, 0, response.logid
             return response
         except CozeError as error:
@@ -264,7 +151,7 @@ class CozeClient:
                 },
             )
 
-    def _send(self, method, path, started, **kwargs):
+    def _send(self, method, path, started, retry_safe, **kwargs):
         try:
             answer = self.session.request(
                 method,
@@ -274,9 +161,9 @@ class CozeClient:
                 **kwargs,
             )
         except requests.RequestException as error:
-            failure = _transport_error(error, self.timeout, _ms_since(started))
+            failure = _transport_error(error, self.timeout, _ms_since(started), retry_safe)
         else:
-            return _parse(answer, _ms_since(started), self._auth.token)
+            return _parse(answer, _ms_since(started), self.auth.token, retry_safe)
         # Raised outside the except block, so no requests exception (whose request
         # object holds the Authorization header) is chained to the error.
         raise failure
@@ -286,10 +173,10 @@ def _ms_since(started):
     return round((time.monotonic() - started) * 1000)
 
 
-def _transport_error(error, timeout, duration_ms):
+def _transport_error(error, timeout, duration_ms, retry_safe):
     """Whether the request never reached Coze (CozeFailed) or its answer was lost."""
     reason = getattr(error.args[0], "reason", None) if error.args else None
-    took = {"duration_ms": duration_ms}
+    took = {"duration_ms": duration_ms, "retry_safe": retry_safe}
     if isinstance(error, NOT_SENT):
         msg = "the request could not be made: check COZE_API_BASE and COZE_API_TOKEN"
         return CozeFailed(msg, reason="not_sent", **took)
@@ -306,43 +193,75 @@ def _transport_error(error, timeout, duration_ms):
     return CozeNoAnswer("the connection closed before an answer", reason="closed", **took)
 
 
-def _parse(answer, duration_ms, token):
+def _parse(answer, duration_ms, token, retry_safe):
     """Turn an HTTP answer into a CozeResponse, or raise the matching CozeError."""
     status = answer.status_code
     try:
         body = answer.json()
     except ValueError:
         body = None
-    envelope = body if isinstance(body, dict) and "code" in body else None
-    detail = envelope.get("detail") if envelope else None
+    detail = body.get("detail") if isinstance(body, dict) else None
     body_logid = detail.get("logid") if isinstance(detail, dict) else None
     logid = answer.headers.get("x-tt-logid") or str(body_logid or "")
-    known = {"http_status": status, "logid": logid, "duration_ms": duration_ms}
+    known = {
+        "http_status": status,
+        "logid": logid,
+        "duration_ms": duration_ms,
+        "retry_safe": retry_safe,
+    }
 
-    try:
-        code = _code(envelope["code"]) if envelope else None
-    except (TypeError, ValueError, OverflowError):
-        envelope, code = None, None
-    reason = None
+    envelope = _envelope(body)
+    if envelope is None and (error := _error_body(body, token)):
+        # Always a failure: Coze's answer without an envelope, saying why in its own words.
+        refused = 200 <= status < 300 or 400 <= status < 500
+        raise (CozeRefused if refused else CozeFailed)(error[1], code=error[0], **known)
     if envelope is None:
-        reason = "not_json" if body is None else "not_envelope"
+        known["reason"] = "not_json" if body is None else "not_envelope"
         msg = "the answer was not JSON" if body is None else "the answer was not a Coze envelope"
-    else:
-        # Coze's msg is shown to users: it must never echo our token back, in any form.
-        msg = redact(str(envelope.get("msg") or ""), token) or "no message"
-    known["reason"] = reason
-
+        raise (CozeRefused if 400 <= status < 500 else CozeFailed)(msg, **known)
+    code = envelope["code"]
+    # Coze's msg is shown to users: it must never echo our token back, in any form.
+    msg = redact(str(envelope.get("msg") or ""), token) or "no message"
     if 400 <= status < 500:
         raise CozeRefused(msg, code=code, **known)
-    if not 200 <= status < 300 or envelope is None:
+    if not 200 <= status < 300:
         raise CozeFailed(msg, code=code, **known)
     if code != 0:
         raise CozeRefused(msg, code=code, **known)
+    # Update and delete answers have no data key at all; others may send null.
     data = envelope.get("data") or {}
     if not isinstance(data, dict):
         known["reason"] = "bad_data"
         raise CozeFailed("the answer's data was not an object", code=code, **known)
     return CozeResponse(data=data, logid=logid, http_status=status, duration_ms=duration_ms)
+
+
+def _envelope(body):
+    """Coze's envelope {"code", "msg", "data", "detail"} with `code` read as an int; None
+    when the body is not one."""
+    if not isinstance(body, dict) or "code" not in body:
+        return None
+    try:
+        return {**body, "code": _code(body["code"])}
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _error_body(body, token):
+    """(code or None, msg) of a body shaped {"error_code", "error_message"}, as some of
+    Coze's answers are (cozepy reads them on every call); None for any other body."""
+    if not isinstance(body, dict) or not {"error_code", "error_message"} & set(body):
+        return None
+    error_code, msg = body.get("error_code"), str(body.get("error_message") or "")
+    try:
+        code = _code(error_code)
+    except (TypeError, ValueError, OverflowError):
+        code = None
+        if isinstance(error_code, str) and error_code:  # a word ("invalid_token") says why too
+            msg = f"{error_code}: {msg}" if msg else error_code
+    if not msg and not code:
+        return None
+    return code or None, redact(msg, token) or "no message"
 
 
 def _code(value):
@@ -354,23 +273,3 @@ def _code(value):
             raise ValueError(value)
         return int(value)
     return int(value)
-
-
-_client = None
-
-
-def get_client() -> CozeClient:
-    """The client for the configured Coze account, rebuilt when the settings change."""
-    global _client
-    client = _client
-    # No local variable holds the token: a debug page lists every frame's locals.
-    if (
-        client is None
-        or client.base_url != settings.COZE_API_BASE.rstrip("/")
-        or client.timeout != settings.COZE_TIMEOUT
-        or client._auth.token.reveal() != settings.COZE_API_TOKEN
-    ):
-        client = _client = CozeClient(
-            settings.COZE_API_BASE, Secret(settings.COZE_API_TOKEN), settings.COZE_TIMEOUT
-        )
-    return client
