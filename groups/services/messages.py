@@ -68,6 +68,14 @@ def _coze(error, doing):
         if text:
             return Message("warning", "coze_no_answer", text() % {"reason": error.sentence()})
     numbers = _numbers(error)
+    if error.usage_limited:
+        text = _(
+            "Coze's limit of API calls for today is used up (code %(code)s, HTTP %(status)s, "
+            "logid %(logid)s: “%(msg)s”). Nothing was changed: try again tomorrow, or raise the "
+            "account's limit in Coze."
+        )
+        msg = error.sentence() or _("no message")
+        return Message("error", "coze_usage_limited", text % {"msg": msg, **numbers})
     if error.rate_limited:
         text = _(
             "Coze is limiting how fast requests may be made (code %(code)s, HTTP %(status)s, "

@@ -31,6 +31,13 @@ def test_a_rate_limited_create_is_not_retried_and_says_so(operator_client, devic
     assert not VoiceprintGroup.objects.exists()
 
 
+def test_the_days_usage_limit_says_to_try_tomorrow(operator_client, device, coze_sim):
+    coze_sim.add_fault("code", code=4008, msg="daily limit reached")
+    page = create(operator_client, device).content.decode()
+    assert "limit of API calls for today is used up" in page and "daily limit reached" in page
+    assert len(coze_sim.requests) == 1
+
+
 @pytest.mark.parametrize(("code", "msg"), [(4013, "model error"), (4008, "daily limit reached")])
 def test_a_model_error_or_the_days_limit_is_told_in_cozes_words(
     operator_client, device, coze_sim, code, msg
