@@ -1,3 +1,5 @@
+"""Root URLs: sign-in, the admin, the language switch, then the dashboard."""
+
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import LogoutView
