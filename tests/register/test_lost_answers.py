@@ -64,7 +64,9 @@ def test_check_now_registers_the_group_once_coze_lists_it(
     coze_sim.add_fault("delay", seconds=0.6, times=1)
     create(operator_client, device)
     attempt = AuditEntry.objects.get(action="group.create")
-    time.sleep(0.5)  # the simulator finishes the creation
+    deadline = time.monotonic() + 5
+    while not coze_sim.groups and time.monotonic() < deadline:
+        time.sleep(0.05)  # the simulator finishes the creation
 
     response = operator_client.post(f"/groups/attempts/{attempt.pk}/check/")
 
@@ -402,6 +404,54 @@ def test_a_call_that_outlasts_the_time_limit_still_records_its_outcome(
     attempt = AuditEntry.objects.get(action="group.create", resolves__isnull=True)
     assert attempt.outcome == "unknown"
     assert (attempt.resolution.outcome, attempt.resolution.target_id) == ("success", str(group.pk))
+
+
+def _outlasting(monkeypatch, method, answer):
+    """Coze's `method` answers (or fails) only after the time limit concluded its row."""
+    from groups import coze
+    from groups.services import attempts
+
+    real = getattr(coze.CozeClient, method)
+
+    def slow(client, *args, **kwargs):
+        with monkeypatch.context() as patch:  # meanwhile, elsewhere: the time limit passes
+            patch.setattr(attempts, "pending_margin", lambda: timedelta(seconds=-1))
+            assert attempts.expire_pending() == 1
+        return answer(real, client, *args, **kwargs)
+
+    monkeypatch.setattr(coze.CozeClient, method, slow)
+
+
+def test_a_refusal_that_outlasts_the_time_limit_is_told_and_resolves_the_row(
+    operator_client, operator, device, coze_sim, monkeypatch
+):
+    def refused(real, client, *args, **kwargs):
+        coze_sim.add_fault("code", code=4000, msg="name not allowed")
+        return real(client, *args, **kwargs)
+
+    _outlasting(monkeypatch, "create_group", refused)
+    page = create(operator_client, device).content.decode()
+
+    assert "name not allowed" in page and not VoiceprintGroup.objects.exists()
+    attempt = AuditEntry.objects.get(action="group.create", resolves__isnull=True)
+    resolution = attempt.resolution
+    assert (attempt.outcome, resolution.outcome) == ("unknown", "failure")
+    assert (resolution.actor, resolution.actor_username) == (operator, "olga")
+
+
+def test_a_deletion_that_outlasts_the_time_limit_still_marks_the_group_deleted(
+    administrator_client, administrator, group, coze_sim, monkeypatch
+):
+    _outlasting(monkeypatch, "delete_group", lambda real, *args, **kwargs: real(*args, **kwargs))
+
+    response = administrator_client.post(f"/groups/{group.pk}/delete/")
+
+    assert response.status_code == 302
+    group.refresh_from_db()
+    assert group.state == "deleted" and group.coze_id not in coze_sim.groups
+    attempt = AuditEntry.objects.get(action="group.delete", resolves__isnull=True)
+    assert (attempt.outcome, attempt.resolution.outcome) == ("unknown", "success")
+    assert attempt.resolution.actor == administrator
 
 
 def test_cozes_times_in_milliseconds_are_read(coze_sim, device, operator, administrator):
