@@ -130,7 +130,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
-# Sign-in throttling (groups/throttling.py): LOGIN_FAILURE_LIMIT failed sign-ins within
+# Sign-in throttling (groups/services/throttling.py): LOGIN_FAILURE_LIMIT failed sign-ins within
 # LOGIN_LOCKOUT_MINUTES, for one username or from one address, lock it for
 # LOGIN_LOCKOUT_MINUTES for browsers that have not signed in as that person before (HTTP 429,
 # audited); a browser that has keeps its own count.

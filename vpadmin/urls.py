@@ -6,7 +6,7 @@ from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from groups.signin import SignInView, admin_sign_in
+from groups.views.signin import SignInView, admin_sign_in
 
 urlpatterns = [
     path("accounts/login/", SignInView.as_view(), name="login"),

@@ -1,5 +1,5 @@
-"""Repeated failed sign-ins are throttled (groups/throttling.py), and an attacker who does not
-know the password cannot keep the owner out.
+"""Repeated failed sign-ins are throttled (groups/services/throttling.py), and an attacker who
+does not know the password cannot keep the owner out.
 
 Limits are the defaults: 5 failures within 15 minutes lock a username (for browsers that have
 not signed in as that person) and an address (for browsers new to the account they try) for
@@ -21,7 +21,7 @@ from django.db.models import F
 from django.test import Client
 
 from groups.models import AuditEntry, SignInLock
-from groups.throttling import DEVICE_COOKIE, DEVICE_SALT
+from groups.services.throttling import DEVICE_COOKIE, DEVICE_SALT
 
 LOGIN = "/accounts/login/"
 LOCKED_MESSAGE = "Too many failed sign-ins for this account or from this address."

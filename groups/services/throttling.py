@@ -29,9 +29,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import audit, wording
-from .actors import Actor
-from .models import AuditEntry, SignInLock
+from .. import audit, wording
+from ..actors import Actor
+from ..models import AuditEntry, SignInLock
 
 Action, Outcome, Kind = AuditEntry.Action, AuditEntry.Outcome, SignInLock.Kind
 

@@ -11,9 +11,10 @@ from django.contrib.auth.views import LoginView, redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
-from . import throttling, wording
-from .actors import Actor
-from .forms import SignInForm
+from .. import wording
+from ..actors import Actor
+from ..forms import SignInForm
+from ..services import throttling
 
 
 class SignInView(LoginView):
