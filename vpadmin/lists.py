@@ -1,23 +1,9 @@
-"""Lists of rows on a page: paging (one cheap query even deep in a log without end),
-sorting by a column named in the query string, and clean query parameters."""
-
-import re
+"""Lists of rows on a page: paging (one cheap query even deep in a log without end), and
+sorting by a column named in the query string (filters are in groups/filtersets.py)."""
 
 from django.core.paginator import Paginator
 
 PAGE_SIZE = 50
-ID_PATTERN = re.compile(r"[0-9]{1,18}")  # what a bigint primary key can be
-
-
-def text_param(params, name):
-    """A free-text query parameter as the database can take it (no NUL characters)."""
-    return params.get(name, "").replace("\x00", "").strip()
-
-
-def id_param(params, name):
-    """An id query parameter, or None when it is not one."""
-    value = params.get(name, "")
-    return int(value) if ID_PATTERN.fullmatch(value) else None
 
 
 def page_of(request, queryset, paginator=Paginator):

@@ -2,13 +2,13 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-from vpadmin.lists import page_of, query_without_page, sort_by, text_param
+from vpadmin.lists import page_of, query_without_page, sort_by
 
 from .. import audit, services, wording
+from ..filtersets import DeviceFilterSet
 from ..forms import (
     DeviceForm,
 )
@@ -22,9 +22,10 @@ Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 
 @permission_required("groups.view_device")
 def device_list(request):
+    found = DeviceFilterSet(request.GET, Device.objects.annotate(group_count=ACTIVE_GROUP_COUNT))
     devices, sort = sort_by(
         request,
-        Device.objects.annotate(group_count=ACTIVE_GROUP_COUNT),
+        found.qs,
         {
             "name": ["name"],
             "serial": ["serial"],
@@ -33,14 +34,9 @@ def device_list(request):
         },
         default="name",
     )
-    query = text_param(request.GET, "q")
-    if query:
-        devices = devices.filter(
-            Q(name__icontains=query) | Q(serial__icontains=query) | Q(location__icontains=query)
-        )
     context = {
         "page": page_of(request, devices),
-        "q": query,
+        "q": found.applied.get("q", ""),
         "sort": sort,
         "query": query_without_page(request),
     }

@@ -1,15 +1,15 @@
 """Voiceprint group pages: the list, one group, creation, edit, deletion, Check now."""
 
 from django.contrib import messages
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from vpadmin.lists import id_param, page_of, query_without_page, sort_by, text_param
+from vpadmin.lists import page_of, query_without_page, sort_by
 
 from .. import audit, coze, quota, services, wording
+from ..filtersets import NONE, VoiceprintGroupFilterSet
 from ..forms import (
     GroupEditForm,
     GroupForm,
@@ -24,27 +24,12 @@ Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 
 @permission_required("groups.view_voiceprintgroup")
 def group_list(request):
-    groups = VoiceprintGroup.objects.select_related("device", "creator")
-    device_filter = request.GET.get("device", "")
-    device = None
-    if device_filter == "none":
-        groups = groups.filter(device__isnull=True)
-    elif (device_id := id_param(request.GET, "device")) is not None:
-        device = Device.objects.filter(pk=device_id).first()
-        groups = groups.filter(device_id=device_id)
-    else:
-        device_filter = ""
-    state = request.GET.get("state", "")
-    if state in VoiceprintGroup.State.values:
-        groups = groups.filter(state=state)
-    elif state != "all":
-        groups = groups.exclude(state=VoiceprintGroup.State.DELETED)
-    query = text_param(request.GET, "q")
-    if query:
-        groups = groups.filter(Q(name__icontains=query) | Q(coze_id=query))
+    found = VoiceprintGroupFilterSet(
+        request.GET, VoiceprintGroup.objects.select_related("device", "creator")
+    )
     groups, sort = sort_by(
         request,
-        groups,
+        found.qs,
         {
             "name": ["name"],
             "state": ["state"],
@@ -53,13 +38,17 @@ def group_list(request):
         },
         default="-created",
     )
+    device_filter = found.applied.get("device")
+    device = None
+    if device_filter not in (None, NONE):
+        device = Device.objects.filter(pk=device_filter).first()
     context = {
         "sort": sort,
-        "state": state,
+        "state": request.GET.get("state", ""),
         "states": VoiceprintGroup.State.choices,
         "page": page_of(request, groups),
-        "q": query,
-        "device_filter": device_filter,
+        "q": found.applied.get("q", ""),
+        "device_filter": "" if device_filter is None else str(device_filter),
         "device": device,
         "query": query_without_page(request),
     }
