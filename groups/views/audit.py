@@ -7,7 +7,7 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from vpadmin.lists import DeferredJoinPaginator, page_of, query_without_page
+from vpadmin.lists import DeferredJoinPaginator, page_of
 
 from .. import wording
 from ..filtersets import AuditEntryFilterSet
@@ -25,22 +25,19 @@ def audit_list(request):
     context = {
         "page": page_of(request, found.qs, DeferredJoinPaginator),
         "filters": request.GET,
-        "query": query_without_page(request),
+        "filtered": bool(found.applied),
         "actions": Action.choices,
         "outcomes": Outcome.choices,
-        **_chosen_device(request, found.applied.get("device")),
+        **_chosen_device(found.applied.get("device")),
     }
     return render(request, "groups/audit_list.html", context)
 
 
-def _chosen_device(request, pk):
+def _chosen_device(pk):
     """The device the log is filtered to by id, if any (the link on a device's page), shown
     by name with a way back to every device, instead of a list of every device."""
     if pk is None:
         return {}
-    query = request.GET.copy()
-    query.pop("page", None)
-    query.pop("device")
     name = Device.objects.filter(pk=pk).values_list("name", flat=True).first()
     if name is None:
         # A deleted device is named by its deletion row, which keeps its id and label.
@@ -56,7 +53,7 @@ def _chosen_device(request, pk):
             if label
             else _("deleted device #%(id)s") % {"id": pk}
         )
-    return {"device": {"pk": pk, "name": name}, "without_device": query.urlencode()}
+    return {"device": {"pk": pk, "name": name}}
 
 
 AUDIT_CSV_COLUMNS = [

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-from vpadmin.lists import page_of, query_without_page, sort_by
+from vpadmin.lists import page_of, sort_by
 
 from .. import audit, services, wording
 from ..filtersets import DeviceFilterSet
@@ -38,7 +38,6 @@ def device_list(request):
         "page": page_of(request, devices),
         "q": found.applied.get("q", ""),
         "sort": sort,
-        "query": query_without_page(request),
     }
     return render(request, "groups/device_list.html", context)
 

@@ -6,7 +6,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from vpadmin.lists import page_of, query_without_page, sort_by
+from vpadmin.lists import page_of, sort_by
 
 from .. import audit, coze, quota, services, wording
 from ..filtersets import NONE, VoiceprintGroupFilterSet
@@ -50,7 +50,6 @@ def group_list(request):
         "q": found.applied.get("q", ""),
         "device_filter": "" if device_filter is None else str(device_filter),
         "device": device,
-        "query": query_without_page(request),
     }
     return render(request, "groups/group_list.html", context)
 
