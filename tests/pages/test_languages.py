@@ -25,6 +25,14 @@ def test_the_switcher_changes_the_language(viewer_client):
     assert "声纹组" in viewer_client.get("/groups/").content.decode()
 
 
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_switcher_names_each_language_in_that_language(client, db, language):
+    page = client.get("/accounts/login/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    options = re.findall(r'<option value="([^"]+)"[^>]*>([^<]*)</option>', page)
+    assert options == [("en", "English"), ("zh-hans", "简体中文")]
+    assert f'<option value="{language}" selected>' in page
+
+
 class VisibleText(HTMLParser):
     """The text a person sees or hears: text nodes and labelling attributes."""
 
