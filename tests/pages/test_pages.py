@@ -1,11 +1,15 @@
 """Every page renders, in a constant number of SQL queries whatever the data size."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import resolve
 
 from groups.models import AuditEntry, Device, VoiceprintGroup
+
+from .. import factories
 
 
 def add_rows(n, offset, creator):
@@ -223,3 +227,23 @@ def test_quota_page_charts_creations_per_day(viewer_client, device):
     chart = page.context["chart"]
     assert chart["total"] == 1 and chart["bars"][-1]["total"] == 1
     assert len(chart["bars"]) == 90 and "<svg" in page.content.decode()
+
+
+def test_a_devices_page_and_the_group_list_show_groups_in_the_same_table(viewer_client, device):
+    factories.group(device, "kitchen", "7001")
+    factories.group(device, "old", "7002", state="deleted")
+
+    def cells(path):
+        response = viewer_client.get(path)
+        assert "includes/group_table.html" in [t.name for t in response.templates]
+        tables = re.findall(r"<table>.*?</table>", response.content.decode(), re.DOTALL)
+        (table,) = [table for table in tables if "<th>Coze id</th>" in table]
+        rows = re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>")[1], re.DOTALL)
+        return [re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL) for row in rows]
+
+    listed = cells("/groups/?state=all")
+    on_device = cells(f"/devices/{device.pk}/")
+    # The same columns, less the device on the device's own page.
+    assert [row[:2] + row[3:] for row in listed] == on_device
+    assert [row[2] for row in listed] == [f'<a href="/devices/{device.pk}/">{device.name}</a>'] * 2
+    assert "kitchen" in on_device[1][0] and "7001" in on_device[1][2]
