@@ -163,7 +163,7 @@ class VoiceprintGroupFilterSet(ListFilterSet):
 
 
 class AuditEntryFilterSet(ListFilterSet):
-    user = TextFilter(field_name="actor_username")
+    user = TextFilter(method="by_actor")
     action = django_filters.ChoiceFilter(choices=AuditEntry.Action.choices)
     outcome = django_filters.ChoiceFilter(choices=AuditEntry.Outcome.choices)
     device = IdFilter(field_name="device")
@@ -176,6 +176,15 @@ class AuditEntryFilterSet(ListFilterSet):
     class Meta:
         model = AuditEntry
         fields = []
+
+    def by_actor(self, queryset, name, value):
+        """A username, or the command or job that acted with none (`manage.py prune_audit`):
+        usernames hold no spaces, the names of programs do."""
+        if " " in value:
+            return queryset.filter(actor_username="", user_agent=value).exclude(
+                via=AuditEntry.Via.WEB
+            )
+        return queryset.filter(actor_username=value)
 
     def device_named(self, queryset, name, value):
         if "device" in self.applied:  # an id names the device exactly: the name is not read

@@ -74,6 +74,7 @@ AUDIT_CSV_COLUMNS = [
     "http_status",
     "duration_ms",
     "ip_address",
+    "user_agent",
     "via",
     "detail",
 ]

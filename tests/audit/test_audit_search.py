@@ -154,3 +154,21 @@ def test_the_export_is_streamed_in_pieces_that_join_up(administrator_client, log
     rows = list(csv.DictReader(io.StringIO(b"".join(pieces).decode("utf-8-sig"))))
     assert sorted(r["coze_logid"] for r in rows) == ["LOG-A", "LOG-B", "LOG-C", "LOG-D", "LOG-E"]
     assert len(pieces) == 3  # rows 1-2, 3-4, then the last one
+
+
+def test_a_commands_rows_are_found_and_exported_by_the_command(administrator_client, coze_sim, db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("sync_coze_groups", stdout=StringIO())
+    query = "?user=manage.py+sync_coze_groups"
+
+    page = administrator_client.get("/audit/" + query)
+    [row] = page.context["page"].object_list
+    assert (row.action, row.via, row.actor_label) == ("group.sync", "command", row.user_agent)
+    export = administrator_client.get("/audit/export.csv" + query)
+    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode("utf-8-sig"))))
+    assert [(r["action"], r["user_agent"], r["via"]) for r in rows] == [
+        ("group.sync", "manage.py sync_coze_groups", "command")
+    ]
