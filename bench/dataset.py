@@ -73,13 +73,16 @@ def build(*, devices=1000, groups=1000, audit_rows=100_000, people=20, seed=6):
 
 
 def _people(count):
-    """An Administrator (the benchmark signs in as this one), then Operators and Viewers."""
+    """A superuser Administrator (the benchmark signs in as this one: the admin, measured
+    beside vpadmin's pages, is for superusers only), then Operators and Viewers."""
     roles = {name: Group.objects.get(name=name) for name in ("Administrator", "Operator", "Viewer")}
     User = get_user_model()
     users = []
     for n in range(count):
         username = ADMIN_USERNAME if n == 0 else f"person{n:02d}"
-        user = User(username=username, email=f"{username}@example.com", is_staff=n == 0)
+        user = User(
+            username=username, email=f"{username}@example.com", is_staff=n == 0, is_superuser=n == 0
+        )
         user.set_unusable_password()  # nobody signs in with a password: a session is made
         user.save()
         role = "Administrator" if n < 3 else "Operator" if n < 12 else "Viewer"
