@@ -99,6 +99,7 @@ def test_roles_exist_after_migrate(db):
         "view_voiceprintgroup",
         "view_auditentry",
         "view_user",  # the team page, read-only
+        "view_job",  # the job register
     }
     assert perms["Operator"] - perms["Viewer"] == {
         "add_device",

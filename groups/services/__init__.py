@@ -15,6 +15,7 @@ from .errors import (
     SerialTaken,
 )
 from .groups import create_group, delete_group, update_group
+from .jobs import SyncUnderWay, start_sync, sync_here
 from .sync import SyncFailed, sync_groups
 
 __all__ = [
@@ -28,11 +29,14 @@ __all__ = [
     "QuotaExceeded",
     "SerialTaken",
     "SyncFailed",
+    "SyncUnderWay",
     "check_creation",
     "create_device",
     "create_group",
     "delete_device",
     "delete_group",
+    "start_sync",
+    "sync_here",
     "sync_groups",
     "update_device",
     "update_group",
