@@ -3,12 +3,16 @@ runs it (here in the test's process, `run_jobs`); the job register shows who sta
 its state, progress and results. A job whose worker stopped is resumed or concluded, and
 the audit rows it left pending are concluded."""
 
+import re
 import subprocess
+import uuid
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -23,6 +27,18 @@ LIST_CALL = ("GET", "/v1/audio/voiceprint_groups")
 
 def list_calls(sim):
     return [r for r in sim.requests if (r["method"], r["path"]) == LIST_CALL]
+
+
+def press_sync(client):
+    """Press "Sync with Coze"; returns the response (a redirect to the job's page)."""
+    return client.post("/groups/sync/", {"next": "/groups/"})
+
+
+def job_of(response):
+    assert response.status_code == 302
+    match = re.fullmatch(r"/jobs/([0-9a-f-]{36})/", response["Location"])
+    assert match, response["Location"]
+    return Job.objects.get(pk=match[1])
 
 
 def running_job(*, worker="elsewhere:1", heartbeat_age=timedelta(0), attempts=1, **fields):
@@ -51,6 +67,201 @@ def pending_sync_row(job):
         via="job",
         created_at=timezone.now() - timedelta(seconds=5),
     )
+
+
+# Starting a sync
+
+
+def test_the_sync_button_queues_a_job_and_calls_nothing(
+    administrator_client, administrator, coze_sim
+):
+    coze_sim.seed_groups(3)
+
+    response = press_sync(administrator_client)
+
+    job = job_of(response)
+    assert coze_sim.requests == []  # the request left Coze to the worker
+    assert (job.kind, job.state, job.user, job.username, job.via) == (
+        "sync",
+        "queued",
+        administrator,
+        "ada",
+        "web",
+    )
+    assert DBTaskResult.objects.get(id=job.task_result_id).status == "READY"
+    page = administrator_client.get(response["Location"]).content.decode()
+    assert "Sync with Coze started: this page shows how it goes." in page
+    assert "queued" in page
+
+
+def test_the_worker_runs_the_sync_and_its_page_shows_the_outcome(
+    administrator_client, administrator, coze_sim, run_jobs
+):
+    coze_sim.seed_groups(450)
+    job = job_of(press_sync(administrator_client))
+
+    assert run_jobs() == 1
+
+    job.refresh_from_db()
+    assert (job.state, job.attempts, job.done, job.total) == ("succeeded", 1, 3, 3)
+    assert VoiceprintGroup.objects.filter(device=None).count() == 450
+    assert [row["facts"]["groups"] for row in job.results] == [200, 200, 50]
+    assert [row["logid"] for row in job.results] == [r["logid"] for r in list_calls(coze_sim)]
+    page = administrator_client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "Synced with Coze: 450 imported" in page
+    assert "Page 3 of Coze&#x27;s list: 50 groups." in page
+    assert f'href="/audit/?q={job.request_id}"' in page
+    assert 'href="/groups/?device=none"' in page  # assign what it imported
+    # Every Coze call the job made is audited with the job as the request id, for its starter.
+    row = AuditEntry.objects.get(action="group.sync")
+    assert (row.outcome, row.request_id, row.via, row.actor, row.actor_username) == (
+        "success",
+        job.request_id,
+        "job",
+        administrator,
+        "ada",
+    )
+    assert DBTaskResult.objects.get(id=job.task_result_id).status == "SUCCESSFUL"
+
+
+def test_a_second_click_shows_the_sync_under_way(administrator_client, coze_sim, run_jobs):
+    first = job_of(press_sync(administrator_client))
+
+    again = press_sync(administrator_client)
+
+    assert job_of(again) == first
+    assert Job.objects.count() == 1 and DBTaskResult.objects.count() == 1
+    page = administrator_client.get(again["Location"]).content.decode()
+    assert "A sync with Coze is already under way, so no other was started" in page
+    run_jobs()
+    assert job_of(press_sync(administrator_client)) != first  # once finished, a new one
+
+
+def test_a_sync_whose_worker_is_gone_does_not_hold_the_button(administrator_client, coze_sim):
+    lost = running_job(heartbeat_age=timedelta(minutes=5))
+
+    job = job_of(press_sync(administrator_client))
+
+    lost.refresh_from_db()
+    assert lost.state == "queued"  # taken over: queued again
+    assert job == lost
+
+
+def test_a_failed_sync_says_why_on_its_page(administrator_client, coze_sim, run_jobs):
+    coze_sim.add_fault("http", method="GET", status=503, after=1)
+    coze_sim.seed_groups(250)
+    job = job_of(press_sync(administrator_client))
+
+    run_jobs()
+
+    job.refresh_from_db()
+    assert job.state == "failed"
+    assert [row["outcome"] for row in job.results] == ["success", "failure"]
+    page = administrator_client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "Coze&#x27;s list call failed on page 2; nothing was changed. Why:" in page
+    assert "HTTP 503" in page
+    assert not VoiceprintGroup.objects.exists()
+    assert DBTaskResult.objects.get(id=job.task_result_id).status == "SUCCESSFUL"  # as planned
+
+
+def test_viewers_see_jobs_but_only_administrators_start_a_sync(
+    viewer_client, operator_client, administrator_client, coze_sim, run_jobs
+):
+    job = job_of(press_sync(administrator_client))
+    run_jobs()
+
+    for client in (viewer_client, operator_client):
+        assert press_sync(client).status_code == 403
+        assert client.get("/jobs/").status_code == 200
+        assert client.get(f"/jobs/{job.pk}/").status_code == 200
+    assert 'href="/jobs/"' in viewer_client.get("/").content.decode()  # in the navigation
+    assert Job.objects.count() == 1
+    assert viewer_client.get(f"/jobs/{uuid.uuid4()}/").status_code == 404
+
+
+def test_the_page_of_a_job_under_way_refreshes_itself_without_inline_script(
+    administrator_client, coze_sim, run_jobs
+):
+    job = job_of(press_sync(administrator_client))
+
+    response = administrator_client.get(f"/jobs/{job.pk}/")
+
+    page = response.content.decode()
+    assert 'data-refresh="2"' in page and 'src="/static/job.js"' in page
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in page
+    assert not re.search(r"<script(?![^>]*\bsrc=)", page)  # no inline script
+    assert "script-src 'self';" in response["Content-Security-Policy"]
+    run_jobs()
+    finished = administrator_client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "data-refresh" not in finished and "job.js" not in finished
+
+
+def test_a_superuser_follows_a_job_to_its_task_result(admin_client, coze_sim, run_jobs):
+    job = job_of(press_sync(admin_client))
+    run_jobs()
+
+    page = admin_client.get(f"/jobs/{job.pk}/").content.decode()
+
+    link = f"/admin/django_tasks_database/dbtaskresult/{job.task_result_id}/change/"
+    assert f'href="{link}"' in page
+    assert "Successful" in admin_client.get(link).content.decode()
+
+
+def test_a_job_no_worker_took_says_so(administrator_client, coze_sim, settings):
+    job = job_of(press_sync(administrator_client))
+    Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+
+    page = administrator_client.get(f"/jobs/{job.pk}/").content.decode()
+
+    assert "No worker has taken this job yet." in page
+
+
+def test_the_job_list_is_newest_first_in_constant_queries(administrator_client, coze_sim):
+    def make(n):
+        now = timezone.now()
+        Job.objects.bulk_create(
+            Job(kind="sync", state="succeeded", username="ada", created_at=now, summary=None)
+            for _ in range(n)
+        )
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            response = administrator_client.get("/jobs/")
+        assert response.status_code == 200
+        return len(captured)
+
+    make(3)
+    few = queries()
+    make(120)
+    assert queries() == few
+    newest = Job.objects.create(kind="sync", username="ada")
+    response = administrator_client.get("/jobs/")
+    assert list(response.context["page"])[0] == newest
+    assert response.context["page"].paginator.num_pages == 3
+    assert administrator_client.get("/jobs/?page=3").status_code == 200
+
+
+def test_a_job_page_answers_in_constant_queries(administrator_client, coze_sim, run_jobs):
+    coze_sim.seed_groups(5)
+    small = job_of(press_sync(administrator_client))
+    run_jobs()
+    coze_sim.seed_groups(900)
+    large = job_of(press_sync(administrator_client))
+    run_jobs()
+    counts = []
+    for job in (small, large):
+        with CaptureQueriesContext(connection) as captured:
+            assert administrator_client.get(f"/jobs/{job.pk}/").status_code == 200
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
+
+
+def test_the_dashboard_lists_jobs_under_way(viewer_client, administrator_client, coze_sim):
+    job = job_of(press_sync(administrator_client))
+
+    page = viewer_client.get("/").content.decode()
+
+    assert "Jobs under way" in page and f'href="/jobs/{job.pk}/"' in page
 
 
 # The command: cron's scheduled sync, in the foreground
@@ -134,6 +345,18 @@ def test_a_live_job_is_left_alone(coze_sim, db):
     job.refresh_from_db()
     row.refresh_from_db()
     assert (job.state, row.outcome) == ("running", "pending")
+
+
+def test_a_job_lost_three_times_is_interrupted(administrator_client, coze_sim, db):
+    job = running_job(heartbeat_age=timedelta(minutes=2), attempts=3)
+
+    jobs.recover()
+
+    job.refresh_from_db()
+    assert job.state == "interrupted" and job.finished_at is not None
+    page = administrator_client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "it is not resumed: start it again." in page
+    assert job_of(press_sync(administrator_client)) != job  # no longer under way
 
 
 def test_a_command_sync_whose_process_died_is_interrupted(coze_sim, db):
@@ -224,3 +447,20 @@ def test_a_running_job_keeps_saying_it_is_alive(coze_sim, settings):
     job.refresh_from_db()
     assert job.state == "succeeded"
     assert job.heartbeat_at - job.started_at >= timedelta(seconds=0.3)
+
+
+def test_a_sync_without_an_answer_says_how_long_it_waited(
+    administrator_client, coze_sim, run_jobs, settings
+):
+    settings.COZE_TIMEOUT = 0.2
+    coze_sim.add_fault("delay", method="GET", seconds=0.5)
+    job = job_of(press_sync(administrator_client))
+
+    run_jobs()
+
+    job.refresh_from_db()
+    assert job.state == "failed"
+    assert job.summary_text == (
+        "Coze's list call got no answer on page 1; nothing was changed. Why: no answer within "
+        "0.2 s (code —, HTTP —, logid —)."
+    )
