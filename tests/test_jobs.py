@@ -111,6 +111,8 @@ def test_the_worker_runs_the_sync_and_its_page_shows_the_outcome(
     assert "Synced with Coze: 450 imported" in page
     assert "Page 3 of Coze&#x27;s list: 50 groups." in page
     assert f'href="/audit/?q={job.request_id}"' in page
+    found = administrator_client.get(f"/audit/?q={job.request_id}").context["page"]
+    assert [entry.action for entry in found] == ["group.sync"]
     assert 'href="/groups/?device=none"' in page  # assign what it imported
     # Every Coze call the job made is audited with the job as the request id, for its starter.
     row = AuditEntry.objects.get(action="group.sync")
@@ -122,6 +124,20 @@ def test_the_worker_runs_the_sync_and_its_page_shows_the_outcome(
         "ada",
     )
     assert DBTaskResult.objects.get(id=job.task_result_id).status == "SUCCESSFUL"
+
+
+def test_a_job_whose_starter_has_gone_still_names_them(
+    administrator_client, administrator, coze_sim, run_jobs
+):
+    job = job_of(press_sync(administrator_client))
+    administrator.delete()
+
+    run_jobs()
+
+    job.refresh_from_db()
+    row = AuditEntry.objects.get(action="group.sync")
+    assert (job.state, job.user, job.started_by) == ("succeeded", None, "ada")
+    assert (row.actor, row.actor_username, row.request_id) == (None, "ada", job.request_id)
 
 
 def test_a_second_click_shows_the_sync_under_way(administrator_client, coze_sim, run_jobs):

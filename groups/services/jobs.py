@@ -119,9 +119,11 @@ def run(job_id):
         log.warning("job %s is not queued: not run again", job_id)
         return None
     job = Job.objects.select_related("user").get(pk=job_id)
+    # The starter's name as the job kept it, even if their account has gone since.
+    actor = replace(Actor.for_job(job.pk, job.user, task=job.kind), username=job.username)
     # A failure the work reports is said on the job's page: the run itself went as it should.
     with suppress(SyncFailed):
-        _execute(job, Actor.for_job(job.pk, job.user, task=job.kind))
+        _execute(job, actor)
     return job.state
 
 
@@ -190,11 +192,15 @@ def _this_run(job):
 
 
 def _progress(job, done, total, row=None):
-    """Store how far the job got, and one more row of results."""
+    """Store how far the job got, and one more row of results. Best effort: the work goes
+    on if the database cannot take it now (the final state is written at the end)."""
     job.done, job.total = done, total
     if row is not None:
         job.results.append(row)
-    _this_run(job).update(done=done, total=total, results=job.results)
+    try:
+        _this_run(job).update(done=done, total=total, results=job.results)
+    except DatabaseError:
+        log.warning("job %s: its progress could not be stored", job.pk)
 
 
 def _finish(job, state, summary):
@@ -250,7 +256,7 @@ def recover(*, now=None):
     now = now or timezone.now()
     silent_since = now - timedelta(seconds=settings.JOB_STALE_SECONDS)
     found = 0
-    for job in Job.objects.filter(state=State.RUNNING).select_related("user"):
+    for job in Job.objects.filter(state=State.RUNNING).defer("params", "results"):
         why = _why_lost(job, silent_since)
         if why is not None and lost(job, why):
             found += 1
@@ -329,13 +335,15 @@ def _close_task_result(task_result_id, why):
     if not task_result_id or why == "stopped":
         return
     from django_tasks_db import DatabaseBackend
+    from django_tasks_db.compat import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
     from ..tasks import run_job
 
     if isinstance(run_job.get_backend(), DatabaseBackend):
-        DBTaskResult.objects.filter(id=task_result_id, status="RUNNING").update(
-            status="FAILED",
+        running = DBTaskResult.objects.filter(id=task_result_id, status=TaskResultStatus.RUNNING)
+        running.update(
+            status=TaskResultStatus.FAILED,
             finished_at=timezone.now(),
             exception_class_path="groups.services.jobs.WorkerLost",
             traceback=f"The worker running this task stopped ({why}); vpadmin took the job over.",
