@@ -27,7 +27,7 @@ from psycopg import sql
 from bench import measure
 from bench.run import bench_database_url, new_secret_key
 from bench.server import Gunicorn
-from groups.simulator import CozeSimulator
+from groups.coze.simulator import CozeSimulator
 
 TOKEN = "pat_vpadmin_bench"
 PAGE_SIZE = 50  # vpadmin's lists, and the admin's in bench settings

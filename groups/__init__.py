@@ -1,0 +1,1 @@
+"""The register of devices, voiceprint groups and people, and the audit log."""

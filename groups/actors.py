@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass, replace
 
 from django.conf import settings
+from django.utils.functional import SimpleLazyObject
 
 from vpadmin.proxies import from_trusted_proxy
 
@@ -71,6 +72,18 @@ class Actor:
     def label(self):
         """How the audit log names this actor when there is no username."""
         return self.username or self.user_agent
+
+
+class ActorMiddleware:
+    """Gives each request its `actor`, built (once, when first used) from the signed-in
+    person: views hand it to the services."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.actor = SimpleLazyObject(lambda: Actor.from_request(request))
+        return self.get_response(request)
 
 
 def client_ip(request):

@@ -1,3 +1,5 @@
+"""The app's configuration: signals connected when Django starts."""
+
 from django.apps import AppConfig
 from django.contrib.admin import apps as admin_apps
 from django.utils.translation import gettext_lazy as _

@@ -5,6 +5,7 @@ import logging
 from django.db import DatabaseError, transaction
 
 from . import coze
+from .actors import Actor
 from .models import AuditEntry
 from .wording import fact
 
@@ -44,6 +45,8 @@ def _target_fields(target):
 
 def record(actor, action, outcome, *, target=None, **fields):
     """Write one audit row for what `actor` (groups.actors.Actor) did."""
+    if not isinstance(actor, Actor):
+        raise TypeError(f"an audit row needs an Actor, not {actor!r}")
     # Everything below passes _storable: the user agent (a header) and the username typed
     # at sign-in come from the client and may hold anything.
     fields = _storable(

@@ -1,3 +1,5 @@
+"""What every page needs: the simulator banner and the navigation."""
+
 from django.conf import settings
 
 

@@ -11,8 +11,7 @@ from django.conf import settings
 from django.db.models import Count, Q, Subquery
 from django.db.models.functions import Coalesce
 
-from .models import CozeAccount, VoiceprintGroup
-from .services import attempts
+from .models import AuditEntry, CozeAccount, VoiceprintGroup
 
 WARNING_SHARE = 0.8  # the gauge turns amber from 80 % used
 
@@ -78,7 +77,12 @@ def usage() -> Usage:
 
 
 def _counts():
-    pending = attempts.unresolved_creations().values("action").annotate(n=Count("*")).values("n")
+    pending = (
+        AuditEntry.objects.unresolved_creations()
+        .values("action")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
     counts = VoiceprintGroup.objects.active().aggregate(
         held=Count("pk"),
         unassigned=Count("pk", filter=Q(device__isnull=True)),

@@ -1,4 +1,4 @@
-"""Sign-ins and sign-outs in the audit log (failed ones: groups.throttling)."""
+"""Sign-ins and sign-outs in the audit log (failed ones: groups.services.throttling)."""
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.dispatch import receiver

@@ -1,3 +1,5 @@
+"""The dashboard's URLs (DESIGN.md's URL map)."""
+
 from django.urls import path
 
 from .views import audit, dashboard, devices, groups, jobs, me, quota, sync, team

@@ -48,6 +48,7 @@ COZE_REASONS = {
     "connect_failed": _("could not connect to Coze"),
     "connect_timeout": _("could not connect within %(seconds)s s"),
     "not_sent": _("the request could not be made: check COZE_API_BASE and COZE_API_TOKEN"),
+    "bad_id": _("the group id is not a Coze id, so nothing was sent"),
 }
 
 # Sentences of audit rows, by the row's "say".
@@ -314,13 +315,15 @@ def _listed_page(facts):
 
 
 def _sync_job_failed(facts):
-    failure = facts["failure"]
-    return _("%(failure)s Why: %(reason)s (code %(code)s, HTTP %(status)s, logid %(logid)s).") % {
-        "failure": render(failure),
-        "reason": coze_reason(failure.get("reason"), facts.get("seconds")),
+    """As groups.services.messages.sync_failed says it on a page, from the stored facts."""
+    details = _("code %(code)s, HTTP %(status)s, logid %(logid)s") % {
         "code": shown(facts.get("code")),
         "status": shown(facts.get("http_status")),
         "logid": shown(facts.get("logid")),
+    }
+    return _("Sync with Coze failed; nothing was changed. %(reason)s (%(details)s)") % {
+        "reason": render(facts["failure"]),
+        "details": details,
     }
 
 

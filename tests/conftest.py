@@ -5,8 +5,10 @@ from unittest import mock
 import pytest
 from django.db.backends.base.operations import BaseDatabaseOperations
 
+from groups.coze.simulator import CozeSimulator
 from groups.immutability import removal_allowed
-from groups.simulator import CozeSimulator
+
+from . import factories
 
 TEST_TOKEN = "pat_test"
 
@@ -46,17 +48,9 @@ def coze_sim(_coze_sim_server, settings):
 
 
 @pytest.fixture
-def make_user(db, django_user_model):
+def make_user(db):
     """A user with the given role (an auth group created by the migrations)."""
-    from django.contrib.auth.models import Group
-
-    def make(username, role=None):
-        user = django_user_model.objects.create_user(username=username, password="pw-" + username)
-        if role:
-            user.groups.add(Group.objects.get(name=role))
-        return user
-
-    return make
+    return factories.person
 
 
 @pytest.fixture
@@ -99,9 +93,7 @@ def administrator_client(administrator):
 
 @pytest.fixture
 def device(db):
-    from groups.models import Device
-
-    return Device.objects.create(name="Living room speaker", serial="SPK-001", location="Home")
+    return factories.device("Living room speaker", "SPK-001", location="Home")
 
 
 @pytest.fixture

@@ -1,23 +1,9 @@
-"""Lists of rows on a page: paging (one cheap query even deep in a log without end),
-sorting by a column named in the query string, and clean query parameters."""
-
-import re
+"""Lists of rows on a page: paging (one cheap query even deep in a log without end), and
+sorting by a column named in the query string (filters are in groups/filtersets.py)."""
 
 from django.core.paginator import Paginator
 
 PAGE_SIZE = 50
-ID_PATTERN = re.compile(r"[0-9]{1,18}")  # what a bigint primary key can be
-
-
-def text_param(params, name):
-    """A free-text query parameter as the database can take it (no NUL characters)."""
-    return params.get(name, "").replace("\x00", "").strip()
-
-
-def id_param(params, name):
-    """An id query parameter, or None when it is not one."""
-    value = params.get(name, "")
-    return int(value) if ID_PATTERN.fullmatch(value) else None
 
 
 def page_of(request, queryset, paginator=Paginator):
@@ -47,7 +33,9 @@ class DeferredJoinPaginator(Paginator):
 
 def sort_by(request, queryset, columns, default):
     """Order by the `sort` parameter (a column name, `-` for descending) if it names one of
-    `columns` ({name: ordering fields}); returns the queryset and the header links."""
+    `columns` ({name: ordering fields}); returns the queryset and, per column, the `sort`
+    value its header links to (the other direction when it is the current one) and its
+    state."""
     sort = request.GET.get("sort", default)
     name = sort.removeprefix("-")
     if name not in columns:
@@ -56,16 +44,6 @@ def sort_by(request, queryset, columns, default):
     fields = [f"-{f}" if descending else f for f in columns[name]]
     links = {}
     for column in columns:
-        query = request.GET.copy()
-        query.pop("page", None)
-        query["sort"] = f"-{column}" if column == name and not descending else column
         state = ("descending" if descending else "ascending") if column == name else ""
-        links[column] = {"url": "?" + query.urlencode(), "state": state}
+        links[column] = {"sort": f"-{column}" if state == "ascending" else column, "state": state}
     return queryset.order_by(*fields, "-pk" if descending else "pk"), links
-
-
-def query_without_page(request):
-    """The current filters as a query string, for links to other pages of the list."""
-    query = request.GET.copy()
-    query.pop("page", None)
-    return query.urlencode()

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django_filters",
     "groups",  # before django_tasks_db: its `db_worker` command is groups' (recovery added)
     "django_tasks",
     "django_tasks_db",
@@ -62,14 +63,15 @@ MIDDLEWARE = [
     "vpadmin.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "groups.middleware.RequestIdMiddleware",
-    "groups.middleware.ContentSecurityPolicyMiddleware",
+    "vpadmin.middleware.RequestIdMiddleware",
+    "vpadmin.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "groups.actors.ActorMiddleware",  # request.actor, for the services and the audit log
     "django.contrib.messages.middleware.MessageMiddleware",
     # A bare 405 becomes a page (inside the session and user it shows, around every view).
     "vpadmin.errors.MethodNotAllowedPage",
@@ -131,7 +133,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
-# Sign-in throttling (groups/throttling.py): LOGIN_FAILURE_LIMIT failed sign-ins within
+# Sign-in throttling (groups/services/throttling.py): LOGIN_FAILURE_LIMIT failed sign-ins within
 # LOGIN_LOCKOUT_MINUTES, for one username or from one address, lock it for
 # LOGIN_LOCKOUT_MINUTES for browsers that have not signed in as that person before (HTTP 429,
 # audited); a browser that has keeps its own count.
@@ -217,15 +219,15 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "request": {"()": "groups.logs.RequestContextFilter"},
-        "client_errors": {"()": "groups.logs.ClientErrorsWithoutTraceback"},
+        "request": {"()": "vpadmin.logs.RequestContextFilter"},
+        "client_errors": {"()": "vpadmin.logs.ClientErrorsWithoutTraceback"},
     },
     "formatters": {
         "text": {
-            "()": "groups.logs.KeyValueFormatter",
+            "()": "vpadmin.logs.KeyValueFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
         },
-        "json": {"()": "groups.logs.JsonFormatter"},
+        "json": {"()": "vpadmin.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {

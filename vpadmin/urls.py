@@ -1,10 +1,12 @@
+"""Root URLs: sign-in, the admin, the language switch, then the dashboard."""
+
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 from django.views.i18n import set_language
 
-from groups.signin import SignInView, admin_sign_in
+from groups.views.signin import SignInView, admin_sign_in
 
 urlpatterns = [
     path("accounts/login/", SignInView.as_view(), name="login"),

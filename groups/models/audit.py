@@ -44,6 +44,15 @@ class AuditLogImmutable(ValueError):
 class AuditEntryQuerySet(models.QuerySet):
     """Rows are added and pending ones finished; nothing else changes or removes them."""
 
+    def unresolved_creations(self):
+        """Creation attempts whose outcome is not known: pending, or unknown and not
+        resolved. Each may hold a slot of the quota on Coze."""
+        return self.filter(
+            action=AuditEntry.Action.GROUP_CREATE,
+            outcome__in=[AuditEntry.Outcome.PENDING, AuditEntry.Outcome.UNKNOWN],
+            resolution__isnull=True,
+        )
+
     def count(self):
         """On PostgreSQL, the whole log's count is kept by triggers (migration 0008) and
         read in one row; filtered counts, and SQLite's, are counted as usual."""

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 class SignInLock(models.Model):
     """Failed sign-ins counted for one key (a username, an address, or a browser that signed
-    in before), and the lock they lead to: what groups.throttling reads and writes."""
+    in before), and the lock they lead to: what groups.services.throttling reads and writes."""
 
     class Kind(models.TextChoices):
         USERNAME = "username", _("username")

@@ -13,9 +13,10 @@ from .errors import (
     NotRegistered,
     QuotaExceeded,
     SerialTaken,
+    SyncUnderWay,
 )
 from .groups import create_group, delete_group, update_group
-from .jobs import SyncUnderWay, start_sync, sync_here
+from .jobs import start_sync, sync_here
 from .sync import SyncFailed, sync_groups
 
 __all__ = [

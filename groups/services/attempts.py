@@ -40,12 +40,8 @@ def conclusion_age() -> timedelta:
 
 
 def unresolved_creations():
-    """Creation attempts whose outcome is not known: pending, or unknown and not resolved."""
-    return AuditEntry.objects.filter(
-        action=Action.GROUP_CREATE,
-        outcome__in=[Outcome.PENDING, Outcome.UNKNOWN],
-        resolution__isnull=True,
-    )
+    """Creation attempts whose outcome is not known (AuditEntry's queryset says how)."""
+    return AuditEntry.objects.unresolved_creations()
 
 
 def waiting():

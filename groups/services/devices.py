@@ -69,4 +69,4 @@ def delete_device(actor, device):
         if outcome == Outcome.SUCCESS:
             device.delete()
     if active or waiting:
-        raise DeviceBusy(active, waiting)
+        raise DeviceBusy(device, active, waiting)

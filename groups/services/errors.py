@@ -38,9 +38,9 @@ class DeviceBusy(Exception):
     """The device cannot be deleted: it serves active groups, or a creation for it has no
     known outcome yet."""
 
-    def __init__(self, groups=(), attempts=()):
+    def __init__(self, device, groups=(), attempts=()):
         super().__init__("the device is in use")
-        self.groups, self.attempts = list(groups), list(attempts)
+        self.device, self.groups, self.attempts = device, list(groups), list(attempts)
 
 
 class DeviceGone(Exception):
@@ -57,3 +57,12 @@ class NotRegistered(Exception):
 
 class SerialTaken(Exception):
     """Another device has this serial (taken since the form was checked, most likely)."""
+
+
+class SyncUnderWay(Exception):
+    """A sync with Coze is queued or running already: `job`, which a second one would only
+    repeat."""
+
+    def __init__(self, job):
+        super().__init__(f"sync job {job.pk} is {job.state}")
+        self.job = job

@@ -87,7 +87,7 @@ def create_group(actor, *, name, desc, device, submission):
         raise QuotaExceeded(used, limit)
 
     try:
-        answer = _call_coze(entry, coze.get_client().create_group, name, desc)
+        answer = _call_coze(actor, entry, coze.get_client().create_group, name, desc)
     except coze.CozeNoAnswer:
         found = attempts.check_creation(actor, entry)
         if found.created:
@@ -121,13 +121,13 @@ def create_group(actor, *, name, desc, device, submission):
     return group
 
 
-def _call_coze(entry, call, *args, **kwargs):
+def _call_coze(actor, entry, call, *args, **kwargs):
     """Make one Coze call for a pending audit row; an error finishes the row and is raised."""
     try:
         return call(*args, **kwargs)
     except coze.CozeError as error:
         outcome = Outcome.UNKNOWN if isinstance(error, coze.CozeNoAnswer) else Outcome.FAILURE
-        conclude(None, entry, outcome, facts=audit.error_facts(error), **audit.coze_fields(error))
+        conclude(actor, entry, outcome, facts=audit.error_facts(error), **audit.coze_fields(error))
         raise
 
 
@@ -173,7 +173,9 @@ def update_group(actor, group, *, name, desc, device):
             actor, Action.GROUP_UPDATE, Outcome.PENDING, target=group, device=device, **sent
         )
         try:
-            answer = _call_coze(entry, coze.get_client().update_group, group.coze_id, **remote)
+            answer = _call_coze(
+                actor, entry, coze.get_client().update_group, group.coze_id, **remote
+            )
         except coze.CozeRefused as error:
             # "Not found" is also Coze's word for "not this account's": the list decides.
             if error.not_found and _still_on_coze(group) is False:
@@ -251,7 +253,7 @@ def delete_group(actor, group):
     except coze.CozeError as error:
         if error.not_found and _still_on_coze(group) is False:
             facts = fact("already_deleted")
-            _finish_deletion(group, entry, facts=facts, **audit.coze_fields(error))
+            _finish_deletion(group, entry, actor=actor, facts=facts, **audit.coze_fields(error))
             return
         outcome = Outcome.UNKNOWN if isinstance(error, coze.CozeNoAnswer) else Outcome.FAILURE
         conclude(actor, entry, outcome, facts=audit.error_facts(error), **audit.coze_fields(error))
@@ -259,7 +261,7 @@ def delete_group(actor, group):
             _finish_deletion(group, None, resolves=entry, actor=actor)
             return
         raise
-    _finish_deletion(group, entry, **audit.coze_fields(answer))
+    _finish_deletion(group, entry, actor=actor, **audit.coze_fields(answer))
 
 
 def _on_coze(group):
@@ -296,7 +298,7 @@ def _unresolved_update(group):
     )
 
 
-def _finish_deletion(group, entry, *, resolves=None, actor=None, facts=None, **fields):
+def _finish_deletion(group, entry, *, actor, resolves=None, facts=None, **fields):
     with transaction.atomic():
         group.state, group.ended_at = VoiceprintGroup.State.DELETED, timezone.now()
         group.save(update_fields=["state", "ended_at"])

@@ -26,11 +26,13 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from vpadmin.logs import current_request
+
 from .. import audit
 from ..actors import Actor
-from ..logs import current_request
 from ..models import AuditEntry, CozeAccount, Job
 from ..wording import fact
+from .errors import SyncUnderWay
 from .sync import SyncFailed, sync_groups
 
 log = logging.getLogger("vpadmin.jobs")
@@ -40,14 +42,6 @@ MAX_RUNS = 3  # a job whose worker stopped this many times is not resumed again
 RESUMABLE = {Kind.SYNC}  # work that is safe to run again from the start
 HOST = socket.gethostname()
 _here = set()  # the jobs this process is running
-
-
-class SyncUnderWay(Exception):
-    """A sync is queued or running already: `job`."""
-
-    def __init__(self, job):
-        super().__init__(f"sync job {job.pk} is {job.state}")
-        self.job = job
 
 
 def worker_name():
@@ -234,7 +228,6 @@ def _sync(job, actor):
             code=error.code,
             http_status=error.http_status,
             logid=error.logid,
-            seconds=error.values.get("seconds"),
         )
         _finish(job, State.FAILED, summary)
         raise

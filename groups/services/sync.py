@@ -173,7 +173,7 @@ def _list_page(client, page):
             answer = client.list_groups(page_num=page, page_size=PAGE_SIZE)
             total, items = _page_content(answer)
         except coze.CozeError as error:
-            if not error.rate_limited or calls > settings.COZE_LIST_RETRIES:
+            if not error.worth_retrying or calls > settings.COZE_LIST_RETRIES:
                 raise _PageFailed(error, page) from None
             pause = settings.COZE_LIST_BACKOFF * 2 ** (calls - 1)
             log.warning("Coze rate-limits the list call (page %d); retry in %.1f s", page, pause)

@@ -2,99 +2,42 @@
 
 import csv
 import io
-from datetime import UTC, datetime, time, timedelta
 
-from django.db.models import Q
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
-from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
-from vpadmin.lists import (
-    DeferredJoinPaginator,
-    id_param,
-    page_of,
-    query_without_page,
-    text_param,
-)
+from vpadmin.lists import DeferredJoinPaginator, page_of
 
 from .. import wording
+from ..filtersets import AuditEntryFilterSet
 from ..models import AuditEntry, Device
 from .common import permission_required
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 
 
-def filtered_audit_entries(params):
-    """The audit rows matching the query-string filters, newest first."""
-    entries = AuditEntry.objects.all()
-    if value := text_param(params, "user"):
-        entries = entries.filter(actor_username=value)
-    if (value := params.get("action", "")) in Action.values:
-        entries = entries.filter(action=value)
-    if (value := params.get("outcome", "")) in Outcome.values:
-        entries = entries.filter(outcome=value)
-    if (value := id_param(params, "device")) is not None:
-        entries = entries.filter(device_id=value)
-    elif value := text_param(params, "device_name"):
-        named = Device.objects.filter(Q(name__icontains=value) | Q(serial__icontains=value))
-        entries = entries.filter(device_id__in=named.values("pk"))
-    if since := _day_start(params.get("since", "")):
-        entries = entries.filter(created_at__gte=since)
-    # Before the next day's start; past the last day a date can name, no upper bound.
-    if until := _day_start(params.get("until", ""), days_later=1):
-        entries = entries.filter(created_at__lt=until)
-    if value := text_param(params, "q"):
-        entries = entries.filter(
-            Q(coze_logid=value)
-            | Q(request_id=value)
-            | Q(target_id=value)
-            | Q(target_label__icontains=value)
-            | Q(sent_name__icontains=value)
-        )
-    return entries
-
-
-def _day_start(text, days_later=0):
-    """The start (local midnight) of the day `text` names (YYYY-MM-DD), `days_later` days on,
-    or None when that is no day the database can store: the filter is then left out."""
-    try:
-        day = parse_date(text)
-        if day is None:
-            return None
-        start = timezone.make_aware(datetime.combine(day + timedelta(days=days_later), time.min))
-        start.astimezone(UTC)  # stored in UTC: year 1 ahead of UTC has no such time
-    except (ValueError, OverflowError):
-        return None
-    return start
-
-
 @permission_required("groups.view_auditentry")
 def audit_list(request):
     # Prefetched, not joined: filtered by device, Django joins with INNER JOIN (a device
     # id implies a device), and the rows of a deleted device would vanish.
-    entries = filtered_audit_entries(request.GET).prefetch_related("device")
+    found = AuditEntryFilterSet(request.GET, AuditEntry.objects.prefetch_related("device"))
     context = {
-        "page": page_of(request, entries, DeferredJoinPaginator),
+        "page": page_of(request, found.qs, DeferredJoinPaginator),
         "filters": request.GET,
-        "query": query_without_page(request),
+        "filtered": bool(found.applied),
         "actions": Action.choices,
         "outcomes": Outcome.choices,
-        **_chosen_device(request),
+        **_chosen_device(found.applied.get("device")),
     }
     return render(request, "groups/audit_list.html", context)
 
 
-def _chosen_device(request):
+def _chosen_device(pk):
     """The device the log is filtered to by id, if any (the link on a device's page), shown
     by name with a way back to every device, instead of a list of every device."""
-    pk = id_param(request.GET, "device")
     if pk is None:
         return {}
-    query = request.GET.copy()
-    query.pop("page", None)
-    query.pop("device")
     name = Device.objects.filter(pk=pk).values_list("name", flat=True).first()
     if name is None:
         # A deleted device is named by its deletion row, which keeps its id and label.
@@ -110,7 +53,7 @@ def _chosen_device(request):
             if label
             else _("deleted device #%(id)s") % {"id": pk}
         )
-    return {"device": {"pk": pk, "name": name}, "without_device": query.urlencode()}
+    return {"device": {"pk": pk, "name": name}}
 
 
 AUDIT_CSV_COLUMNS = [
@@ -131,6 +74,7 @@ AUDIT_CSV_COLUMNS = [
     "http_status",
     "duration_ms",
     "ip_address",
+    "user_agent",
     "via",
     "detail",
 ]
@@ -150,7 +94,8 @@ def audit_export(request):
     """The filtered audit log as CSV, streamed (UTF-8 with a BOM for Excel)."""
     # `detail` is written in the reader's language from the row's facts (older rows keep
     # the sentence they were written with).
-    rows = filtered_audit_entries(request.GET).values_list(*AUDIT_CSV_COLUMNS, "facts")
+    found = AuditEntryFilterSet(request.GET, AuditEntry.objects.all())
+    rows = found.qs.values_list(*AUDIT_CSV_COLUMNS, "facts")
     at_detail = AUDIT_CSV_COLUMNS.index("detail")
 
     def chunks():

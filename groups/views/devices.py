@@ -2,28 +2,30 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
-from vpadmin.lists import page_of, query_without_page, sort_by, text_param
+from vpadmin.lists import page_of, sort_by
 
 from .. import audit, services, wording
+from ..filtersets import DeviceFilterSet
 from ..forms import (
     DeviceForm,
 )
 from ..models import AuditEntry, Device
 from ..services import attempts
-from .common import ACTIVE_GROUP_COUNT, permission_required
+from ..services import messages as says
+from .common import ACTIVE_GROUP_COUNT, permission_required, tell
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 
 
 @permission_required("groups.view_device")
 def device_list(request):
+    found = DeviceFilterSet(request.GET, Device.objects.annotate(group_count=ACTIVE_GROUP_COUNT))
     devices, sort = sort_by(
         request,
-        Device.objects.annotate(group_count=ACTIVE_GROUP_COUNT),
+        found.qs,
         {
             "name": ["name"],
             "serial": ["serial"],
@@ -32,16 +34,10 @@ def device_list(request):
         },
         default="name",
     )
-    query = text_param(request.GET, "q")
-    if query:
-        devices = devices.filter(
-            Q(name__icontains=query) | Q(serial__icontains=query) | Q(location__icontains=query)
-        )
     context = {
         "page": page_of(request, devices),
-        "q": query,
+        "q": found.applied.get("q", ""),
         "sort": sort,
-        "query": query_without_page(request),
     }
     return render(request, "groups/device_list.html", context)
 
@@ -70,11 +66,10 @@ def _save_device(request, form, action):
                 device = services.create_device(request.actor, **values)
             else:
                 device = services.update_device(request.actor, form.instance, **values)
-        except services.SerialTaken:
-            unique = Device._meta.get_field("serial").error_messages["unique"]
-            form.add_error("serial", ValidationError(unique, code="unique"))
-        except services.DeviceGone:
-            form.add_error(None, ValidationError(_("This device was deleted."), code="deleted"))
+        except services.SerialTaken as taken:
+            form.add_error("serial", ValidationError(says.about(taken).text, code="unique"))
+        except services.DeviceGone as gone:
+            form.add_error(None, ValidationError(says.about(gone).text, code="deleted"))
         else:
             messages.success(request, _("Device “%(name)s” saved.") % {"name": device.name})
             return redirect(device)
@@ -115,24 +110,7 @@ def device_delete(request, pk):
     try:
         services.delete_device(request.actor, device)
     except services.DeviceBusy as busy:
-        if busy.groups:
-            messages.error(
-                request,
-                _(
-                    "“%(device)s” still serves active voiceprint groups: %(groups)s. Delete them "
-                    "or assign them to another device first."
-                )
-                % {"device": device.name, "groups": wording.joined(busy.groups)},
-            )
-        else:
-            messages.error(
-                request,
-                _(
-                    "A voiceprint group is being created for “%(device)s” (%(groups)s) and "
-                    "Coze's answer is not known yet. Check it on the device's page first."
-                )
-                % {"device": device.name, "groups": wording.joined(busy.attempts)},
-            )
+        tell(request, says.about(busy))
         return redirect(device)
     messages.success(request, _("Device “%(name)s” deleted.") % {"name": device.name})
     return redirect("device_list")

@@ -1,49 +1,35 @@
 """Voiceprint group pages: the list, one group, creation, edit, deletion, Check now."""
 
 from django.contrib import messages
-from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from vpadmin.lists import id_param, page_of, query_without_page, sort_by, text_param
+from vpadmin.lists import page_of, sort_by
 
 from .. import audit, coze, quota, services, wording
+from ..filtersets import NONE, VoiceprintGroupFilterSet
 from ..forms import (
     GroupEditForm,
     GroupForm,
 )
 from ..models import AuditEntry, Device, VoiceprintGroup
 from ..services import attempts
-from .common import permission_required, quota_full_message, tell_coze_error
+from ..services import messages as says
+from .common import permission_required, tell
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 
 
 @permission_required("groups.view_voiceprintgroup")
 def group_list(request):
-    groups = VoiceprintGroup.objects.select_related("device", "creator")
-    device_filter = request.GET.get("device", "")
-    device = None
-    if device_filter == "none":
-        groups = groups.filter(device__isnull=True)
-    elif (device_id := id_param(request.GET, "device")) is not None:
-        device = Device.objects.filter(pk=device_id).first()
-        groups = groups.filter(device_id=device_id)
-    else:
-        device_filter = ""
-    state = request.GET.get("state", "")
-    if state in VoiceprintGroup.State.values:
-        groups = groups.filter(state=state)
-    elif state != "all":
-        groups = groups.exclude(state=VoiceprintGroup.State.DELETED)
-    query = text_param(request.GET, "q")
-    if query:
-        groups = groups.filter(Q(name__icontains=query) | Q(coze_id=query))
+    found = VoiceprintGroupFilterSet(
+        request.GET, VoiceprintGroup.objects.select_related("device", "creator")
+    )
     groups, sort = sort_by(
         request,
-        groups,
+        found.qs,
         {
             "name": ["name"],
             "state": ["state"],
@@ -52,15 +38,18 @@ def group_list(request):
         },
         default="-created",
     )
+    device_filter = found.applied.get("device")
+    device = None
+    if device_filter not in (None, NONE):
+        device = Device.objects.filter(pk=device_filter).first()
     context = {
         "sort": sort,
-        "state": state,
+        "state": request.GET.get("state", ""),
         "states": VoiceprintGroup.State.choices,
         "page": page_of(request, groups),
-        "q": query,
-        "device_filter": device_filter,
+        "q": found.applied.get("q", ""),
+        "device_filter": "" if device_filter is None else str(device_filter),
         "device": device,
-        "query": query_without_page(request),
     }
     return render(request, "groups/group_list.html", context)
 
@@ -113,57 +102,13 @@ def group_new(request):
         )
         return render(request, "groups/group_form.html", {"form": form, "quota": quota.usage()})
     except services.NameTaken as taken:
-        messages.info(
-            request,
-            _(
-                "“%(device)s” already has the group “%(name)s”, so nothing was sent to Coze "
-                "(a form sent twice?). Choose another name for a second group."
-            )
-            % {"device": taken.group.device.name, "name": taken.group.name},
-        )
+        tell(request, says.about(taken))
         return redirect(taken.group)
-    except services.AttemptUnresolved as unresolved:
-        messages.warning(
-            request,
-            _(
-                "“%(name)s” was already sent to Coze for this device and Coze's answer is not "
-                "known yet, so it was not sent again (that could make a second group). Use "
-                "“Check now” on the device's page to find out whether it was created."
-            )
-            % {"name": unresolved.entry.sent_name},
-        )
+    except (services.AttemptUnresolved, coze.CozeNoAnswer) as error:
+        tell(request, says.about(error, "create"))
         return redirect(data["device"])
-    except services.QuotaExceeded as full:
-        messages.error(request, quota_full_message(full.used, full.limit))
-    except coze.CozeNoAnswer as error:
-        messages.warning(
-            request,
-            _(
-                "Coze did not answer (%(reason)s), and the group is not on Coze's list yet: it "
-                "may still be created. It was not sent again. Use “Check now” on the device's "
-                "page in a minute to find out."
-            )
-            % {"reason": error.sentence()},
-        )
-        return redirect(data["device"])
-    except coze.CozeError as error:
-        tell_coze_error(
-            request,
-            error,
-            refused=_(
-                "Coze did not create the group: %(msg)s (code %(code)s, HTTP %(status)s, "
-                "logid %(logid)s)."
-            ),
-        )
-    except services.NotRegistered as lost:
-        messages.error(
-            request,
-            _(
-                "Coze created the group (id %(id)s, logid %(logid)s) but vpadmin could not save "
-                "it. An Administrator's sync with Coze will register it; do not create it again."
-            )
-            % {"id": lost.coze_id, "logid": lost.logid},
-        )
+    except (services.QuotaExceeded, services.NotRegistered, coze.CozeError) as error:
+        tell(request, says.about(error, "create"))
     else:
         if getattr(group, "found_after_no_answer", False):
             messages.success(
@@ -254,28 +199,9 @@ def group_edit(request, pk):
         )
     except coze.CozeError as error:
         if group.state == VoiceprintGroup.State.GONE:
-            messages.error(
-                request,
-                _(
-                    "Coze no longer has “%(name)s” (logid %(logid)s): it is marked gone and "
-                    "cannot be changed."
-                )
-                % {"name": group.name, "logid": error.logid or "—"},
-            )
+            tell(request, says.group_gone(group, error))
             return redirect(group)
-        tell_coze_error(
-            request,
-            error,
-            refused=_(
-                "Coze did not change the group: %(msg)s (code %(code)s, HTTP %(status)s, "
-                "logid %(logid)s). Nothing was changed."
-            ),
-            no_answer=_(
-                "Coze did not answer (%(reason)s), and Coze's list does not show the change "
-                "yet: it may or may not be made. vpadmin kept the old values; saving again is "
-                "safe."
-            ),
-        )
+        tell(request, says.about(error, "update"))
         return render(request, "groups/group_edit.html", {"form": form, "group": group})
     if changes.get("device_gone"):
         messages.warning(
@@ -303,19 +229,7 @@ def group_delete(request, pk):
     try:
         services.delete_group(request.actor, group)
     except coze.CozeError as error:
-        tell_coze_error(
-            request,
-            error,
-            refused=_(
-                "Coze did not delete the group: %(msg)s (code %(code)s, HTTP %(status)s, "
-                "logid %(logid)s). Nothing was changed."
-            ),
-            no_answer=_(
-                "Coze did not answer (%(reason)s): the group may or may not be deleted. "
-                "Deleting it again is safe: if Coze no longer has it, vpadmin records it as "
-                "deleted."
-            ),
-        )
+        tell(request, says.about(error, "delete"))
     else:
         messages.success(request, _("“%(name)s” was deleted on Coze.") % {"name": group.name})
     return redirect(group)

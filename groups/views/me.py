@@ -8,11 +8,12 @@ from django.views.decorators.http import require_POST
 
 from vpadmin.lists import DeferredJoinPaginator, page_of
 
-from .. import audit, throttling, wording
+from .. import audit, wording
 from ..forms import (
     MyPasswordForm,
 )
 from ..models import AuditEntry
+from ..services import throttling
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 

@@ -6,7 +6,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .. import services
-from .common import permission_required
+from ..services import messages as says
+from .common import permission_required, tell
 
 
 @require_POST
@@ -17,10 +18,7 @@ def group_sync(request):
     try:
         job = services.start_sync(request.actor)
     except services.SyncUnderWay as under_way:
-        messages.info(
-            request,
-            _("A sync with Coze is already under way, so no other was started: here it is."),
-        )
+        tell(request, says.about(under_way))
         return redirect(under_way.job)
     messages.info(request, _("Sync with Coze started: this page shows how it goes."))
     return redirect(job)

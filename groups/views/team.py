@@ -11,14 +11,14 @@ from django.views.decorators.http import require_POST
 
 from vpadmin.lists import page_of
 
-from .. import audit, throttling, wording
+from .. import audit, wording
 from ..forms import (
     PasswordResetForm,
     PersonChangeForm,
     PersonForm,
 )
 from ..models import AuditEntry, SignInLock
-from ..services import accounts
+from ..services import accounts, throttling
 from .common import permission_required
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome

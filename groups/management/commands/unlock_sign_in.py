@@ -6,9 +6,9 @@ from django.core.management.base import BaseCommand
 from django.db.models import Q
 from django.utils import timezone
 
-from groups import throttling
 from groups.actors import Actor
 from groups.models import SignInLock
+from groups.services import throttling
 
 
 class Command(BaseCommand):

@@ -1,0 +1,35 @@
+"""A stand-in for Coze on a real socket (standard library only), with faults and controls."""
+
+from .api import (
+    CODE_AUTH,
+    CODE_INTERNAL,
+    CODE_INVALID,
+    CODE_MODEL_ERROR,
+    CODE_NO_PERMISSION,
+    CODE_NOT_FOUND,
+    CODE_QUOTA,
+    CODE_RATE_LIMITED,
+    CODE_RPM_LIMIT,
+    CODE_USAGE_LIMIT,
+    new_logid,
+)
+from .faults import FAULT_DEFAULTS
+from .server import CozeSimulator
+from .state import OWNER
+
+__all__ = [
+    "CODE_AUTH",
+    "CODE_INTERNAL",
+    "CODE_INVALID",
+    "CODE_MODEL_ERROR",
+    "CODE_NO_PERMISSION",
+    "CODE_NOT_FOUND",
+    "CODE_QUOTA",
+    "CODE_RATE_LIMITED",
+    "CODE_RPM_LIMIT",
+    "CODE_USAGE_LIMIT",
+    "FAULT_DEFAULTS",
+    "OWNER",
+    "CozeSimulator",
+    "new_logid",
+]

@@ -1,0 +1,289 @@
+"""The simulator on a real socket: it serves the API and the control API, and records."""
+
+import contextlib
+import json
+import logging
+import socket
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+from . import api
+from .control import control
+from .faults import Faults, fault_answer
+from .state import Account
+
+log = logging.getLogger("vpadmin.cozesim")
+
+
+class CozeSimulator:
+    """Coze's voiceprint-group calls (create, list, update, delete) and GET /v1/users/me
+    for one team and one accepted token, which belongs to a fixed user (`user`).
+
+    It speaks Coze's wire format (Bearer check, limits, envelope, `x-tt-logid`, quota, only
+    a group's creator may change it) and injects the faults a client must survive. Faults
+    apply only to requests that pass the Bearer check, so a wrong token always gets the
+    4100 answer; a path Coze does not serve gets a plain 404. A small control API under
+    `/_sim/` (no token, never recorded) drives it from another process: GET /_sim/state,
+    POST /_sim/faults, DELETE /_sim/faults, POST /_sim/reset, POST /_sim/quota {"quota": N},
+    POST /_sim/seed {"count": N, "creator_id": "<a colleague's user id>"}. Every fault takes
+    `method`, `times` and `after` (requests let through before it applies), e.g.
+    {"kind": "http", "method": "GET", "after": 2} fails the third list call.
+
+    `groups` maps id to the item as the list call returns it; tests may change an item
+    there (or use edit_group) to play a change made on Coze's console. `requests` has one
+    record per API request: method, path, query, json (parsed body or None), user_agent,
+    authorized, connection (a number per TCP connection) and the logid answered.
+    """
+
+    def __init__(self, token: str, quota: int = 1000, state_file: str | Path | None = None):
+        self._token = token
+        self._account = Account(quota, state_file)
+        self._faults = Faults()
+        self._lock = threading.RLock()
+        self._server = self._thread = None
+        self._open_sockets = set()
+        self._connections = 0
+        self._generation = 0  # bumped by reset()
+        self.url = ""
+        self.requests: list[dict] = []
+
+    @property
+    def groups(self) -> dict[str, dict]:
+        return self._account.groups
+
+    @property
+    def user(self) -> dict:
+        """The user the token belongs to, as GET /v1/users/me answers (a copy)."""
+        return dict(self._account.user)
+
+    @property
+    def quota(self) -> int:
+        return self._account.quota
+
+    @quota.setter
+    def quota(self, value: int):
+        self._account.quota = value
+
+    # Serving
+
+    def start(self, host="127.0.0.1", port=0) -> "CozeSimulator":
+        """Serve in a daemon thread (port 0: any free port); `url` says where."""
+        self._bind(host, port)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self, host, port, *, on_ready=None) -> None:
+        """Serve in this thread until interrupted; `on_ready(url)` is called once bound."""
+        self._bind(host, port)
+        if on_ready:
+            on_ready(self.url)
+        try:
+            self._server.serve_forever(poll_interval=0.2)
+        finally:
+            self._close()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._close()
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _bind(self, host, port):
+        self._server = _Server((host, port), self)
+        bound_host, bound_port = self._server.server_address[:2]
+        self.url = f"http://{bound_host}:{bound_port}"
+
+    def _close(self):
+        self._server.server_close()
+        with self._lock:
+            sockets = list(self._open_sockets)
+        for sock in sockets:  # idle keep-alive connections would otherwise linger
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    # State and faults
+
+    def reset(self) -> None:
+        """Forget all groups, requests and faults; the quota returns to its first value.
+
+        A request still sleeping in a delay fault is then dropped, not applied.
+        """
+        with self._lock:
+            self._account.reset()
+            self.requests.clear()
+            self._faults.clear()
+            self._generation += 1
+
+    def add_fault(
+        self,
+        kind: str,
+        *,
+        method: str | None = None,
+        times: int | None = 1,
+        after: int = 0,
+        **params,
+    ):
+        """Queue a fault for the next `times` API requests (None: until cleared), after
+        letting `after` of them through untouched.
+
+        Faults are a queue: a request is taken by the first fault that matches its method,
+        whether that fault applies or is still letting requests through.
+        """
+        with self._lock:
+            self._faults.add(kind, method=method, times=times, after=after, **params)
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def seed_groups(
+        self, count: int, *, name_prefix="remote group", desc="", created_at=None, creator_id=None
+    ) -> list[str]:
+        """Add `count` groups as if made elsewhere (Coze's console, another tool), named
+        "<prefix> <n>"; `created_at` (Unix seconds or a datetime) sets Coze's time of
+        creation, else they are one second apart, the last one now. `creator_id` makes
+        them a colleague's (another Coze user id), whom the token may not change."""
+        with self._lock:
+            return self._account.seed(
+                count,
+                name_prefix=name_prefix,
+                desc=desc,
+                created_at=created_at,
+                creator_id=creator_id,
+            )
+
+    def edit_group(self, group_id: str, **changes) -> dict:
+        """Change a group as Coze's console would: name, desc, feature_count, created_at or
+        updated_at (Unix seconds). updated_at becomes now unless given. Returns the item."""
+        with self._lock:
+            return self._account.edit(group_id, **changes)
+
+    def state(self) -> dict:
+        with self._lock:
+            return {
+                "groups": len(self.groups),
+                "quota": self.quota,
+                "faults": self._faults.listed(),
+                "requests": len(self.requests),
+            }
+
+    # The API
+
+    def _answer(self, handler, method, path, query, raw):
+        """The (status, body, content type, logid) for one API request; None to drop it."""
+        body = api.json_or_none(raw)
+        authorized = handler.headers.get("Authorization", "") == f"Bearer {self._token}"
+        record = {
+            "method": method,
+            "path": path,
+            "query": query,
+            "json": body,
+            "user_agent": handler.headers.get("User-Agent", ""),
+            "authorized": authorized,
+            "connection": handler.connection_number,
+            "logid": "",
+        }
+        with self._lock:
+            self.requests.append(record)
+            applies = authorized and api.served(method, path)
+            fault = self._faults.take(method) if applies else None
+            generation = self._generation
+        answer = self._respond(authorized, fault, method, path, query, body, raw, generation)
+        record["logid"] = answer[3] if answer else ""
+        return answer
+
+    def _respond(self, authorized, fault, method, path, query, body, raw, generation):
+        if not api.served(method, path):
+            # [inf] Whatever the token: a gateway answers a path it has no route for.
+            return api.not_found_page()
+        if not authorized:
+            return api.unauthorized()
+        if fault and (answer := fault_answer(fault)):
+            return answer
+        kind = fault and fault["kind"]
+        if kind == "delay":
+            time.sleep(fault["seconds"])
+            if generation != self._generation:
+                return None  # reset while sleeping: this request belongs to a finished test
+        if kind == "drop":
+            if fault["perform"]:
+                self._route(method, path, query, body, raw)
+            return None
+        return api.envelope(*self._route(method, path, query, body, raw))
+
+    def _route(self, method, path, query, body, raw):
+        with self._lock:
+            return api.route(self._account, method, path, query, body, raw)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address, sim):
+        self.sim = sim
+        super().__init__(address, _Handler)
+
+    def handle_error(self, request, client_address):
+        # A client that gave up (timeout, dropped connection) is expected here.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as Coze's gateway does
+    server_version = "CozeSimulator"
+    disable_nagle_algorithm = True  # else each small answer waits ~40 ms for a delayed ACK
+
+    def setup(self):
+        super().setup()
+        sim = self.server.sim
+        with sim._lock:
+            sim._connections += 1
+            self.connection_number = sim._connections
+            sim._open_sockets.add(self.connection)
+
+    def finish(self):
+        with self.server.sim._lock:
+            self.server.sim._open_sockets.discard(self.connection)
+        super().finish()
+
+    def do_GET(self):
+        url = urlsplit(self.path)
+        try:
+            raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        except ValueError:
+            self.send_error(400, "bad Content-Length")
+            return
+        sim = self.server.sim
+        if url.path.startswith("/_sim/"):
+            status, payload = control(sim, self.command, url.path, raw)
+            self._send(status, json.dumps(payload).encode(), api.JSON_TYPE, None)
+            return
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        answer = sim._answer(self, self.command, url.path, query, raw)
+        if answer is None:  # the "drop" fault: close without a word
+            self.close_connection = True
+            return
+        self._send(*answer)
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
+
+    def _send(self, status, body, content_type, logid):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        if logid:
+            self.send_header("x-tt-logid", logid)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format, *args):
+        log.info("%s " + format, self.address_string(), *args)

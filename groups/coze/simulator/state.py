@@ -1,0 +1,135 @@
+"""The simulated Coze account: its user, its groups, its quota, and a file keeping them."""
+
+import json
+import os
+import random
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+NAME_MAX, DESC_MAX = 20, 500
+# Where the simulator's images would be: `.invalid` never resolves (RFC 2606), since Coze's
+# CDN host for them is not documented; the icon's file name is from Coze's doc example.
+IMAGES = "https://coze-simulator.invalid"
+DEFAULT_ICON_URL = f"{IMAGES}/voiceprint/default_voiceprint_group_icon.png"
+# The user the simulator's token belongs to, as GET /v1/users/me answers.
+OWNER = {
+    "user_id": "7484523878849822754",
+    "user_name": "simulator",
+    "nick_name": "Coze simulator",
+    "avatar_url": f"{IMAGES}/avatar/7484523878849822754.png",
+}
+
+
+def user_info(user):
+    """A user as a group's `user_info` shows its creator (Coze names the fields apart)."""
+    return {
+        "id": user["user_id"],
+        "name": user["user_name"],
+        "nickname": user["nick_name"],
+        "avatar_url": user["avatar_url"],
+    }
+
+
+def colleague(user_id):
+    """Another user of the same team, who made groups in Coze's console with their token."""
+    return {
+        "user_id": user_id,
+        "user_name": f"colleague_{user_id[-4:]}",
+        "nick_name": "Colleague",
+        "avatar_url": f"{IMAGES}/avatar/{user_id}.png",
+    }
+
+
+class Account:
+    """One Coze team's groups (id to the item as the list call returns it), its quota, and
+    the user the token belongs to (OWNER).
+
+    Not thread-safe by itself: the simulator holds its lock around every use.
+    """
+
+    def __init__(self, quota: int = 1000, state_file: str | Path | None = None):
+        self.initial_quota = self.quota = quota
+        self.state_file = Path(state_file) if state_file else None
+        self.user = dict(OWNER)
+        self.groups: dict[str, dict] = {}
+        self._last_id = 7_500_000_000_000_000_000 + random.randrange(10**15)
+        self._load()
+
+    def reset(self):
+        """Forget every group; the quota returns to its first value."""
+        self.groups.clear()
+        self.quota = self.initial_quota
+        self.save()
+
+    def add_group(self, name, desc, created_at, creator=None):
+        """A new group as Coze's list shows it, made by `creator` (a user; default the
+        token's own); not yet saved to the state file."""
+        # Snowflake-like: 19 digits, growing with time, never reused.
+        self._last_id += random.randint(1, 4096)
+        group = {
+            "id": str(self._last_id),
+            "name": name,
+            "desc": desc,
+            "icon_url": DEFAULT_ICON_URL,
+            "feature_count": 0,
+            "created_at": created_at,
+            "updated_at": created_at,
+            "user_info": user_info(creator or self.user),
+        }
+        self.groups[group["id"]] = group
+        return group
+
+    def made_by_user(self, group):
+        """Whether the token's user created `group` (only they may change or delete it)."""
+        return group["user_info"]["id"] == self.user["user_id"]
+
+    def seed(self, count, *, name_prefix="remote group", desc="", created_at=None, creator_id=None):
+        """Add `count` groups as if made elsewhere; returns their ids (see CozeSimulator)."""
+        if isinstance(created_at, datetime):
+            created_at = int(created_at.timestamp())
+        if creator_id is not None and (not isinstance(creator_id, str) or not creator_id):
+            raise ValueError("creator_id must be a Coze user id (a string)")
+        creator = None if creator_id in (None, self.user["user_id"]) else colleague(creator_id)
+        now = int(time.time())
+        first = len(self.groups) + 1
+        ids = []
+        for n in range(first, first + count):
+            suffix = f" {n}"
+            name = name_prefix[: NAME_MAX - len(suffix)] + suffix
+            stamp = created_at if created_at is not None else now - count + n - first + 1
+            ids.append(self.add_group(name, desc, stamp, creator)["id"])
+        self.save()
+        return ids
+
+    def edit(self, group_id, **changes):
+        """Change a group as Coze's console would; returns a copy of the item."""
+        allowed = {"name", "desc", "feature_count", "created_at", "updated_at"}
+        if not changes or not set(changes) <= allowed:
+            raise ValueError(f"edit_group changes {', '.join(sorted(allowed))}")
+        group = self.groups[group_id]
+        group.update({"updated_at": int(time.time()), **changes})
+        self.save()
+        return dict(group)
+
+    def _load(self):
+        if self.state_file and self.state_file.exists():
+            saved = json.loads(self.state_file.read_text(encoding="utf-8"))
+            self.groups.update((group["id"], group) for group in saved.get("groups", []))
+            self._last_id = max([self._last_id, *map(int, self.groups)])
+
+    def save(self):
+        """Write the groups to the state file, if there is one."""
+        if not self.state_file:
+            return
+        payload = json.dumps({"groups": list(self.groups.values())}, ensure_ascii=False, indent=1)
+        # Write beside the target and rename, so a crash never leaves half a file.
+        fd, tmp = tempfile.mkstemp(dir=self.state_file.parent, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(payload)
+            os.replace(tmp, self.state_file)
+        except BaseException:
+            os.unlink(tmp)
+            raise

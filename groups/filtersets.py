@@ -1,0 +1,202 @@
+"""What each list can be filtered by, one FilterSet per list: its page, its export and the API."""
+
+import re
+from datetime import UTC, datetime, time, timedelta
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext_lazy as _
+from django_filters.constants import EMPTY_VALUES
+
+from .models import AuditEntry, Device, VoiceprintGroup
+
+ID_PATTERN = re.compile(r"[0-9]{1,18}")  # what a bigint primary key can be
+NONE = "none"  # `device=none`: groups that serve no device
+ALL = "all"  # `state=all`: deleted groups too
+
+
+class TextField(forms.CharField):
+    """Free text as the database can take it: NUL characters are dropped, not refused."""
+
+    def to_python(self, value):
+        if isinstance(value, str):
+            value = value.replace("\x00", "")
+        return super().to_python(value)
+
+
+class IdField(forms.IntegerField):
+    """A primary key: 1 to 18 ASCII digits, nothing else (no sign, exponent or other digits)."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if not ID_PATTERN.fullmatch(str(value)):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return int(value)
+
+
+class IdOrNoneField(IdField):
+    """A primary key, or `none` for no object at all."""
+
+    def to_python(self, value):
+        return NONE if value == NONE else super().to_python(value)
+
+
+class DayField(forms.DateField):
+    """A day written YYYY-MM-DD (or another ISO 8601 form of a date)."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            day = parse_date(str(value))
+        except ValueError:  # well formed but no such day, as 2026-02-31
+            day = None
+        if day is None:
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return day
+
+
+class TextFilter(django_filters.CharFilter):
+    field_class = TextField
+
+
+class IdFilter(django_filters.Filter):
+    field_class = IdField
+
+
+class IdOrNoneFilter(django_filters.Filter):
+    """An object by id, or `none` for rows without one."""
+
+    field_class = IdOrNoneField
+
+    def filter(self, qs, value):
+        if value == NONE:
+            return qs.filter(**{f"{self.field_name}__isnull": True})
+        return super().filter(qs, value)
+
+
+class DayFilter(django_filters.Filter):
+    """A local day compared with a time: `gte` from its first moment; `lt` with
+    `days_later=1` before the next day's, so that the day itself is included."""
+
+    field_class = DayField
+
+    def __init__(self, *args, days_later=0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.days_later = days_later
+
+    def filter(self, qs, value):
+        if value in EMPTY_VALUES:
+            return qs
+        # Past the last day a date can name there is no bound: the filter is left out.
+        start = day_start(value, self.days_later)
+        if start is None:
+            return qs
+        return qs.filter(**{f"{self.field_name}__{self.lookup_expr}": start})
+
+
+def day_start(day, days_later=0):
+    """The start (local midnight) of `day`, `days_later` days on, or None when that is no
+    time the database can store."""
+    try:
+        start = timezone.make_aware(datetime.combine(day + timedelta(days=days_later), time.min))
+        start.astimezone(UTC)  # stored in UTC: year 1 ahead of UTC has no such time
+    except (ValueError, OverflowError):
+        return None
+    return start
+
+
+class ListFilterSet(django_filters.FilterSet):
+    """A bad value leaves its filter out (a form error, never shown) and the rest apply."""
+
+    @property
+    def applied(self):
+        """The filters in effect, by name, with their values."""
+        self.form.is_valid()  # fills cleaned_data with the valid values
+        return {
+            name: value
+            for name, value in self.form.cleaned_data.items()
+            if value not in EMPTY_VALUES
+        }
+
+
+class DeviceFilterSet(ListFilterSet):
+    q = TextFilter(method="search")
+
+    class Meta:
+        model = Device
+        fields = []
+
+    def search(self, queryset, name, value):
+        return queryset.filter(
+            Q(name__icontains=value) | Q(serial__icontains=value) | Q(location__icontains=value)
+        )
+
+
+class VoiceprintGroupFilterSet(ListFilterSet):
+    device = IdOrNoneFilter(field_name="device")
+    state = django_filters.ChoiceFilter(
+        choices=[*VoiceprintGroup.State.choices, (ALL, _("all"))], method="in_state"
+    )
+    q = TextFilter(method="search")
+
+    class Meta:
+        model = VoiceprintGroup
+        fields = []
+
+    def filter_queryset(self, queryset):
+        # Deleted groups are history: listed when a state (or all of them) is asked for.
+        if "state" not in self.applied:
+            queryset = queryset.exclude(state=VoiceprintGroup.State.DELETED)
+        return super().filter_queryset(queryset)
+
+    def in_state(self, queryset, name, value):
+        return queryset if value == ALL else queryset.filter(state=value)
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(coze_id=value))
+
+
+class AuditEntryFilterSet(ListFilterSet):
+    user = TextFilter(method="by_actor")
+    action = django_filters.ChoiceFilter(choices=AuditEntry.Action.choices)
+    outcome = django_filters.ChoiceFilter(choices=AuditEntry.Outcome.choices)
+    device = IdFilter(field_name="device")
+    # A deleted device's rows keep its id; its name is looked up only among today's devices.
+    device_name = TextFilter(method="device_named")
+    since = DayFilter(field_name="created_at", lookup_expr="gte")
+    until = DayFilter(field_name="created_at", lookup_expr="lt", days_later=1)
+    q = TextFilter(method="search")
+
+    class Meta:
+        model = AuditEntry
+        fields = []
+
+    def by_actor(self, queryset, name, value):
+        """A username, or the command or job that acted with none (`manage.py prune_audit`):
+        usernames hold no spaces, the names of programs do."""
+        if " " in value:
+            return queryset.filter(actor_username="", user_agent=value).exclude(
+                via=AuditEntry.Via.WEB
+            )
+        return queryset.filter(actor_username=value)
+
+    def device_named(self, queryset, name, value):
+        if "device" in self.applied:  # an id names the device exactly: the name is not read
+            return queryset
+        named = Device.objects.filter(Q(name__icontains=value) | Q(serial__icontains=value))
+        return queryset.filter(device_id__in=named.values("pk"))
+
+    def search(self, queryset, name, value):
+        return queryset.filter(
+            Q(coze_logid=value)
+            | Q(request_id=value)
+            | Q(target_id=value)
+            | Q(target_label__icontains=value)
+            | Q(sent_name__icontains=value)
+        )

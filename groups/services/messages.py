@@ -1,0 +1,194 @@
+"""What a service's refusal or failure says to a person, in their language: one place, so
+that the pages, the API and jobs say the same thing. Each has a level (as
+django.contrib.messages names them) and a stable code for the API."""
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+
+from .. import coze, wording
+from . import errors
+from .sync import SyncFailed
+
+
+@dataclass(frozen=True)
+class Message:
+    level: str  # "error", "warning" or "info"
+    code: str
+    text: str
+
+
+def about(error, doing=""):
+    """The message for `error`, raised while `doing` ("create", "update", "delete")."""
+    if isinstance(error, coze.CozeError):
+        return _coze(error, doing)
+    if isinstance(error, SyncFailed):
+        return Message("error", "sync_failed", sync_failed(error))
+    for kind, say in SAYINGS.items():
+        if isinstance(error, kind):
+            return say(error)
+    raise TypeError(f"no wording for {type(error).__name__}")
+
+
+def group_gone(group, error):
+    """An update found the group gone from Coze: it is marked so."""
+    text = _(
+        "Coze no longer has “%(name)s” (logid %(logid)s): it is marked gone and cannot be changed."
+    ) % {"name": group.name, "logid": error.logid or "—"}
+    return Message("error", "group_gone", text)
+
+
+def details(error):
+    """A Coze error's code, HTTP status and logid, for a sentence."""
+    return _("code %(code)s, HTTP %(status)s, logid %(logid)s") % _numbers(error)
+
+
+def sync_failed(failed):
+    return _("Sync with Coze failed; nothing was changed. %(reason)s (%(details)s)") % {
+        "reason": wording.render(failed.entry.facts),
+        "details": details(failed.error),
+    }
+
+
+def _numbers(error):
+    return {
+        "code": _or_dash(error.code),
+        "status": _or_dash(error.http_status),
+        "logid": error.logid or "—",
+    }
+
+
+def _or_dash(value):
+    return "—" if value is None else value
+
+
+def _coze(error, doing):
+    if isinstance(error, coze.CozeNoAnswer):
+        text = NO_ANSWER.get(doing)
+        if text:
+            return Message("warning", "coze_no_answer", text() % {"reason": error.sentence()})
+    numbers = _numbers(error)
+    if error.usage_limited:
+        text = _(
+            "Coze's limit of API calls for today is used up (code %(code)s, HTTP %(status)s, "
+            "logid %(logid)s: “%(msg)s”). Nothing was changed: try again tomorrow, or raise the "
+            "account's limit in Coze."
+        )
+        msg = error.sentence() or _("no message")
+        return Message("error", "coze_usage_limited", text % {"msg": msg, **numbers})
+    if error.rate_limited:
+        text = _(
+            "Coze is limiting how fast requests may be made (code %(code)s, HTTP %(status)s, "
+            "logid %(logid)s). Nothing was changed: wait a minute, then try again."
+        )
+        return Message("error", "coze_rate_limited", text % numbers)
+    text = REFUSED.get(doing, REFUSED[""])()
+    code = "coze_no_answer" if isinstance(error, coze.CozeNoAnswer) else "coze_refused"
+    return Message("error", code, text % {"msg": error.sentence() or _("no message"), **numbers})
+
+
+# Texts are functions so that each is translated when it is said, in the reader's language.
+REFUSED = {
+    "create": lambda: _(
+        "Coze did not create the group: %(msg)s (code %(code)s, HTTP %(status)s, logid %(logid)s)."
+    ),
+    "update": lambda: _(
+        "Coze did not change the group: %(msg)s (code %(code)s, HTTP %(status)s, "
+        "logid %(logid)s). Nothing was changed."
+    ),
+    "delete": lambda: _(
+        "Coze did not delete the group: %(msg)s (code %(code)s, HTTP %(status)s, "
+        "logid %(logid)s). Nothing was changed."
+    ),
+    "": lambda: _("Coze refused: %(msg)s (code %(code)s, HTTP %(status)s, logid %(logid)s)."),
+}
+NO_ANSWER = {
+    "create": lambda: _(
+        "Coze did not answer (%(reason)s), and the group is not on Coze's list yet: it "
+        "may still be created. It was not sent again. Use “Check now” on the device's "
+        "page in a minute to find out."
+    ),
+    "update": lambda: _(
+        "Coze did not answer (%(reason)s), and Coze's list does not show the change "
+        "yet: it may or may not be made. vpadmin kept the old values; saving again is "
+        "safe."
+    ),
+    "delete": lambda: _(
+        "Coze did not answer (%(reason)s): the group may or may not be deleted. "
+        "Deleting it again is safe: if Coze no longer has it, vpadmin records it as "
+        "deleted."
+    ),
+}
+
+
+def _quota_full(full):
+    text = _(
+        "The Coze account is full: %(used)s of %(limit)s groups are in use. Nothing was sent "
+        "to Coze. Delete a group you no longer need first, or ask an Administrator to sync "
+        "with Coze if groups were deleted in Coze's console."
+    ) % {"used": wording.shown(full.used), "limit": wording.shown(full.limit)}
+    return Message("error", "quota_full", text)
+
+
+def _name_taken(taken):
+    text = _(
+        "“%(device)s” already has the group “%(name)s”, so nothing was sent to Coze "
+        "(a form sent twice?). Choose another name for a second group."
+    ) % {"device": taken.group.device.name, "name": taken.group.name}
+    return Message("info", "name_taken", text)
+
+
+def _attempt_unresolved(unresolved):
+    text = _(
+        "“%(name)s” was already sent to Coze for this device and Coze's answer is not "
+        "known yet, so it was not sent again (that could make a second group). Use "
+        "“Check now” on the device's page to find out whether it was created."
+    ) % {"name": unresolved.entry.sent_name}
+    return Message("warning", "attempt_unresolved", text)
+
+
+def _not_registered(lost):
+    text = _(
+        "Coze created the group (id %(id)s, logid %(logid)s) but vpadmin could not save "
+        "it. An Administrator's sync with Coze will register it; do not create it again."
+    ) % {"id": lost.coze_id, "logid": lost.logid}
+    return Message("error", "not_registered", text)
+
+
+def _device_busy(busy):
+    if busy.groups:
+        text = _(
+            "“%(device)s” still serves active voiceprint groups: %(groups)s. Delete them "
+            "or assign them to another device first."
+        ) % {"device": busy.device.name, "groups": wording.joined(busy.groups)}
+        return Message("error", "device_serves_groups", text)
+    text = _(
+        "A voiceprint group is being created for “%(device)s” (%(groups)s) and "
+        "Coze's answer is not known yet. Check it on the device's page first."
+    ) % {"device": busy.device.name, "groups": wording.joined(busy.attempts)}
+    return Message("error", "device_has_attempts", text)
+
+
+def _serial_taken(_error):
+    return Message("error", "serial_taken", _("This serial is already used by another device."))
+
+
+def _device_gone(_error):
+    return Message("error", "device_gone", _("This device was deleted."))
+
+
+def _sync_under_way(_under_way):
+    text = _("A sync with Coze is already under way, so no other was started: here it is.")
+    return Message("info", "sync_under_way", text)
+
+
+SAYINGS = {
+    errors.QuotaExceeded: _quota_full,
+    errors.NameTaken: _name_taken,
+    errors.AttemptUnresolved: _attempt_unresolved,
+    errors.NotRegistered: _not_registered,
+    errors.DeviceBusy: _device_busy,
+    errors.SerialTaken: _serial_taken,
+    errors.DeviceGone: _device_gone,
+    errors.SyncUnderWay: _sync_under_way,
+}

@@ -1,0 +1,1 @@
+"""The audit log: export, search, size, immutability, pruning, wording."""

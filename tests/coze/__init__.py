@@ -1,0 +1,1 @@
+"""The Coze client, the bundled simulator, the official SDK against it, and faults."""

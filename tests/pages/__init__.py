@@ -1,0 +1,1 @@
+"""Pages: query counts, errors, hostile input, languages, headers, charts."""

@@ -1,0 +1,128 @@
+"""Sortable tables that keep their filters, and the small SVG charts."""
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count
+
+from groups.charts import DayNumber
+from groups.models import AuditEntry, CozeAccount, Device, VoiceprintGroup
+
+
+def names(response):
+    return [row.name for row in response.context["page"]]
+
+
+def test_devices_sort_by_each_main_column(viewer_client, db):
+    a = Device.objects.create(name="A speaker", serial="Z-9", location="hall")
+    Device.objects.create(name="B kiosk", serial="A-1", location="attic")
+    VoiceprintGroup.objects.create(coze_id="1", name="g", device=a)
+    VoiceprintGroup.objects.create(coze_id="2", name="h", device=a)
+    assert names(viewer_client.get("/devices/")) == ["A speaker", "B kiosk"]
+    assert names(viewer_client.get("/devices/?sort=-name")) == ["B kiosk", "A speaker"]
+    assert names(viewer_client.get("/devices/?sort=serial")) == ["B kiosk", "A speaker"]
+    assert names(viewer_client.get("/devices/?sort=location")) == ["B kiosk", "A speaker"]
+    assert names(viewer_client.get("/devices/?sort=-groups")) == ["A speaker", "B kiosk"]
+    assert names(viewer_client.get("/devices/?sort=bogus")) == ["A speaker", "B kiosk"]
+
+
+def test_sort_links_keep_the_filters_and_toggle(viewer_client, device):
+    VoiceprintGroup.objects.create(coze_id="1", name="kitchen")
+    page = viewer_client.get("/groups/?q=kit&device=none&sort=name&page=2").content.decode()
+    assert (
+        '<th aria-sort="ascending"><a class="sort ascending" '
+        'href="?q=kit&amp;device=none&amp;sort=-name">'
+    ) in page
+    assert '<th><a class="sort " href="?q=kit&amp;device=none&amp;sort=created">' in page
+    page = viewer_client.get("/groups/?sort=-name").content.decode()
+    assert '<th aria-sort="descending"><a class="sort descending" href="?sort=name">' in page
+
+
+def test_groups_sort_by_device_name(viewer_client, db):
+    zoo = Device.objects.create(name="Zoo", serial="Z")
+    ant = Device.objects.create(name="Ant", serial="A")
+    VoiceprintGroup.objects.create(coze_id="1", name="at the zoo", device=zoo)
+    VoiceprintGroup.objects.create(coze_id="2", name="with the ants", device=ant)
+    assert names(viewer_client.get("/groups/?sort=device")) == ["with the ants", "at the zoo"]
+    assert names(viewer_client.get("/groups/?sort=-device")) == ["at the zoo", "with the ants"]
+
+
+def test_the_dashboard_charts_coze_outcomes_per_day(viewer_client, db):
+    for outcome, n in [("success", 3), ("failure", 2), ("unknown", 1), ("refused", 4)]:
+        for _ in range(n):
+            AuditEntry.objects.create(action="group.create", outcome=outcome)
+    AuditEntry.objects.create(action="auth.login", outcome="success")  # not a Coze call
+    response = viewer_client.get("/")
+    chart = response.context["outcomes"]
+    # Refusals (the form, the quota) were stopped before any call: no Coze operation.
+    assert {item["name"]: item["n"] for item in chart["legend"]} == {
+        "success": 3,
+        "failure": 2,
+        "unknown": 1,
+    }
+    today = chart["bars"][-1]
+    assert today["total"] == 6 and chart["peak"] == 6
+    assert [part["name"] for part in today["parts"]] == ["success", "failure", "unknown"]
+    assert abs(sum(part["h"] for part in today["parts"]) - chart["height"]) < 0.5
+    assert 'class="bar failure"' in response.content.decode()
+
+
+def test_the_gauge_marks_cozes_own_count(viewer_client, settings, device):
+    settings.COZE_GROUP_QUOTA = 10
+    VoiceprintGroup.objects.create(coze_id="1", name="g", device=device)
+    CozeAccount.objects.update_or_create(pk=1, defaults={"remote_total": 4})
+    page = viewer_client.get("/quota/")
+    assert page.context["quota"].remote_percent == 40
+    assert '<line class="remote" x1="40' in page.content.decode()
+
+
+def test_days_are_local_days_even_when_the_clocks_change(settings, db):
+    """Berlin's clocks went forward on 29 March 2026: that day had 23 hours."""
+    settings.TIME_ZONE = "Europe/Berlin"
+    berlin = ZoneInfo("Europe/Berlin")
+    first = date(2026, 3, 27)
+    expected = {}
+    for number in range(5):
+        day = first + timedelta(days=number)
+        edges = [
+            datetime.combine(day, datetime.min.time()),
+            datetime(day.year, day.month, day.day, 23, 59, 59),
+        ]
+        for moment in edges[: 1 + number % 2]:  # 1, 2, 1, 2, 1 rows
+            AuditEntry.objects.create(
+                action="group.sync", outcome="success", created_at=moment.replace(tzinfo=berlin)
+            )
+        expected[number] = 1 + number % 2
+    # Outside the five days: the evening before, and the first second after.
+    AuditEntry.objects.create(
+        action="group.sync",
+        outcome="success",
+        created_at=datetime(2026, 3, 26, 23, 59, 59, tzinfo=berlin),
+    )
+    AuditEntry.objects.create(
+        action="group.sync",
+        outcome="success",
+        created_at=datetime(2026, 4, 1, 0, 0, 0, tzinfo=berlin),
+    )
+    rows = (
+        AuditEntry.objects.filter(created_at__gte=datetime(2026, 3, 27, tzinfo=berlin))
+        .annotate(day=DayNumber("created_at", first, 5))
+        .values("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+    )
+    assert dict(rows) == {**expected, None: 1}
+
+
+def test_the_gauge_counts_a_creation_without_an_answer_as_used(viewer_client, settings, device):
+    settings.COZE_GROUP_QUOTA = 10
+    VoiceprintGroup.objects.create(coze_id="1", name="g", device=device)
+    AuditEntry.objects.create(action="group.create", outcome="unknown", device=device)
+
+    page = viewer_client.get("/")
+
+    usage = page.context["quota"]
+    assert (usage.held, usage.pending, usage.used, usage.free) == (1, 1, 2, 8)
+    assert "Of these, 1 is a creation whose answer from Coze is not known yet" in (
+        page.content.decode()
+    )

@@ -1,0 +1,1 @@
+"""Devices and voiceprint groups: creation, edit, deletion, lost answers, sync, quota."""

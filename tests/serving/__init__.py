@@ -1,0 +1,1 @@
+"""Running vpadmin: servers, commands, logs."""
