@@ -7,6 +7,8 @@ from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import EmptyResultSet
+from django_tasks_db.admin import DBTaskResultAdmin
+from django_tasks_db.models import DBTaskResult
 
 from .models import AuditEntry, Device, VoiceprintGroup
 
@@ -91,3 +93,13 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     search_fields = ["coze_logid", "request_id", "target_label", "actor_username"]
     date_hierarchy = "created_at"
     show_full_result_count = False
+
+
+# django-tasks-db's task results (each run of a job): its own read-only admin, with the
+# same guarded filters. Imported first, so that its registration is there to replace.
+admin.site.unregister(DBTaskResult)
+
+
+@admin.register(DBTaskResult)
+class TaskResultAdmin(GuardedLookups, DBTaskResultAdmin):
+    """The worker's record of each job run (the job itself is on /jobs/)."""

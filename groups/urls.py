@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import audit, dashboard, devices, groups, me, quota, sync, team
+from .views import audit, dashboard, devices, groups, jobs, me, quota, sync, team
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -20,6 +20,8 @@ urlpatterns = [
     path("groups/attempts/<int:pk>/check/", groups.attempt_check, name="attempt_check"),
     path("audit/", audit.audit_list, name="audit_list"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
+    path("jobs/", jobs.job_list, name="job_list"),
+    path("jobs/<uuid:pk>/", jobs.job_detail, name="job_detail"),
     path("quota/", quota.quota, name="quota"),
     path("team/", team.team, name="team"),
     path("team/new/", team.person_new, name="person_new"),

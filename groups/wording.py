@@ -88,6 +88,21 @@ SENTENCES = {
     "sync_failed": _("Coze's list call failed on page %(page)s; nothing was changed."),
     "sync_no_answer": _("Coze's list call got no answer on page %(page)s; nothing was changed."),
     "sync_not_applied": _("The register could not be updated; nothing was changed."),
+    # Background jobs
+    "job_stopped": _(
+        "The job making this call lost its worker (%(why)s) before the outcome was recorded; "
+        "what Coze did is not known."
+    ),
+    "job_resumed": _(
+        "Its worker stopped (%(why)s) before the job finished; it was queued again and runs "
+        "from the start."
+    ),
+    "job_interrupted": _(
+        "Its worker stopped (%(why)s) before the job finished; it is not resumed: start it again."
+    ),
+    "job_crashed": _(
+        "The job stopped on an unexpected error (%(error)s); the worker's log says more."
+    ),
     # Sign-in and accounts
     "sign_in_failed": _("Wrong password, or no such person: “%(username)s”."),
     "locked": _("After %(failures)s failed sign-ins, %(lock)s is locked for %(minutes)s minutes."),
@@ -106,6 +121,13 @@ SENTENCES = {
     "own_password": _(
         "Your own password is changed on your page, where your current one is asked for."
     ),
+}
+
+# Why a job's worker is known to have stopped (the "why" of its facts).
+JOB_STOPS = {
+    "gone": _("its process ended"),
+    "silent": _("no sign of life for %(seconds)s s"),
+    "stopped": _("it was told to stop"),
 }
 
 # Roles as facts name them (the names of the auth groups, and "superuser").
@@ -166,6 +188,8 @@ def render(facts):
         values["reason"] = coze_reason(facts["reason"], facts.get("seconds"))
     if "kind" in facts:
         values["lock"] = lock_phrase(facts["kind"], facts["key"])
+    if "why" in facts:
+        values["why"] = str(JOB_STOPS[facts["why"]]) % {"seconds": shown(facts.get("seconds"))}
     for name in ("role", "old_role"):
         if name in facts:
             values[name] = str(ROLES.get(facts[name], facts[name]))
@@ -282,9 +306,42 @@ def _pruned(facts):
     }
 
 
+def _listed_page(facts):
+    return ngettext(
+        "Page %(page)s of Coze's list: %(n)s group.",
+        "Page %(page)s of Coze's list: %(n)s groups.",
+        facts["groups"],
+    ) % {"page": shown(facts["page"]), "n": shown(facts["groups"])}
+
+
+def _sync_job_failed(facts):
+    """As groups.services.messages.sync_failed says it on a page, from the stored facts."""
+    details = _("code %(code)s, HTTP %(status)s, logid %(logid)s") % {
+        "code": shown(facts.get("code")),
+        "status": shown(facts.get("http_status")),
+        "logid": shown(facts.get("logid")),
+    }
+    return _("Sync with Coze failed; nothing was changed. %(reason)s (%(details)s)") % {
+        "reason": render(facts["failure"]),
+        "details": details,
+    }
+
+
+def job_summary(job):
+    """What a job came to (or why it runs again), in the current language."""
+    if not job.summary:
+        return ""
+    text = render_safely(job.summary)
+    if job.summary.get("say") == "synced" and text:
+        return str(_("Synced with Coze: %(summary)s.")) % {"summary": text}
+    return text
+
+
 SPECIAL = {
     "invalid_form": _invalid_form,
     "changes": _changes,
     "synced": _synced,
     "pruned": _pruned,
+    "listed_page": _listed_page,
+    "sync_job_failed": _sync_job_failed,
 }

@@ -94,3 +94,35 @@ def administrator_client(administrator):
 @pytest.fixture
 def device(db):
     return factories.device("Living room speaker", "SPK-001", location="Home")
+
+
+@pytest.fixture
+def run_jobs(db):
+    """Run the queued jobs here and now, as `manage.py db_worker` would (the pages only
+    queue them); returns how many task runs it made. A run that failed with an unexpected
+    error fails the test, unless `failures_expected`."""
+    from django_tasks_db.management.commands.db_worker import Worker
+    from django_tasks_db.models import DBTaskResult
+
+    worker = Worker(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test-worker",
+        excluded_queue_names=[],
+    )
+
+    def run(*, failures_expected=False):
+        runs = 0
+        while (task := DBTaskResult.objects.ready().first()) is not None:
+            task.claim(worker.worker_id)
+            worker.run_task(task)  # as the worker's loop does, without its connection handling
+            runs += 1
+            if task.status == "FAILED" and not failures_expected:
+                raise AssertionError(f"task {task.id} failed:\n{task.traceback}")
+        return runs
+
+    return run

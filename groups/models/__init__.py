@@ -1,4 +1,5 @@
-"""The register (devices, their voiceprint groups, the Coze account) and the audit log."""
+"""The register (devices, their voiceprint groups, the Coze account), the audit log and
+the job register."""
 
 from .accounts import CozeAccount
 from .audit import AuditEntry, AuditEntryQuerySet, AuditLogImmutable, CozeCodeField
@@ -11,6 +12,7 @@ from .groups import (
     choice_label,
     new_submission_id,
 )
+from .jobs import Job
 from .signin import SignInLock
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "CozeAccount",
     "CozeCodeField",
     "Device",
+    "Job",
     "SerialField",
     "SignInLock",
     "VoiceprintGroup",

@@ -13,8 +13,10 @@ from .errors import (
     NotRegistered,
     QuotaExceeded,
     SerialTaken,
+    SyncUnderWay,
 )
 from .groups import create_group, delete_group, update_group
+from .jobs import start_sync, sync_here
 from .sync import SyncFailed, sync_groups
 
 __all__ = [
@@ -28,11 +30,14 @@ __all__ = [
     "QuotaExceeded",
     "SerialTaken",
     "SyncFailed",
+    "SyncUnderWay",
     "check_creation",
     "create_device",
     "create_group",
     "delete_device",
     "delete_group",
+    "start_sync",
+    "sync_here",
     "sync_groups",
     "update_device",
     "update_group",

@@ -15,7 +15,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from .. import audit, coze
-from ..models import AuditEntry, CozeAccount, Device, VoiceprintGroup
+from ..models import AuditEntry, CozeAccount, Device, Job, VoiceprintGroup
 from ..wording import fact
 
 log = logging.getLogger("vpadmin.attempts")
@@ -59,8 +59,13 @@ def expire_pending(*, now=None):
     now = now or timezone.now()
     limit = pending_margin()
     stale = AuditEntry.objects.filter(outcome=Outcome.PENDING, created_at__lt=now - limit)
+    stale = list(stale.order_by("created_at", "pk")[:1000])
+    # A job still running (its worker marks it alive) may be waiting on a slow call.
+    alive = stale and {job.request_id for job in _live_jobs(now)}
     expired = 0
-    for entry in stale.order_by("created_at", "pk")[:1000]:
+    for entry in stale:
+        if entry.request_id in alive:
+            continue
         try:
             expire(entry)
         except ValueError:
@@ -69,6 +74,12 @@ def expire_pending(*, now=None):
     if expired:
         log.warning("%d pending audit rows had no outcome: now unknown", expired)
     return expired
+
+
+def _live_jobs(now):
+    """Jobs whose worker marked them alive lately."""
+    since = now - timedelta(seconds=settings.JOB_STALE_SECONDS)
+    return Job.objects.filter(state=Job.State.RUNNING, heartbeat_at__gte=since).only("pk")
 
 
 def expire(entry):

@@ -57,3 +57,12 @@ class NotRegistered(Exception):
 
 class SerialTaken(Exception):
     """Another device has this serial (taken since the form was checked, most likely)."""
+
+
+class SyncUnderWay(Exception):
+    """A sync with Coze is queued or running already: `job`, which a second one would only
+    repeat."""
+
+    def __init__(self, job):
+        super().__init__(f"sync job {job.pk} is {job.state}")
+        self.job = job

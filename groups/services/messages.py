@@ -177,6 +177,11 @@ def _device_gone(_error):
     return Message("error", "device_gone", _("This device was deleted."))
 
 
+def _sync_under_way(_under_way):
+    text = _("A sync with Coze is already under way, so no other was started: here it is.")
+    return Message("info", "sync_under_way", text)
+
+
 SAYINGS = {
     errors.QuotaExceeded: _quota_full,
     errors.NameTaken: _name_taken,
@@ -185,4 +190,5 @@ SAYINGS = {
     errors.DeviceBusy: _device_busy,
     errors.SerialTaken: _serial_taken,
     errors.DeviceGone: _device_gone,
+    errors.SyncUnderWay: _sync_under_way,
 }

@@ -7,6 +7,7 @@ account lock the quota check takes.
 """
 
 import logging
+import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -85,14 +86,14 @@ class _PageFailed(Exception):
         self.error, self.page = error, page
 
 
-def sync_groups(actor) -> SyncResult:
+def sync_groups(actor, *, on_page=None) -> SyncResult:
     """Bring the register in line with Coze's list; raises SyncFailed when a list call
-    fails."""
+    fails. `on_page(page, pages, answer)` hears of each page read (a job's progress)."""
     attempts.expire_pending()
     entry = audit.record(actor, Action.GROUP_SYNC, Outcome.PENDING)
     started = timezone.now()
     try:
-        listing = fetch_listing(coze.get_client())
+        listing = fetch_listing(coze.get_client(), on_page=on_page)
     except _PageFailed as failed:
         error = failed.error
         no_answer = isinstance(error, coze.CozeNoAnswer)
@@ -129,8 +130,10 @@ def sync_groups(actor) -> SyncResult:
 # Fetching
 
 
-def fetch_listing(client: coze.CozeClient) -> Listing:
-    """Every page of Coze's list; raises _PageFailed with the page that failed."""
+def fetch_listing(client: coze.CozeClient, *, on_page=None) -> Listing:
+    """Every page of Coze's list; raises _PageFailed with the page that failed. After each
+    page, `on_page(page, pages, answer)` if given: the pages Coze's total calls for (at
+    least this one) and the page's answer, its items read as RemoteGroups."""
     groups, totals, seen, duration_ms, calls = {}, [], 0, 0, 0
     page = 0
     while True:
@@ -144,6 +147,8 @@ def fetch_listing(client: coze.CozeClient) -> Listing:
         # A group listed twice (the pages shifted under a creation) counts once.
         groups.update((item.coze_id, item) for item in items)
         seen += len(items)
+        if on_page is not None:
+            on_page(page, max(page, math.ceil(total / PAGE_SIZE)), answer)
         # A full page with nothing new: the paging is stuck, asking on would loop.
         if len(items) < PAGE_SIZE or seen >= total or not fresh:
             break

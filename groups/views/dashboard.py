@@ -9,7 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from .. import charts, quota
-from ..models import AuditEntry, Device
+from ..models import AuditEntry, Device, Job
 from ..services import attempts
 from .common import permission_required
 
@@ -30,6 +30,7 @@ def dashboard(request):
     # The devices of the tables in one query. Not joined: joined, the failures' ORDER BY
     # ... LIMIT 10 sorts every failure with its device (10 times slower on SQLite).
     prefetch_related_objects(latest + failures + waiting, "device")
+    under_way = Job.objects.filter(state__in=Job.UNDER_WAY)
     context = {
         "quota": usage,
         "device_count": Device.objects.count(),
@@ -38,6 +39,7 @@ def dashboard(request):
         "latest_failures": failures,
         "waiting": waiting,
         "outcomes": charts.coze_outcomes(days=30),
+        "jobs_under_way": list(under_way.defer("params", "results")[:5]),
     }
     return render(request, "groups/dashboard.html", context)
 

@@ -1,12 +1,11 @@
-"""Sync with Coze."""
+"""Sync with Coze: the button queues a job, which a worker runs."""
 
 from django.contrib import messages
-from django.shortcuts import redirect, resolve_url
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import services, wording
+from .. import services
 from ..services import messages as says
 from .common import permission_required, tell
 
@@ -14,17 +13,12 @@ from .common import permission_required, tell
 @require_POST
 @permission_required("groups.sync_voiceprintgroup")
 def group_sync(request):
-    """Reconcile the register with Coze's list, then go back where the button was."""
-    target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        target, {request.get_host()}, require_https=request.is_secure()
-    ):
-        target = resolve_url("group_list")
+    """Queue a reconciliation of the register with Coze and show its job's page at once;
+    while one is queued or running, show that one instead of starting another."""
     try:
-        result = services.sync_groups(request.actor)
-    except services.SyncFailed as failed:
-        tell(request, says.about(failed))
-        return redirect(target)
-    summary = _("Synced with Coze: %(summary)s.") % {"summary": wording.render(result.entry.facts)}
-    (messages.success if result.changed else messages.info)(request, summary)
-    return redirect(target)
+        job = services.start_sync(request.actor)
+    except services.SyncUnderWay as under_way:
+        tell(request, says.about(under_way))
+        return redirect(under_way.job)
+    messages.info(request, _("Sync with Coze started: this page shows how it goes."))
+    return redirect(job)

@@ -21,7 +21,7 @@ from django.db import transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from groups.models import AuditEntry, CozeAccount, Device, VoiceprintGroup  # noqa: E402
+from groups.models import AuditEntry, CozeAccount, Device, Job, VoiceprintGroup  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SCREENSHOTS = HERE.parents[1] / "screenshots"
@@ -41,8 +41,11 @@ CHROMIUM_ARGS = [
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 TEAM_READERS = import_module("groups.migrations.0010_sign_in_and_accounts").TEAM_READERS
+JOB_READERS = import_module("groups.migrations.0013_jobs").JOB_READERS
 ROLES = {  # as the migrations leave them
-    role: names + (["auth.view_user"] if role in TEAM_READERS else [])
+    role: names
+    + (["auth.view_user"] if role in TEAM_READERS else [])
+    + (["groups.view_job"] if role in JOB_READERS else [])
     for role, names in import_module("groups.migrations.0002_roles").ROLES.items()
 }
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -319,4 +322,64 @@ def _fill_register(make_user):
         detail="imported 2, updated 0, gone 1",
         http_status=200,
     )
-    return SimpleNamespace(admin=ada, operator=olga, devices=devices, groups=groups)
+    synced = Job.objects.create(
+        kind=Job.Kind.SYNC,
+        state=Job.State.SUCCEEDED,
+        user=ada,
+        username=ada.username,
+        created_at=ago(1, 2),
+        started_at=ago(1, 2),
+        finished_at=ago(1, 2) + timedelta(seconds=3),
+        attempts=1,
+        done=2,
+        total=2,
+        results=[
+            {
+                "outcome": "success",
+                "facts": {"say": "listed_page", "page": page, "groups": n},
+                "logid": logid(ago(1, 2), f"page {page}"),
+            }
+            for page, n in [(1, 200), (2, 11)]
+        ],
+        summary={
+            "say": "synced",
+            "counts": {"imported": 2, "updated": 0, "gone": 1, "resolved": 0},
+            "total": 211,
+            "calls": 2,
+        },
+    )
+    Job.objects.create(  # the scheduled sync, run by a command
+        kind=Job.Kind.SYNC,
+        state=Job.State.FAILED,
+        via=AuditEntry.Via.COMMAND,
+        program="manage.py sync_coze_groups",
+        created_at=ago(0, 1),
+        started_at=ago(0, 1),
+        finished_at=ago(0, 1),
+        attempts=1,
+        results=[{"outcome": "failure", "facts": {"say": "sync_failed", "page": 1}}],
+        summary={
+            "say": "sync_job_failed",
+            "failure": {"say": "sync_failed", "page": 1, "reason": "Internal Server Error"},
+            "code": None,
+            "http_status": 503,
+            "logid": "",
+        },
+    )
+    running = Job.objects.create(
+        kind=Job.Kind.SYNC,
+        state=Job.State.RUNNING,
+        user=olga,
+        username=olga.username,
+        created_at=now,
+        started_at=now,
+        heartbeat_at=timezone.now() + timedelta(hours=1),  # alive for as long as the test
+        worker="worker-2:4242",
+        attempts=1,
+        done=1,
+        total=3,
+        results=synced.results[:1],
+    )
+    return SimpleNamespace(
+        admin=ada, operator=olga, devices=devices, groups=groups, job=synced, running=running
+    )

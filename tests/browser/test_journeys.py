@@ -114,16 +114,22 @@ def test_the_dashboard_warns_from_80_percent_and_says_when_the_quota_is_full(
     expect(page.get_by_role("alert")).to_contain_text("The quota is full")
 
 
-def test_an_administrator_syncs_then_assigns_an_imported_group(page, sign_in, make_user, coze_sim):
+def test_an_administrator_syncs_then_assigns_an_imported_group(
+    page, sign_in, make_user, coze_sim, run_jobs
+):
     sign_in(make_user("ada", "Administrator"))
     Device.objects.create(name="车载语音助手", serial="CAR-7781-A")
     coze_sim.seed_groups(3)
 
     page.goto("/groups/")
     page.get_by_role("button", name="Sync with Coze").click()
-    expect(page.get_by_role("status")).to_contain_text("Synced with Coze: 3 imported")
+    expect(page).to_have_url(re.compile(r"/jobs/[0-9a-f-]+/$"))
+    state = page.locator("#job-state")
+    expect(state).to_contain_text("queued")
+    run_jobs()  # the worker's part; the page shows it without being reloaded
+    expect(state).to_contain_text("Synced with Coze: 3 imported")
 
-    page.get_by_role("link", name="Unassigned only").click()
+    page.get_by_role("link", name="Assign the imported groups to devices").click()
     expect(page).to_have_url(re.compile(r"/groups/\?device=none$"))
     expect(page.get_by_role("link", name="Assign", exact=True)).to_have_count(3)
     page.get_by_role("row", name=re.compile("remote group 2")).get_by_role(

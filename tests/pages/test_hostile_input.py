@@ -214,7 +214,7 @@ def test_no_open_redirect_through_next(client, viewer, administrator_client, coz
     )
     assert response["Location"] == "/"
     response = administrator_client.post("/groups/sync/", {"next": target})
-    assert response["Location"] == "/groups/"
+    assert response["Location"].startswith("/jobs/")  # the sync's job page, whatever `next`
     response = administrator_client.post("/i18n/setlang/", {"language": "en", "next": target})
     assert "evil.example" not in response.get("Location", "")
 

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 import pytest
 from django.utils import timezone
 
-from groups.models import AuditEntry, SignInLock, VoiceprintGroup
+from groups.models import AuditEntry, Job, SignInLock, VoiceprintGroup
 
 
 @pytest.mark.parametrize(
@@ -34,7 +34,8 @@ def test_the_switcher_names_each_language_in_that_language(client, db, language)
 
 
 class VisibleText(HTMLParser):
-    """The text a person sees or hears: text nodes and labelling attributes."""
+    """The text a person sees or hears: text nodes and labelling attributes (not code, such
+    as a command to run)."""
 
     LABELS = {"placeholder", "aria-label", "title", "alt"}
 
@@ -43,12 +44,12 @@ class VisibleText(HTMLParser):
         self.parts, self.hidden = [], 0
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style", "title"):
+        if tag in ("script", "style", "title", "code"):
             self.hidden += 1
         self.parts += [value for name, value in attrs if name in self.LABELS and value]
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style", "title"):
+        if tag in ("script", "style", "title", "code"):
             self.hidden -= 1
 
     def handle_data(self, data):
@@ -91,6 +92,9 @@ MAIN_PAGES = [
     "/team/new/",
     "/team/{person}/",
     "/me/",
+    "/jobs/",
+    "/jobs/{job}/",
+    "/jobs/{running}/",
     "/accounts/login/",
 ]
 
@@ -126,10 +130,39 @@ def test_no_english_is_left_on_the_main_pages_in_chinese(
         actor_username="ada",
         facts={"say": "account_created", "username": "ada", "role": "Operator"},
     )
+    synced = Job.objects.create(  # a finished sync, with a row per page of Coze's list
+        kind="sync",
+        state="succeeded",
+        user=administrator,
+        username="ada",
+        done=1,
+        total=1,
+        results=[{"outcome": "success", "facts": {"say": "listed_page", "page": 1, "groups": 2}}],
+        summary={
+            "say": "synced",
+            "counts": {"imported": 2, "updated": 0, "gone": 0, "resolved": 0},
+            "total": 2,
+            "calls": 1,
+        },
+    )
+    running = Job.objects.create(  # resumed after its worker stopped, and waiting for one
+        kind="sync",
+        state="queued",
+        username="ada",
+        attempts=1,
+        created_at=timezone.now() - timedelta(hours=1),
+        summary={"say": "job_resumed", "why": "silent", "seconds": 60},
+    )
     administrator_client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
     leftovers = {}
     for page in MAIN_PAGES:
-        path = page.format(device=device.pk, group=group.pk, person=administrator.pk)
+        path = page.format(
+            device=device.pk,
+            group=group.pk,
+            person=administrator.pk,
+            job=synced.pk,
+            running=running.pk,
+        )
         response = administrator_client.get(path)
         assert response.status_code == 200, path
         parser = VisibleText()

@@ -1,13 +1,14 @@
 """Every page renders, in a constant number of SQL queries whatever the data size."""
 
 import re
+import uuid
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import resolve
 
-from groups.models import AuditEntry, Device, VoiceprintGroup
+from groups.models import AuditEntry, Device, Job, VoiceprintGroup
 
 from .. import factories
 
@@ -39,6 +40,7 @@ def add_rows(n, offset, creator):
         for i in range(n * 3)
         for action, outcome in [("group.create", "success"), ("group.create", "failure")]
     )
+    Job.objects.bulk_create(Job(kind="sync", state="succeeded", username="ada") for _ in range(n))
     return devices[0]
 
 
@@ -71,6 +73,8 @@ PAGES = [
     "/groups/{group}/delete/",
     "/audit/export.csv",
     "/healthz",
+    "/jobs/",
+    "/jobs/{job}/",
 ]
 # Named URLs that answer only a POST (a button), so no page to count.
 POST_ONLY = {
@@ -88,7 +92,10 @@ def test_every_page_is_in_the_query_count_checks():
 
     named = {pattern.name for pattern in urls.urlpatterns}
     counted = {
-        resolve(page.split("?")[0].format(device=1, group=1, person=1)).url_name for page in PAGES
+        resolve(
+            page.split("?")[0].format(device=1, group=1, person=1, job=uuid.UUID(int=1))
+        ).url_name
+        for page in PAGES
     }
     assert named - POST_ONLY - counted == set()
     assert named >= POST_ONLY
@@ -114,7 +121,8 @@ def test_page_queries_do_not_grow_with_rows(administrator_client, administrator,
         target_type="voiceprintgroup",
         target_id=str(group.pk),
     )
-    path = page.format(device=device.pk, group=group.pk, person=administrator.pk)
+    job = Job.objects.create(kind="sync", state="running", username="ada", done=1, total=2)
+    path = page.format(device=device.pk, group=group.pk, person=administrator.pk, job=job.pk)
     small = count_queries(administrator_client, path)
     add_rows(60, 100, administrator)
     VoiceprintGroup.objects.bulk_create(

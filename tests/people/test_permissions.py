@@ -7,7 +7,7 @@ from django.db import connection
 
 from groups.models import AuditEntry, Device, VoiceprintGroup
 
-READ_PAGES = ["/", "/devices/", "/groups/", "/audit/", "/quota/"]
+READ_PAGES = ["/", "/devices/", "/groups/", "/audit/", "/quota/", "/jobs/"]
 
 
 @pytest.mark.parametrize(
@@ -99,6 +99,7 @@ def test_roles_exist_after_migrate(db):
         "view_voiceprintgroup",
         "view_auditentry",
         "view_user",  # the team page, read-only
+        "view_job",  # the job register
     }
     assert perms["Operator"] - perms["Viewer"] == {
         "add_device",

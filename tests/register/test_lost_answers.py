@@ -243,7 +243,7 @@ def test_an_edit_whose_device_was_deleted_meanwhile_keeps_cozes_change(
 
 @pytest.mark.parametrize("code", [2147483648, 9223372036854775808, -(2**70)])
 def test_a_code_no_integer_column_holds_is_stored(
-    code, operator_client, administrator_client, device, group, coze_sim, administrator
+    code, operator_client, administrator_client, device, group, coze_sim, administrator, run_jobs
 ):
     coze_sim.add_fault("code", code=code, msg="odd")
     assert create(operator_client, device).status_code == 200
@@ -256,6 +256,7 @@ def test_a_code_no_integer_column_holds_is_stored(
     assert administrator_client.post(f"/groups/{group.pk}/delete/").status_code == 302
     coze_sim.add_fault("code", code=code, msg="odd", method="GET")
     assert administrator_client.post("/groups/sync/").status_code == 302
+    run_jobs()
 
     rows = AuditEntry.objects.exclude(action="permission.denied").filter(
         action__startswith="group."

@@ -1,7 +1,10 @@
-"""`make run`: the development server, plus the bundled Coze simulator when no
-COZE_API_TOKEN is set."""
+"""`make run`: the development server and a job worker, plus the bundled Coze simulator
+when no COZE_API_TOKEN is set; one Ctrl-C stops them all."""
 
+import ctypes
+import ctypes.util
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -18,25 +21,43 @@ STATE_FILE = Path(settings.BASE_DIR) / ".cozesim.json"
 
 
 class Command(BaseCommand):
-    help = "Serve vpadmin for development; start the Coze simulator when no token is set."
+    help = (
+        "Serve vpadmin for development with a job worker; start the Coze simulator when no "
+        "token is set."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
 
     def handle(self, *args, addrport, **options):
-        simulator = None
+        simulator = worker = None
         # The autoreloader runs this command again in a child process: start the
-        # simulator only once, in the outer one.
-        if settings.COZE_SIMULATED and DJANGO_AUTORELOAD_ENV not in os.environ:
+        # simulator and the worker only once, in the outer one.
+        outer = DJANGO_AUTORELOAD_ENV not in os.environ
+        if settings.COZE_SIMULATED and outer:
             simulator = self.start_simulator()
         elif not settings.COZE_SIMULATED:
             self.stdout.write(f"Talking to real Coze at {settings.COZE_API_BASE}")
         try:
+            if outer:
+                worker = self.start_worker()
             call_command("runserver", addrport)
         finally:
-            if simulator is not None:
-                simulator.terminate()
-                simulator.wait(timeout=5)
+            # The worker first, while the simulator still answers it. A Ctrl-C has reached
+            # the worker too (it would finish its job); this second signal stops it at once,
+            # and the job is queued again for the next start.
+            for child in (worker, simulator):
+                if child is not None:
+                    stop(child)
+
+    def start_worker(self):
+        """`manage.py db_worker` beside the server: it runs the jobs (Sync with Coze)."""
+        self.stdout.write("Starting a job worker (manage.py db_worker)")
+        return subprocess.Popen(  # noqa: S603
+            [sys.executable, "manage.py", "db_worker", "--no-reload", "--verbosity", "1"],
+            cwd=settings.BASE_DIR,
+            preexec_fn=_die_with_parent,
+        )
 
     def start_simulator(self):
         address = urlsplit(settings.COZE_API_BASE)
@@ -61,6 +82,10 @@ class Command(BaseCommand):
                 str(STATE_FILE),
             ],
             cwd=settings.BASE_DIR,
+            # Out of the terminal's process group: a Ctrl-C does not stop it under the
+            # worker's feet; handle() stops it after the worker.
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -74,6 +99,28 @@ class Command(BaseCommand):
             time.sleep(0.1)
         simulator.terminate()
         raise CommandError("The Coze simulator did not start within 10 seconds.")
+
+
+def stop(process, timeout=10):
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+PR_SET_PDEATHSIG = 1  # Linux: a signal for the child when its parent dies
+
+
+def _die_with_parent():
+    """In the child, before it starts: on Linux, be sent SIGTERM when `make run` dies,
+    however it dies (even SIGKILL), so no worker or simulator outlives it."""
+    prctl = getattr(_LIBC, "prctl", None)
+    if prctl is not None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _listening(host, port):

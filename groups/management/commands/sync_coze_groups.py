@@ -1,11 +1,13 @@
-"""`python manage.py sync_coze_groups`: reconcile the register with Coze's list of groups."""
+"""`python manage.py sync_coze_groups`: reconcile the register with Coze's list of groups,
+here and now (cron's or a systemd timer's scheduled sync), recorded on /jobs/ like the
+worker's."""
 
 import time
 
 from django.core.management.base import BaseCommand, CommandError
 
 from groups.actors import Actor
-from groups.services import SyncFailed, sync_groups
+from groups.services import SyncFailed, sync_here
 
 
 class Command(BaseCommand):
@@ -20,7 +22,7 @@ class Command(BaseCommand):
     def handle(self, *args, quiet, **options):
         started = time.monotonic()
         try:
-            result = sync_groups(Actor.for_command("sync_coze_groups"))
+            result = sync_here(Actor.for_command("sync_coze_groups"))
         except SyncFailed as failure:
             raise CommandError(f"Sync failed, nothing was changed. {failure}") from None
         if quiet:

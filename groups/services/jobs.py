@@ -1,0 +1,343 @@
+"""The job register's writes: starting a job (a sync: one at a time from the web), running
+one with a heartbeat (in a worker, or in the foreground for a command), and finding the
+jobs whose worker stopped.
+
+A job's worker marks it alive every JOB_HEARTBEAT_SECONDS. A running job that has not been
+marked for JOB_STALE_SECONDS, or whose worker process on this machine is gone, lost its
+worker: the audit rows its run left pending are concluded at once (`unknown`, saying
+why), and the job is queued again to run from the start when its work is safe to repeat
+(a sync is) and it has not been lost MAX_RUNS times, else it ends `interrupted`. Every
+change of state is one conditional UPDATE on the run that made it, so two workers (or a
+worker and the recovery) never both move a job on.
+"""
+
+import logging
+import os
+import socket
+import threading
+from contextlib import contextmanager, suppress
+from dataclasses import replace
+from datetime import timedelta
+from types import SimpleNamespace
+
+from django.conf import settings
+from django.db import DatabaseError, connections, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from vpadmin.logs import current_request
+
+from .. import audit
+from ..actors import Actor
+from ..models import AuditEntry, CozeAccount, Job
+from ..wording import fact
+from .errors import SyncUnderWay
+from .sync import SyncFailed, sync_groups
+
+log = logging.getLogger("vpadmin.jobs")
+State, Kind = Job.State, Job.Kind
+
+MAX_RUNS = 3  # a job whose worker stopped this many times is not resumed again
+RESUMABLE = {Kind.SYNC}  # work that is safe to run again from the start
+HOST = socket.gethostname()
+_here = set()  # the jobs this process is running
+
+
+def worker_name():
+    """This process, as a job's `worker` names it."""
+    return f"{HOST}:{os.getpid()}"
+
+
+# Starting
+
+
+def start_sync(actor):
+    """Queue a sync with Coze for a worker; SyncUnderWay if one is queued or running."""
+    recover()  # a sync whose worker stopped is not "under way"
+    with transaction.atomic():
+        CozeAccount.locked()  # two clicks at once start one sync
+        under_way = Job.objects.filter(kind=Kind.SYNC, state__in=Job.UNDER_WAY).first()
+        if under_way is not None:
+            raise SyncUnderWay(under_way)
+        return _enqueue(Job.objects.create(kind=Kind.SYNC, **_started_by(actor)))
+
+
+def sync_here(actor):
+    """Sync in this process (`manage.py sync_coze_groups`, cron's scheduled sync), recorded
+    in the register like a worker's; returns the SyncResult, raises SyncFailed."""
+    now = timezone.now()
+    job = Job.objects.create(
+        kind=Kind.SYNC,
+        state=State.RUNNING,
+        attempts=1,
+        started_at=now,
+        heartbeat_at=now,
+        worker=worker_name(),
+        **_started_by(actor),
+    )
+    return _execute(job, replace(actor, request_id=job.request_id))
+
+
+def _started_by(actor):
+    program = "" if actor.via == AuditEntry.Via.WEB else actor.user_agent
+    return {"user": actor.user, "username": actor.username, "via": actor.via, "program": program}
+
+
+def _enqueue(job):
+    """Queue a run of `job` (inside the caller's transaction: with the database backend the
+    job and its task are committed together, so no worker sees one without the other)."""
+    from ..tasks import run_job  # the task module needs the settings' backend
+
+    result = run_job.enqueue(str(job.pk))
+    job.task_result_id = str(result.id)
+    job.save(update_fields=["task_result_id"])
+    return job
+
+
+# Running
+
+
+def run(job_id):
+    """Run the queued job `job_id` here (the worker's task); returns its final state, or
+    None when it was not queued (finished, or taken by another run)."""
+    now = timezone.now()
+    claimed = Job.objects.filter(pk=job_id, state=State.QUEUED).update(
+        state=State.RUNNING,
+        attempts=F("attempts") + 1,
+        started_at=Coalesce(F("started_at"), now),
+        heartbeat_at=now,
+        worker=worker_name(),
+    )
+    if not claimed:
+        log.warning("job %s is not queued: not run again", job_id)
+        return None
+    job = Job.objects.select_related("user").get(pk=job_id)
+    # The starter's name as the job kept it, even if their account has gone since.
+    actor = replace(Actor.for_job(job.pk, job.user, task=job.kind), username=job.username)
+    # A failure the work reports is said on the job's page: the run itself went as it should.
+    with suppress(SyncFailed):
+        _execute(job, actor)
+    return job.state
+
+
+def _execute(job, actor):
+    """Do the job's work in this process: heartbeat, log context, and a final state."""
+    with _running(job, actor):
+        try:
+            return WORK[job.kind](job, actor)
+        except (KeyboardInterrupt, SystemExit):
+            # Told to stop at once (a second Ctrl-C, or SIGTERM twice): resume it elsewhere.
+            lost(job, "stopped")
+            raise
+        except Exception as error:
+            # A failure the work reported has finished the job already; this is for the rest.
+            _finish(job, State.FAILED, fact("job_crashed", error=type(error).__name__))
+            raise
+
+
+@contextmanager
+def _running(job, actor):
+    """While the job runs: its heartbeat, and its request id and user on every log line."""
+    _here.add(job.pk)
+    context = current_request.set(
+        SimpleNamespace(request_id=actor.request_id, _cached_user=actor.user)
+    )
+    heartbeat = _Heartbeat(job)
+    heartbeat.start()
+    try:
+        yield
+    finally:
+        heartbeat.stop()
+        current_request.reset(context)
+        _here.discard(job.pk)
+
+
+class _Heartbeat(threading.Thread):
+    """Marks the job alive every JOB_HEARTBEAT_SECONDS until stopped, or until the job is
+    no longer this run's (taken over after a pause longer than JOB_STALE_SECONDS)."""
+
+    def __init__(self, job):
+        super().__init__(name=f"heartbeat of job {job.pk}", daemon=True)
+        self.job, self.stopping = job, threading.Event()
+
+    def run(self):
+        try:
+            while not self.stopping.wait(settings.JOB_HEARTBEAT_SECONDS):
+                try:
+                    mine = _this_run(self.job).update(heartbeat_at=timezone.now())
+                except DatabaseError:
+                    log.warning("job %s: the heartbeat could not be stored", self.job.pk)
+                    continue
+                if not mine:
+                    log.warning("job %s is no longer this worker's run", self.job.pk)
+                    return
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    def stop(self):
+        self.stopping.set()
+        self.join(timeout=5)
+
+
+def _this_run(job):
+    """The job's row, as long as it is still running this run."""
+    return Job.objects.filter(pk=job.pk, state=State.RUNNING, attempts=job.attempts)
+
+
+def _progress(job, done, total, row=None):
+    """Store how far the job got, and one more row of results. Best effort: the work goes
+    on if the database cannot take it now (the final state is written at the end)."""
+    job.done, job.total = done, total
+    if row is not None:
+        job.results.append(row)
+    try:
+        _this_run(job).update(done=done, total=total, results=job.results)
+    except DatabaseError:
+        log.warning("job %s: its progress could not be stored", job.pk)
+
+
+def _finish(job, state, summary):
+    """The run's end: its state and summary, unless the job is no longer this run's."""
+    fields = {"state": state, "summary": summary, "finished_at": timezone.now()}
+    if not _this_run(job).update(**fields):
+        return False
+    for name, value in fields.items():
+        setattr(job, name, value)
+    return True
+
+
+# The work of each kind: it reports progress, finishes the job, and returns or raises.
+
+
+def _sync(job, actor):
+    def page_read(page, pages, answer):
+        groups = len(answer.data["items"])
+        row = {"outcome": "success", "facts": fact("listed_page", page=page, groups=groups)}
+        _progress(job, page, pages, {**row, "logid": answer.logid})
+
+    try:
+        result = sync_groups(actor, on_page=page_read)
+    except SyncFailed as failed:
+        error, entry = failed.error, failed.entry
+        row = {"outcome": entry.outcome, "facts": entry.facts, "logid": error.logid}
+        _progress(job, job.done, job.total, row)
+        summary = fact(
+            "sync_job_failed",
+            failure=entry.facts,
+            code=error.code,
+            http_status=error.http_status,
+            logid=error.logid,
+        )
+        _finish(job, State.FAILED, summary)
+        raise
+    job.total = job.done  # the pages read, however many Coze's first total promised
+    _this_run(job).update(total=job.total)
+    _finish(job, State.SUCCEEDED, result.entry.facts)
+    return result
+
+
+WORK = {Kind.SYNC: _sync}
+
+
+# Jobs whose worker stopped
+
+
+def recover(*, now=None):
+    """Find running jobs whose worker stopped and resume or conclude them (at a worker's
+    start, then periodically, and before a sync is started); returns how many."""
+    now = now or timezone.now()
+    silent_since = now - timedelta(seconds=settings.JOB_STALE_SECONDS)
+    found = 0
+    for job in Job.objects.filter(state=State.RUNNING).defer("params", "results"):
+        why = _why_lost(job, silent_since)
+        if why is not None and lost(job, why):
+            found += 1
+    return found
+
+
+def _why_lost(job, silent_since):
+    if job.pk in _here:
+        return None
+    host, _, pid = job.worker.rpartition(":")
+    if host == HOST and pid.isdigit() and (int(pid) == os.getpid() or not _alive(int(pid))):
+        return "gone"  # its process on this machine ended (this one now runs under its id)
+    if job.heartbeat_at is None or job.heartbeat_at < silent_since:
+        return "silent"
+    return None
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def lost(job, why):
+    """The job's run ended unfinished (`why`: "gone", "silent" or "stopped"): conclude the
+    audit rows it left pending, then queue it again or mark it interrupted. False when the
+    run had moved on meanwhile (finished, or concluded by another worker)."""
+    again = job.kind in RESUMABLE and job.task_result_id and job.attempts < MAX_RUNS
+    seconds = round(settings.JOB_STALE_SECONDS)
+    old_task = job.task_result_id
+    with transaction.atomic():
+        if again:
+            summary = fact("job_resumed", why=why, seconds=seconds)
+            # The heartbeat now says when it was queued again (the page's "no worker yet").
+            changed = _this_run(job).update(
+                state=State.QUEUED, heartbeat_at=timezone.now(), summary=summary
+            )
+        else:
+            summary = fact("job_interrupted", why=why, seconds=seconds)
+            changed = _this_run(job).update(
+                state=State.INTERRUPTED, finished_at=timezone.now(), summary=summary
+            )
+        if not changed:
+            return False
+        job.state, job.summary = (State.QUEUED if again else State.INTERRUPTED), summary
+        if again:
+            _enqueue(job)
+    log.warning("job %s lost its worker (%s): %s", job.pk, why, job.state)
+    _conclude_pending(job, why)
+    _close_task_result(old_task, why)
+    return True
+
+
+def _conclude_pending(job, why):
+    """The audit rows the job's runs left pending: no process will finish them now."""
+    seconds = round(settings.JOB_STALE_SECONDS)
+    rows = AuditEntry.objects.filter(request_id=job.request_id, outcome=AuditEntry.Outcome.PENDING)
+    for entry in rows:
+        try:
+            audit.finish(
+                entry,
+                AuditEntry.Outcome.UNKNOWN,
+                facts=fact("job_stopped", why=why, seconds=seconds),
+            )
+        except ValueError:
+            continue  # finished meanwhile after all
+
+
+def _close_task_result(task_result_id, why):
+    """The database backend's row of a run whose worker died stays RUNNING for ever: say
+    it failed (a worker told to stop says so itself, with its traceback)."""
+    if not task_result_id or why == "stopped":
+        return
+    from django_tasks_db import DatabaseBackend
+    from django_tasks_db.compat import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from ..tasks import run_job
+
+    if isinstance(run_job.get_backend(), DatabaseBackend):
+        running = DBTaskResult.objects.filter(id=task_result_id, status=TaskResultStatus.RUNNING)
+        running.update(
+            status=TaskResultStatus.FAILED,
+            finished_at=timezone.now(),
+            exception_class_path="groups.services.jobs.WorkerLost",
+            traceback=f"The worker running this task stopped ({why}); vpadmin took the job over.",
+        )

@@ -1,0 +1,32 @@
+"""The job register: background work (syncs now; imports, retention runs and deletion
+retries later), its state, progress and results. Every role reads it."""
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
+
+from vpadmin.lists import page_of
+
+from ..models import Job
+from .common import permission_required
+
+REFRESH_SECONDS = 2  # how often the page of a job under way shows its progress anew
+
+
+@require_safe
+@permission_required("groups.view_job")
+def job_list(request):
+    jobs = Job.objects.defer("params", "results")  # a row's results are for its own page
+    return render(request, "groups/job_list.html", {"page": page_of(request, jobs)})
+
+
+@require_safe
+@permission_required("groups.view_job")
+def job_detail(request, pk):
+    job = get_object_or_404(Job.objects.defer("params"), pk=pk)
+    context = {
+        "job": job,
+        "refresh": REFRESH_SECONDS if job.under_way else None,
+        "stale_seconds": round(settings.JOB_STALE_SECONDS),
+    }
+    return render(request, "groups/job_detail.html", context)
