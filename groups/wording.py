@@ -85,8 +85,10 @@ SENTENCES = {
         "was made)."
     ),
     "audit_write_failed": _("The outcome's details could not be stored."),
-    "sync_failed": _("Coze's list call failed on page %(page)s; nothing was changed."),
-    "sync_no_answer": _("Coze's list call got no answer on page %(page)s; nothing was changed."),
+    "sync_failed": _("Coze's list call failed on page %(page)s (%(reason)s); nothing was changed."),
+    "sync_no_answer": _(
+        "Coze's list call got no answer on page %(page)s (%(reason)s); nothing was changed."
+    ),
     "sync_not_applied": _("The register could not be updated; nothing was changed."),
     # Background jobs
     "job_stopped": _(
@@ -321,7 +323,7 @@ def _sync_job_failed(facts):
         "status": shown(facts.get("http_status")),
         "logid": shown(facts.get("logid")),
     }
-    return _("Sync with Coze failed; nothing was changed. %(reason)s (%(details)s)") % {
+    return _("Sync with Coze failed: %(reason)s (%(details)s)") % {
         "reason": render(facts["failure"]),
         "details": details,
     }

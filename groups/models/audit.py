@@ -213,9 +213,12 @@ class AuditEntry(models.Model):
             # ?action= (with ?outcome=) newest first, and the dashboard's Coze operations
             # per day: a range of time for each Coze action, read from the index alone.
             models.Index(fields=["action", "created_at", "outcome"], name="audit_action_time"),
-            # The creations under way, which hold quota slots: few rows, read at each one.
+            # Creations under way or without an answer, which may hold quota slots: few
+            # rows, read by every quota figure (a year of them is hundreds, not the log).
             models.Index(
-                fields=["action"], condition=Q(outcome="pending"), name="audit_pending_action"
+                fields=["action"],
+                condition=Q(outcome__in=["pending", "unknown"]),
+                name="audit_open_action",
             ),
             models.Index(fields=["outcome", "-created_at"], name="audit_outcome_time"),
             # Ascending, so rows appended in time order fill the index's last page (a

@@ -44,7 +44,7 @@ def details(error):
 
 
 def sync_failed(failed):
-    return _("Sync with Coze failed; nothing was changed. %(reason)s (%(details)s)") % {
+    return _("Sync with Coze failed: %(reason)s (%(details)s)") % {
         "reason": wording.render(failed.entry.facts),
         "details": details(failed.error),
     }

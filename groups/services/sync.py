@@ -103,6 +103,7 @@ def sync_groups(actor, *, on_page=None) -> SyncResult:
             "sync_no_answer" if no_answer else "sync_failed",
             page=failed.page,
             reason=error.reason or error.msg,
+            **({"seconds": error.values["seconds"]} if error.values.get("seconds") else {}),
         )
         audit.finish(entry, outcome, facts=facts, **audit.coze_fields(error))
         log.warning("sync failed: %s", sentence)

@@ -177,7 +177,8 @@ def test_a_failed_sync_says_why_on_its_page(administrator_client, coze_sim, run_
     assert [row["outcome"] for row in job.results] == ["success", "failure"]
     page = administrator_client.get(f"/jobs/{job.pk}/").content.decode()
     assert (
-        "Sync with Coze failed; nothing was changed. Coze&#x27;s list call failed on page 2" in page
+        "Sync with Coze failed: Coze&#x27;s list call failed on page 2 (internal server error"
+        in page
     )
     assert "HTTP 503" in page
     assert not VoiceprintGroup.objects.exists()
@@ -487,7 +488,7 @@ def test_a_sync_without_an_answer_says_so_as_the_pages_do(
         job.summary_text
         == messages.sync_failed(failed)
         == (
-            "Sync with Coze failed; nothing was changed. Coze's list call got no answer on page 1; "
-            "nothing was changed. (code —, HTTP —, logid —)"
+            "Sync with Coze failed: Coze's list call got no answer on page 1 "
+            "(no answer within 0.2 s); nothing was changed. (code —, HTTP —, logid —)"
         )
     )

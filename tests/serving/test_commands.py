@@ -21,3 +21,17 @@ def test_ensure_admin_creates_one_administrator_once(db):
     second = run("ensure_admin")
     assert "already exists" in second and "password" not in second
     assert get_user_model().objects.count() == 1
+
+
+def test_every_command_has_a_test():
+    """A new management command fails here until some test runs it by name."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    commands = Path(root.parent, "groups", "management", "commands")
+    names = {path.stem for path in commands.glob("*.py") if path.stem != "__init__"}
+    sources = "".join(path.read_text() for path in root.rglob("test_*.py"))
+    untested = {
+        name for name in names if f'"{name}"' not in sources and f"manage.py {name}" not in sources
+    }
+    assert untested == set()
