@@ -261,7 +261,8 @@ def test_sync_never_redirects_off_site(administrator_client, coze_sim, db):
 def test_a_failed_sync_says_why(administrator_client, coze_sim, run_jobs):
     coze_sim.add_fault("http", method="GET", status=503)
     page = sync(administrator_client, run_jobs)
-    assert "Sync with Coze failed; nothing was changed." in page
+    assert "Sync with Coze failed: Coze&#x27;s list call failed on page 1 (" in page
+    assert "nothing was changed" in page
     assert "HTTP 503" in page
 
 
