@@ -1,4 +1,5 @@
-"""Coze's calls, one method each (groups create, list, update, delete; users/me)."""
+"""Coze's calls, one method each (groups and their voiceprints: create, list, update,
+delete; users/me)."""
 
 import re
 from dataclasses import replace
@@ -40,17 +41,7 @@ class CozeClient:
         body = {"name": name, "desc": desc} if desc else {"name": name}
         # Never sent twice: a lost answer may hide a group Coze made.
         response = self._transport.call("POST", GROUPS_PATH, retry_safe=False, json=body)
-        if not response.data.get("id"):
-            # Coze says it acted but not on what: only reconciliation can find the group.
-            raise CozeNoAnswer(
-                "the answer had no group id",
-                reason="no_id",
-                code=0,
-                http_status=response.http_status,
-                logid=response.logid,
-                duration_ms=response.duration_ms,
-            )
-        return replace(response, data={**response.data, "id": str(response.data["id"])})
+        return _with_new_id(response, "group")
 
     def list_groups(
         self,
@@ -89,6 +80,62 @@ class CozeClient:
         # A second delete finds nothing to delete (4200), which callers take as done.
         return self._transport.call("DELETE", path, retry_safe=True)
 
+    def create_voiceprint(
+        self,
+        group_id: str,
+        name: str,
+        audio: bytes,
+        *,
+        desc: str | None = None,
+        sample_rate: int | None = None,
+        channel: int | None = None,
+        filename: str = "voiceprint.wav",
+    ) -> CozeResponse:
+        """Enroll a voiceprint in a group from `audio` (WAV, or PCM 16 kHz mono 16-bit with
+        `sample_rate` and `channel`); data["id"] is its Coze id (a string of digits)."""
+        path = _features_path(group_id)
+        files = _form(name=name, desc=desc, sample_rate=sample_rate, channel=channel)
+        files["file"] = (filename, audio, "application/octet-stream")
+        # Never sent twice: a lost answer may hide a voiceprint Coze made.
+        response = self._transport.call("POST", path, retry_safe=False, files=files)
+        return _with_new_id(response, "voiceprint")
+
+    def list_voiceprints(
+        self, group_id: str, page_num: int = 1, page_size: int = 200
+    ) -> CozeResponse:
+        """One page of a group's voiceprints: data {"total", "items"} (no has_more)."""
+        params = {"page_num": page_num, "page_size": page_size}
+        return self._transport.call("GET", _features_path(group_id), retry_safe=True, params=params)
+
+    def update_voiceprint(
+        self,
+        group_id: str,
+        feature_id: str,
+        *,
+        name: str | None = None,
+        desc: str | None = None,
+        audio: bytes | None = None,
+        sample_rate: int | None = None,
+        channel: int | None = None,
+        filename: str = "voiceprint.wav",
+    ) -> CozeResponse:
+        """Rename a voiceprint or re-enroll it with new `audio` (None leaves a field as it
+        is); Coze's answer has no data. Only the voiceprint's creator may change it."""
+        path = _feature_path(group_id, feature_id)
+        files = _form(name=name, desc=desc, sample_rate=sample_rate, channel=channel)
+        if audio is not None:
+            files["file"] = (filename, audio, "application/octet-stream")
+        # Multipart even without a file, as Coze wants (cozepy's fix #272): requests sends
+        # text parts given as (None, value) as form-data.
+        # The same change made twice leaves the voiceprint as once.
+        return self._transport.call("PUT", path, retry_safe=True, files=files)
+
+    def delete_voiceprint(self, group_id: str, feature_id: str) -> CozeResponse:
+        """Delete a voiceprint; Coze's answer has no data. Only its creator may delete it."""
+        path = _feature_path(group_id, feature_id)
+        # A second delete finds nothing to delete (4200), which callers take as done.
+        return self._transport.call("DELETE", path, retry_safe=True)
+
     def me(self) -> CozeResponse:
         """Who the token belongs to: data {"user_id", "user_name", "nick_name",
         "avatar_url"}; user_id (as a string) is what a group's user_info.id names."""
@@ -102,11 +149,44 @@ class CozeClient:
 def _group_path(group_id):
     """The path of one group; CozeFailed, before anything is sent, for an id that is not
     Coze's (a string of digits), which could otherwise reach another path."""
-    if isinstance(group_id, int) and not isinstance(group_id, bool):
-        group_id = str(group_id)
-    if not isinstance(group_id, str) or not COZE_ID.fullmatch(group_id):
-        raise CozeFailed("the group id is not a Coze id, so nothing was sent", reason="bad_id")
-    return f"{GROUPS_PATH}/{group_id}"
+    return f"{GROUPS_PATH}/{_checked_id(group_id, 'group')}"
+
+
+def _features_path(group_id):
+    return f"{_group_path(group_id)}/features"
+
+
+def _feature_path(group_id, feature_id):
+    return f"{_features_path(group_id)}/{_checked_id(feature_id, 'voiceprint')}"
+
+
+def _checked_id(value, what):
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not COZE_ID.fullmatch(value):
+        raise CozeFailed(f"the {what} id is not a Coze id, so nothing was sent", reason="bad_id")
+    return value
+
+
+def _form(**fields):
+    """Multipart text parts for the fields given (None leaves one out): every value is
+    sent as text, as Coze documents the form (and cozepy must be used)."""
+    return {key: (None, str(value)) for key, value in fields.items() if value is not None}
+
+
+def _with_new_id(response, what):
+    """A create's answer with data["id"] as a string; CozeNoAnswer when it has no id."""
+    if not response.data.get("id"):
+        # Coze says it acted but not on what: only reconciliation can find the new item.
+        raise CozeNoAnswer(
+            f"the answer had no {what} id",
+            reason="no_id",
+            code=0,
+            http_status=response.http_status,
+            logid=response.logid,
+            duration_ms=response.duration_ms,
+        )
+    return replace(response, data={**response.data, "id": str(response.data["id"])})
 
 
 _client = None

@@ -84,13 +84,34 @@ def served(method, path):
     """
     if (method, path) in SERVED:
         return True
-    parent, _, group_id = path.rpartition("/")
-    return parent == GROUPS_PATH and bool(group_id) and method in ("PUT", "DELETE")
+    return feature_ids(path) is not None and method in feature_ids(path)[2]
 
 
-def route(account, method, path, query, body, raw):
-    """Do one served call on `account`: (HTTP status, code, msg, data or None)."""
+def feature_ids(path):
+    """(group_id, feature_id or None, the methods served) for a path under a group:
+    the group itself, its voiceprints, or one voiceprint; None for any other path."""
+    if not path.startswith(GROUPS_PATH + "/"):
+        return None
+    parts = path[len(GROUPS_PATH) + 1 :].split("/")
+    if len(parts) == 1 and parts[0]:
+        return parts[0], None, ("PUT", "DELETE")
+    if len(parts) == 2 and parts[0] and parts[1] == "features":
+        return parts[0], None, ("POST", "GET")
+    if len(parts) == 3 and parts[0] and parts[1] == "features" and parts[2]:
+        return parts[0], parts[2], ("PUT", "DELETE")
+    return None
+
+
+def route(account, method, path, query, body, raw, form=None):
+    """Do one served call on `account`: (HTTP status, code, msg, data or None). `form`
+    is a multipart body as features.parse_form reads it (None when not multipart)."""
+    from . import features  # features imports this module's codes
+
     try:
+        ids = feature_ids(path)
+        if ids and path != f"{GROUPS_PATH}/{ids[0]}":  # a group's voiceprints
+            group_id, feature_id, _ = ids
+            return 200, 0, "", features.route(account, method, group_id, feature_id, query, form)
         # [inf] A body that is not JSON is an invalid parameter (4000).
         if raw and body is None:
             raise Refusal(CODE_INVALID, "invalid parameter: the body is not valid JSON")
@@ -128,13 +149,19 @@ def _create(account, body):
     return {"id": group["id"]}
 
 
-def _list(account, query):
+def page_params(query):
+    """(page_num, page_size) of a list call, checked against Coze's ranges."""
     page_num, page_size = _int_param(query, "page_num", 1), _int_param(query, "page_size", 10)
     # [inf] Coze documents the ranges, not its answer outside them: 4000.
     if page_num < 1:
         raise Refusal(CODE_INVALID, "invalid parameter: page_num must be at least 1")
     if not 1 <= page_size <= PAGE_SIZE_MAX:
         raise Refusal(CODE_INVALID, "invalid parameter: page_size must be from 1 to 200")
+    return page_num, page_size
+
+
+def _list(account, query):
+    page_num, page_size = page_params(query)
     prefix, group_id = query.get("name", ""), query.get("group_id")
     user_id = query.get("user_id") or None  # [inf] an empty user_id counts as none
     if user_id is not None and user_id != account.user["user_id"]:
@@ -165,7 +192,7 @@ def _update(account, group_id, body):
 
 
 def _delete(account, group_id):
-    del account.groups[_own(account, group_id)["id"]]
+    account.delete_group(_own(account, group_id)["id"])  # its voiceprints with it [doc]
     account.save()
 
 

@@ -23,6 +23,14 @@ def control(sim, method, path, raw):
             prefix = body.get("name_prefix", "remote group")
             ids = sim.seed_groups(count, name_prefix=prefix, creator_id=body.get("creator_id"))
             return 200, {**sim.state(), "ids": ids}
+        elif (method, path) == ("POST", "/_sim/seed_voiceprints"):
+            count = body.get("count", 0)
+            if not isinstance(count, int) or count < 0:
+                raise ValueError("count must be a number of voiceprints")
+            ids = sim.seed_voiceprints(
+                str(body.get("group_id")), count, creator_id=body.get("creator_id")
+            )
+            return 200, {**sim.state(), "ids": ids}
         elif (method, path) == ("POST", "/_sim/quota"):
             quota = body.get("quota")
             if not isinstance(quota, int) or quota < 0:

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from . import api
+from . import api, features
 from .control import control
 from .faults import Faults, fault_answer
 from .state import Account
@@ -20,8 +20,9 @@ log = logging.getLogger("vpadmin.cozesim")
 
 
 class CozeSimulator:
-    """Coze's voiceprint-group calls (create, list, update, delete) and GET /v1/users/me
-    for one team and one accepted token, which belongs to a fixed user (`user`).
+    """Coze's voiceprint-group calls (create, list, update, delete), the same for the
+    voiceprints in a group, and GET /v1/users/me for one team and one accepted token,
+    which belongs to a fixed user (`user`).
 
     It speaks Coze's wire format (Bearer check, limits, envelope, `x-tt-logid`, quota, only
     a group's creator may change it) and injects the faults a client must survive. Faults
@@ -29,14 +30,18 @@ class CozeSimulator:
     4100 answer; a path Coze does not serve gets a plain 404. A small control API under
     `/_sim/` (no token, never recorded) drives it from another process: GET /_sim/state,
     POST /_sim/faults, DELETE /_sim/faults, POST /_sim/reset, POST /_sim/quota {"quota": N},
-    POST /_sim/seed {"count": N, "creator_id": "<a colleague's user id>"}. Every fault takes
+    POST /_sim/seed {"count": N, "creator_id": "<a colleague's user id>"}, POST
+    /_sim/seed_voiceprints {"group_id": "<id>", "count": N, "creator_id": …}. Every fault takes
     `method`, `times` and `after` (requests let through before it applies), e.g.
     {"kind": "http", "method": "GET", "after": 2} fails the third list call.
 
     `groups` maps id to the item as the list call returns it; tests may change an item
     there (or use edit_group) to play a change made on Coze's console. `requests` has one
-    record per API request: method, path, query, json (parsed body or None), user_agent,
-    authorized, connection (a number per TCP connection) and the logid answered.
+    record per API request: method, path, query, json (parsed body or None), form (a
+    multipart body's text fields, or None), files (a multipart body's files: name,
+    filename, size and, for a WAV, its format), user_agent, authorized, connection (a
+    number per TCP connection) and the logid answered. `voiceprints` maps a voiceprint's id
+    to its item (with group_id, and `audio_format`, what the simulator read of its audio).
     """
 
     def __init__(self, token: str, quota: int = 1000, state_file: str | Path | None = None):
@@ -54,6 +59,10 @@ class CozeSimulator:
     @property
     def groups(self) -> dict[str, dict]:
         return self._account.groups
+
+    @property
+    def voiceprints(self) -> dict[str, dict]:
+        return self._account.features
 
     @property
     def user(self) -> dict:
@@ -160,6 +169,16 @@ class CozeSimulator:
                 creator_id=creator_id,
             )
 
+    def seed_voiceprints(
+        self, group_id: str, count: int, *, name_prefix="remote voiceprint", creator_id=None
+    ) -> list[str]:
+        """Add `count` voiceprints to a group as if made elsewhere, named "<prefix> <n>";
+        `creator_id` makes them a colleague's, whom the token may not change or delete."""
+        with self._lock:
+            return self._account.seed_features(
+                group_id, count, name_prefix=name_prefix, creator_id=creator_id
+            )
+
     def edit_group(self, group_id: str, **changes) -> dict:
         """Change a group as Coze's console would: name, desc, feature_count, created_at or
         updated_at (Unix seconds). updated_at becomes now unless given. Returns the item."""
@@ -180,12 +199,16 @@ class CozeSimulator:
     def _answer(self, handler, method, path, query, raw):
         """The (status, body, content type, logid) for one API request; None to drop it."""
         body = api.json_or_none(raw)
+        form = features.parse_form(handler.headers.get("Content-Type", ""), raw)
+        fields, files = features.recorded(form)
         authorized = handler.headers.get("Authorization", "") == f"Bearer {self._token}"
         record = {
             "method": method,
             "path": path,
             "query": query,
             "json": body,
+            "form": fields,
+            "files": files,
             "user_agent": handler.headers.get("User-Agent", ""),
             "authorized": authorized,
             "connection": handler.connection_number,
@@ -196,11 +219,13 @@ class CozeSimulator:
             applies = authorized and api.served(method, path)
             fault = self._faults.take(method) if applies else None
             generation = self._generation
-        answer = self._respond(authorized, fault, method, path, query, body, raw, generation)
+        call = (method, path, query, body, raw, form)
+        answer = self._respond(authorized, fault, call, generation)
         record["logid"] = answer[3] if answer else ""
         return answer
 
-    def _respond(self, authorized, fault, method, path, query, body, raw, generation):
+    def _respond(self, authorized, fault, call, generation):
+        method, path = call[:2]
         if not api.served(method, path):
             # [inf] Whatever the token: a gateway answers a path it has no route for.
             return api.not_found_page()
@@ -215,13 +240,13 @@ class CozeSimulator:
                 return None  # reset while sleeping: this request belongs to a finished test
         if kind == "drop":
             if fault["perform"]:
-                self._route(method, path, query, body, raw)
+                self._route(*call)
             return None
-        return api.envelope(*self._route(method, path, query, body, raw))
+        return api.envelope(*self._route(*call))
 
-    def _route(self, method, path, query, body, raw):
+    def _route(self, method, path, query, body, raw, form):
         with self._lock:
-            return api.route(self._account, method, path, query, body, raw)
+            return api.route(self._account, method, path, query, body, raw, form)
 
 
 class _Server(ThreadingHTTPServer):

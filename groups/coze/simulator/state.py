@@ -1,4 +1,5 @@
-"""The simulated Coze account: its user, its groups, its quota, and a file keeping them."""
+"""The simulated Coze account: its user, its groups and their voiceprints, its quota, and
+a file keeping them."""
 
 import json
 import os
@@ -13,6 +14,8 @@ NAME_MAX, DESC_MAX = 20, 500
 # CDN host for them is not documented; the icon's file name is from Coze's doc example.
 IMAGES = "https://coze-simulator.invalid"
 DEFAULT_ICON_URL = f"{IMAGES}/voiceprint/default_voiceprint_group_icon.png"
+# [inf] A voiceprint's icon is not shown in Coze's docs: the simulator's own default.
+FEATURE_ICON_URL = f"{IMAGES}/voiceprint/default_voiceprint_icon.png"
 # The user the simulator's token belongs to, as GET /v1/users/me answers.
 OWNER = {
     "user_id": "7484523878849822754",
@@ -43,7 +46,8 @@ def colleague(user_id):
 
 
 class Account:
-    """One Coze team's groups (id to the item as the list call returns it), its quota, and
+    """One Coze team's groups (id to the item as the list call returns it), their
+    voiceprints (`features`, id to the item, with the format of its audio), its quota, and
     the user the token belongs to (OWNER).
 
     Not thread-safe by itself: the simulator holds its lock around every use.
@@ -54,22 +58,22 @@ class Account:
         self.state_file = Path(state_file) if state_file else None
         self.user = dict(OWNER)
         self.groups: dict[str, dict] = {}
+        self.features: dict[str, dict] = {}
         self._last_id = 7_500_000_000_000_000_000 + random.randrange(10**15)
         self._load()
 
     def reset(self):
         """Forget every group; the quota returns to its first value."""
         self.groups.clear()
+        self.features.clear()
         self.quota = self.initial_quota
         self.save()
 
     def add_group(self, name, desc, created_at, creator=None):
         """A new group as Coze's list shows it, made by `creator` (a user; default the
         token's own); not yet saved to the state file."""
-        # Snowflake-like: 19 digits, growing with time, never reused.
-        self._last_id += random.randint(1, 4096)
         group = {
-            "id": str(self._last_id),
+            "id": self._new_id(),
             "name": name,
             "desc": desc,
             "icon_url": DEFAULT_ICON_URL,
@@ -81,17 +85,89 @@ class Account:
         self.groups[group["id"]] = group
         return group
 
-    def made_by_user(self, group):
-        """Whether the token's user created `group` (only they may change or delete it)."""
-        return group["user_info"]["id"] == self.user["user_id"]
+    def _new_id(self):
+        # Snowflake-like: 19 digits, growing with time, never reused.
+        self._last_id += random.randint(1, 4096)
+        return str(self._last_id)
+
+    def made_by_user(self, item):
+        """Whether the token's user created `item`, a group or a voiceprint (only they may
+        change or delete it)."""
+        return item["user_info"]["id"] == self.user["user_id"]
+
+    def delete_group(self, group_id):
+        """Forget a group and the voiceprints in it (as Coze's delete does)."""
+        del self.groups[group_id]
+        for feature in self.features_of(group_id):
+            del self.features[feature["id"]]
+
+    def add_feature(self, group_id, name, desc, created_at, creator=None):
+        """A new voiceprint in a group, made by `creator` (default the token's own user);
+        the group's feature_count and updated_at follow. Not yet saved."""
+        feature_id = self._new_id()
+        feature = {
+            "id": feature_id,
+            "group_id": group_id,
+            "name": name,
+            "desc": desc,
+            "icon_url": FEATURE_ICON_URL,
+            "audio_url": self.audio_url(feature_id, created_at),
+            "created_at": created_at,
+            "updated_at": created_at,
+            "user_info": user_info(creator or self.user),
+            "audio_format": {},
+        }
+        self.features[feature_id] = feature
+        self._count(group_id, created_at)
+        return feature
+
+    def delete_feature(self, feature_id, now):
+        group_id = self.features.pop(feature_id)["group_id"]
+        self._count(group_id, now)
+
+    def _count(self, group_id, now):
+        # [inf] A group's updated_at moves when its voiceprints change (Coze does not say).
+        self.groups[group_id].update(feature_count=len(self.features_of(group_id)), updated_at=now)
+
+    def features_of(self, group_id):
+        return [item for item in self.features.values() if item["group_id"] == group_id]
+
+    @staticmethod
+    def feature_item(feature):
+        """A voiceprint as Coze's list shows it (without the simulator's own notes)."""
+        item = {key: value for key, value in feature.items() if key != "audio_format"}
+        return {**item, "user_info": dict(feature["user_info"])}
+
+    @staticmethod
+    def audio_url(feature_id, stamp):
+        # [inf] Where Coze keeps the original audio is not documented: a URL that changes
+        # with each new file, as a CDN's would.
+        return f"{IMAGES}/voiceprint/audio/{feature_id}-{stamp}.wav"
+
+    def seed_features(self, group_id, count, *, name_prefix="remote voiceprint", creator_id=None):
+        """Add `count` voiceprints to a group as if made elsewhere (by `creator_id`, a
+        colleague's user id, when given); returns their ids."""
+        if group_id not in self.groups:
+            raise ValueError(f"no group {group_id}")
+        creator = self._creator(creator_id)
+        now = int(time.time())
+        ids = [
+            self.add_feature(group_id, f"{name_prefix} {n}", "", now - count + n, creator)["id"]
+            for n in range(1, count + 1)
+        ]
+        self.save()
+        return ids
+
+    def _creator(self, creator_id):
+        if creator_id is not None and (not isinstance(creator_id, str) or not creator_id):
+            raise ValueError("creator_id must be a Coze user id (a string)")
+        return None if creator_id in (None, self.user["user_id"]) else colleague(creator_id)
 
     def seed(self, count, *, name_prefix="remote group", desc="", created_at=None, creator_id=None):
         """Add `count` groups as if made elsewhere; returns their ids (see CozeSimulator)."""
         if isinstance(created_at, datetime):
             created_at = int(created_at.timestamp())
-        if creator_id is not None and (not isinstance(creator_id, str) or not creator_id):
-            raise ValueError("creator_id must be a Coze user id (a string)")
-        creator = None if creator_id in (None, self.user["user_id"]) else colleague(creator_id)
+        creator = self._creator(creator_id)
         now = int(time.time())
         first = len(self.groups) + 1
         ids = []
@@ -117,13 +193,15 @@ class Account:
         if self.state_file and self.state_file.exists():
             saved = json.loads(self.state_file.read_text(encoding="utf-8"))
             self.groups.update((group["id"], group) for group in saved.get("groups", []))
-            self._last_id = max([self._last_id, *map(int, self.groups)])
+            self.features.update((item["id"], item) for item in saved.get("features", []))
+            self._last_id = max([self._last_id, *map(int, self.groups), *map(int, self.features)])
 
     def save(self):
         """Write the groups to the state file, if there is one."""
         if not self.state_file:
             return
-        payload = json.dumps({"groups": list(self.groups.values())}, ensure_ascii=False, indent=1)
+        saved = {"groups": list(self.groups.values()), "features": list(self.features.values())}
+        payload = json.dumps(saved, ensure_ascii=False, indent=1)
         # Write beside the target and rename, so a crash never leaves half a file.
         fd, tmp = tempfile.mkstemp(dir=self.state_file.parent, suffix=".tmp")
         try:
