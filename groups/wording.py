@@ -43,12 +43,14 @@ COZE_REASONS = {
     "not_json": _("the answer was not JSON"),
     "not_envelope": _("the answer was not a Coze envelope"),
     "no_id": _("the answer had no group id"),
+    "no_voiceprint_id": _("the answer had no voiceprint id"),
     "bad_data": _("the answer's data was not an object"),
     "bad_list": _("the list answer was not in Coze's shape"),
     "connect_failed": _("could not connect to Coze"),
     "connect_timeout": _("could not connect within %(seconds)s s"),
     "not_sent": _("the request could not be made: check COZE_API_BASE and COZE_API_TOKEN"),
     "bad_id": _("the group id is not a Coze id, so nothing was sent"),
+    "bad_voiceprint_id": _("the voiceprint id is not a Coze id, so nothing was sent"),
 }
 
 # Sentences of audit rows, by the row's "say".

@@ -164,7 +164,8 @@ def _checked_id(value, what):
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str) or not COZE_ID.fullmatch(value):
-        raise CozeFailed(f"the {what} id is not a Coze id, so nothing was sent", reason="bad_id")
+        reason = "bad_id" if what == "group" else f"bad_{what}_id"
+        raise CozeFailed(f"the {what} id is not a Coze id, so nothing was sent", reason=reason)
     return value
 
 
@@ -180,7 +181,7 @@ def _with_new_id(response, what):
         # Coze says it acted but not on what: only reconciliation can find the new item.
         raise CozeNoAnswer(
             f"the answer had no {what} id",
-            reason="no_id",
+            reason="no_id" if what == "group" else f"no_{what}_id",
             code=0,
             http_status=response.http_status,
             logid=response.logid,

@@ -120,7 +120,8 @@ def test_a_success_without_a_voiceprint_id_is_no_answer(coze_sim, group_id):
     with pytest.raises(coze.CozeNoAnswer) as caught:
         enroll(group_id)
 
-    assert caught.value.reason == "no_id" and caught.value.http_status == 200
+    assert caught.value.reason == "no_voiceprint_id" and caught.value.http_status == 200
+    assert caught.value.sentence() == "the answer had no voiceprint id"
 
 
 # List
@@ -258,7 +259,8 @@ def test_ids_that_are_not_cozes_are_refused_before_anything_is_sent(coze_sim, gr
     for call in calls:
         with pytest.raises(coze.CozeFailed) as caught:
             call()
-        assert caught.value.reason == "bad_id"
+        bad = "group" if group != "7500000000000000001" else "voiceprint"
+        assert caught.value.sentence() == f"the {bad} id is not a Coze id, so nothing was sent"
     assert coze_sim.requests == []
 
 
@@ -369,3 +371,39 @@ def test_a_slow_voiceprint_call_is_no_answer(coze_sim, group_id, settings):
         coze.get_client().list_voiceprints(group_id)
 
     assert caught.value.reason == "timeout"
+
+
+# The simulator's controls and state file
+
+
+def test_the_control_api_seeds_a_colleagues_voiceprints(coze_sim, group_id):
+    url = f"{coze_sim.url}/_sim/seed_voiceprints"
+    body = {"group_id": group_id, "count": 2, "creator_id": COLLEAGUE}
+
+    answer = requests.post(url, json=body, timeout=2).json()
+
+    assert sorted(answer["ids"]) == sorted(coze_sim.voiceprints)
+    assert {item["user_info"]["id"] for item in coze_sim.voiceprints.values()} == {COLLEAGUE}
+    assert coze_sim.groups[group_id]["feature_count"] == 2
+    unknown = requests.post(url, json={**body, "group_id": "1"}, timeout=2)
+    assert unknown.status_code == 400
+
+
+def test_a_state_file_keeps_the_voiceprints_across_restarts(tmp_path):
+    from groups.coze.simulator import CozeSimulator
+
+    state = tmp_path / "sim.json"
+    sim = CozeSimulator(TEST_TOKEN, state_file=state)
+    [kept_group, gone_group] = sim.seed_groups(2)
+    [kept] = sim.seed_voiceprints(kept_group, 1)
+    sim.seed_voiceprints(gone_group, 1)
+    sim.start()
+    try:
+        url = f"{sim.url}/v1/audio/voiceprint_groups/{gone_group}"
+        requests.delete(url, headers={"Authorization": f"Bearer {TEST_TOKEN}"}, timeout=2)
+    finally:
+        sim.stop()
+
+    again = CozeSimulator(TEST_TOKEN, state_file=state)
+    assert list(again.voiceprints) == [kept]
+    assert again.groups[kept_group]["feature_count"] == 1

@@ -11,17 +11,18 @@ from groups.coze.simulator import CozeSimulator
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8765
 
-HELP = """Serve Coze's voiceprint-group calls and GET /v1/users/me on loopback, with Coze's
-wire format, limits and quota. It accepts exactly one token, COZE_API_TOKEN (the
-development token when none is set), which belongs to a fixed user. Faults are switched
-on from another shell through its control API (no token), e.g.
+HELP = """Serve Coze's calls for voiceprint groups and their voiceprints and GET /v1/users/me
+on loopback, with Coze's wire format, limits and quota. It accepts exactly one token,
+COZE_API_TOKEN (the development token when none is set), which belongs to a fixed user.
+Faults are switched on from another shell through its control API (no token), e.g.
   curl -X POST localhost:8765/_sim/faults -d '{"kind": "delay", "seconds": 15}'
 Kinds: code (code, msg, status), http (status), nonjson (status), raw (status, body,
 content_type), delay (seconds), drop (perform); every fault also takes "method", "times"
 (null: until cleared) and "after" (let that many matching requests through first).
 Also: GET /_sim/state, DELETE /_sim/faults, POST /_sim/reset, POST /_sim/quota {"quota": N},
 POST /_sim/seed {"count": N} (add "creator_id": "<user id>" for a colleague's groups,
-which the token may list but not change)."""
+which the token may list but not change), POST /_sim/seed_voiceprints {"group_id": "<id>",
+"count": N} (with "creator_id" likewise)."""
 
 
 class Command(BaseCommand):
