@@ -27,6 +27,17 @@ def _flush_passes_the_audit_guard():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _language_of_the_test():
+    """Each test starts in the default language: a page read in Chinese leaves its
+    language active on the thread, and pytest-django runs tests in its own order."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture(scope="session")
 def _coze_sim_server():
     sim = CozeSimulator(token=TEST_TOKEN)
