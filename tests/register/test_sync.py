@@ -91,8 +91,7 @@ def test_it_imports_1000_groups_in_5_list_calls(coze_sim, admin):
     )
     assert row.coze_logid == calls[-1]["logid"] != ""
     assert (row.coze_code, row.http_status) == (0, 200)
-    print(f"\n1,000 groups: {result.list_calls} list calls, apply {result.apply_seconds:.3f} s")
-    assert result.apply_seconds < 1
+    # How long applying them takes is the benchmark's to measure, not a test's.
 
 
 def test_imported_groups_carry_cozes_fields(coze_sim, admin):
