@@ -142,7 +142,9 @@ def test_a_worker_killed_mid_sync_is_replaced_and_nothing_is_left_pending(
     assert rows[0].facts == {"say": "job_stopped", "why": "gone", "seconds": 60}
     assert not AuditEntry.objects.filter(outcome="pending").exists()
     statuses = DBTaskResult.objects.order_by("enqueued_at").values_list("status", flat=True)
-    assert list(statuses) == ["FAILED", "SUCCESSFUL"]  # the killed run is not left RUNNING
+    # The worker closes its task's result just after the job's own code has returned.
+    wait_for(lambda: "RUNNING" not in statuses.all(), "the task result to be closed")
+    assert list(statuses.all()) == ["FAILED", "SUCCESSFUL"]  # the killed run is not left RUNNING
     page = administrator_client.get(f"/jobs/{job.pk}/").content.decode()
     assert "Synced with Coze: 3 imported" in page
 
@@ -155,6 +157,9 @@ def test_two_workers_never_run_the_same_job_twice(start_worker, coze_sim):
     start_worker(), start_worker()
 
     wait_for(lambda: all(job_state(job) == "succeeded" for job in queued), "every job to finish")
+    # The worker closes its task's result just after the job's own code has returned.
+    finished = DBTaskResult.objects.exclude(status__in=["READY", "RUNNING"])
+    wait_for(lambda: finished.count() == 12, "every task result to be closed")
     assert [job.attempts for job in queued] == [1] * 12
     assert len(list_calls(coze_sim)) == 12  # one sync (one list call) per job, no more
     tasks = DBTaskResult.objects.all()
