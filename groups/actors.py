@@ -68,11 +68,6 @@ class Actor:
         """The same actor, naming the username typed at a sign-in that failed."""
         return replace(self, username=username)
 
-    @property
-    def label(self):
-        """How the audit log names this actor when there is no username."""
-        return self.username or self.user_agent
-
 
 class ActorMiddleware:
     """Gives each request its `actor`, built (once, when first used) from the signed-in

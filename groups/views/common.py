@@ -9,7 +9,7 @@ from django.db.models import Count, Q
 from .. import audit, wording
 from ..models import AuditEntry, VoiceprintGroup
 
-Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
+Action = AuditEntry.Action
 # Groups counted per device: the active ones, which hold the quota.
 ACTIVE_GROUP_COUNT = Count(
     "voiceprint_groups", filter=Q(voiceprint_groups__state=VoiceprintGroup.State.ACTIVE)

@@ -13,7 +13,7 @@ from ..models import AuditEntry, Device, Job
 from ..services import attempts
 from .common import permission_required
 
-Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
+Outcome = AuditEntry.Outcome
 
 
 @permission_required("groups.view_voiceprintgroup")

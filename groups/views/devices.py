@@ -17,7 +17,7 @@ from ..services import attempts
 from ..services import messages as says
 from .common import ACTIVE_GROUP_COUNT, permission_required, tell
 
-Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
+Action = AuditEntry.Action
 
 
 @permission_required("groups.view_device")

@@ -21,7 +21,7 @@ from ..models import AuditEntry, SignInLock
 from ..services import accounts, throttling
 from .common import permission_required
 
-Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
+Action = AuditEntry.Action
 
 
 LATEST_PER_PERSON = 3
