@@ -42,6 +42,11 @@ COZE_LIST_RETRIES = env.int("COZE_LIST_RETRIES", default=3)
 COZE_LIST_BACKOFF = env.float("COZE_LIST_BACKOFF", default=1.0)
 if COZE_GROUP_QUOTA < 1 or COZE_TIMEOUT <= 0:
     raise ImproperlyConfigured("COZE_GROUP_QUOTA and COZE_TIMEOUT must be positive.")
+# How long a voiceprint is kept from its consent, unless the person asked for less (3
+# years: the longest BIPA allows).
+VOICEPRINT_RETENTION_DAYS = env.int("VOICEPRINT_RETENTION_DAYS", default=1095)
+if VOICEPRINT_RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("VOICEPRINT_RETENTION_DAYS must be a positive number of days.")
 
 INSTALLED_APPS = [
     "groups.apps.SuperusersAdminConfig",  # django.contrib.admin, superusers only

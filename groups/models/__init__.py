@@ -1,4 +1,5 @@
-"""The register (devices, their voiceprint groups, the Coze account), the audit log and
+"""The register (devices, their voiceprint groups and voiceprints, people and their
+consents, the Coze account), the audit log and
 the job register."""
 
 from .accounts import CozeAccount
@@ -13,22 +14,32 @@ from .groups import (
     new_submission_id,
 )
 from .jobs import Job
+from .people import PERSON_NAME_MAX, Consent, ConsentQuerySet, Person
 from .signin import SignInLock
+from .voiceprints import FEATURES_MAX, VOICEPRINT_NAME_MAX, Voiceprint, VoiceprintQuerySet
 
 __all__ = [
     "DESC_MAX",
+    "FEATURES_MAX",
+    "PERSON_NAME_MAX",
+    "VOICEPRINT_NAME_MAX",
     "NAME_MAX",
     "AuditEntry",
     "AuditEntryQuerySet",
     "AuditLogImmutable",
     "CozeAccount",
+    "Consent",
+    "ConsentQuerySet",
     "CozeCodeField",
     "Device",
     "Job",
+    "Person",
     "SerialField",
     "SignInLock",
     "VoiceprintGroup",
+    "Voiceprint",
     "VoiceprintGroupQuerySet",
+    "VoiceprintQuerySet",
     "choice_label",
     "new_submission_id",
 ]

@@ -8,6 +8,10 @@ class CozeAccount(models.Model):
 
     remote_total = models.PositiveIntegerField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)
+    # Who the token belongs to (GET /v1/users/me): only a group's or voiceprint's creator
+    # may change it on Coze. Empty until first asked.
+    coze_user_id = models.CharField(max_length=32, blank=True)
+    coze_user_name = models.CharField(max_length=100, blank=True)
 
     def __str__(self):
         return "Coze account"

@@ -100,14 +100,23 @@ def test_roles_exist_after_migrate(db):
         "view_auditentry",
         "view_user",  # the team page, read-only
         "view_job",  # the job register
+        "view_person",
+        "view_consent",
+        "view_voiceprint",
     }
     assert perms["Operator"] - perms["Viewer"] == {
         "add_device",
         "change_device",
         "add_voiceprintgroup",
         "change_voiceprintgroup",
+        "add_person",
+        "change_person",
+        "add_consent",
+        "add_voiceprint",
+        "change_voiceprint",
     }
     assert {
+        "delete_voiceprint",
         "delete_device",
         "delete_voiceprintgroup",
         "sync_voiceprintgroup",

@@ -1,0 +1,144 @@
+"""People whose voices are enrolled, and their consents: a voiceprint is biometric data,
+enrolled only while a consent is on record and kept no longer than it allows."""
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .groups import choice_label
+
+PERSON_NAME_MAX = 100
+
+
+class Person(models.Model):
+    """Someone the team enrolls: a name or pseudonym, the team's own reference, notes.
+    Never audio."""
+
+    name = models.CharField(
+        _("name"),
+        max_length=PERSON_NAME_MAX,
+        help_text=_("How the team knows them; a pseudonym is fine."),
+    )
+    reference = models.CharField(
+        _("reference"),
+        max_length=100,
+        blank=True,
+        help_text=_("Optional: the team's own identifier for this person."),
+        error_messages={"unique": _("Another person already has this reference.")},
+    )
+    notes = models.TextField(_("notes"), blank=True, max_length=2000)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reference"],
+                condition=~Q(reference=""),
+                name="person_reference_unique",
+                violation_error_message=_("Another person already has this reference."),
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("person_detail", args=[self.pk])
+
+
+class ConsentQuerySet(models.QuerySet):
+    def in_force(self, today=None):
+        """Consents not withdrawn whose keeping date has not passed."""
+        today = today or timezone.localdate()
+        return self.filter(withdrawn_at__isnull=True, keep_until__gte=today)
+
+
+def default_keep_until(given_on):
+    return given_on + datetime.timedelta(days=settings.VOICEPRINT_RETENTION_DAYS)
+
+
+class Consent(models.Model):
+    """A person's consent to keep their voiceprint, given by them or by a guardian (for a
+    child under 14), with how, for what, who recorded it, and until when it allows keeping
+    their voiceprints. A record of proof: never changed, only withdrawn."""
+
+    class GivenBy(models.TextChoices):
+        PERSON = "person", _("the person")
+        GUARDIAN = "guardian", _("a guardian (child under 14)")
+
+    class Method(models.TextChoices):
+        SIGNED_FORM = "signed_form", _("signed form")
+        IN_PERSON = "in_person", _("in person")
+        ELECTRONIC = "electronic", _("electronic")
+
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.PROTECT, related_name="consents"
+    )
+    given_by = models.CharField(_("given by"), max_length=16, choices=GivenBy.choices)
+    guardian_name = models.CharField(_("guardian's name"), max_length=PERSON_NAME_MAX, blank=True)
+    guardian_relation = models.CharField(_("guardian's relation"), max_length=50, blank=True)
+    method = models.CharField(_("how it was given"), max_length=16, choices=Method.choices)
+    purpose = models.TextField(_("purpose as shown to them"), max_length=2000)
+    given_on = models.DateField(_("given on"))
+    keep_until = models.DateField(_("voiceprints kept until"))
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    recorded_by_name = models.CharField(_("recorded by"), max_length=150, blank=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+
+    objects = ConsentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(given_by="person") | (~Q(guardian_name="") & ~Q(guardian_relation="")),
+                name="consent_guardian_named",
+                violation_error_message=_("A guardian's consent names the guardian and relation."),
+            ),
+            models.CheckConstraint(
+                condition=Q(keep_until__gte=models.F("given_on")),
+                name="consent_keep_after_given",
+                violation_error_message=_("The keeping date cannot be before the consent."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.person} ({self.given_on:%Y-%m-%d})"
+
+    @property
+    def given_by_label(self):
+        return choice_label(self.GivenBy, self.given_by)
+
+    @property
+    def method_label(self):
+        return choice_label(self.Method, self.method)
+
+    def in_force(self, today=None):
+        today = today or timezone.localdate()
+        return self.withdrawn_at is None and self.keep_until >= today

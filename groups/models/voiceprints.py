@@ -1,0 +1,101 @@
+"""Voiceprints (Coze's "features") in a group: whose voice, under which consent, who
+enrolled it and what the audio was like. The audio itself is never kept."""
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .groups import DESC_MAX, VoiceprintGroup, choice_label
+from .people import Consent, Person
+
+VOICEPRINT_NAME_MAX = 20  # [inf] Coze documents no limit; its console takes 20 characters
+FEATURES_MAX = 10  # voiceprints a group may hold [doc]
+
+
+class VoiceprintQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(state=Voiceprint.State.ACTIVE)
+
+
+class Voiceprint(models.Model):
+    class State(models.TextChoices):
+        ACTIVE = "active", _("active")
+        GONE = "gone", _("gone from Coze")
+        DELETED = "deleted", _("deleted")
+
+    coze_id = models.CharField(_("Coze id"), max_length=32, unique=True)
+    group = models.ForeignKey(
+        VoiceprintGroup,
+        verbose_name=_("group"),
+        on_delete=models.PROTECT,
+        related_name="voiceprints",
+    )
+    name = models.CharField(_("name"), max_length=255)
+    desc = models.CharField(_("description"), max_length=DESC_MAX, blank=True)
+    person = models.ForeignKey(
+        Person,
+        verbose_name=_("person"),
+        null=True,  # made elsewhere and imported: unknown until someone assigns one
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="voiceprints",
+    )
+    consent = models.ForeignKey(
+        Consent,
+        verbose_name=_("consent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="voiceprints",
+    )
+    keep_until = models.DateField(_("kept until"), null=True, blank=True)
+    enrolled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("enrolled by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    enrolled_by_name = models.CharField(_("enrolled by"), max_length=150, blank=True)
+    created_at = models.DateTimeField(_("enrolled"), default=timezone.now, db_index=True)
+    enrolled_at = models.DateTimeField(_("audio from"), default=timezone.now)
+    logid = models.CharField(_("Coze logid"), max_length=64, blank=True)
+    # What the audio was like (from the latest enrollment); the audio itself is never kept.
+    audio_sha256 = models.CharField(_("audio SHA-256"), max_length=64, blank=True)
+    duration = models.FloatField(_("duration (s)"), null=True, blank=True)
+    speech_seconds = models.FloatField(_("speech (s)"), null=True, blank=True)
+    sample_rate = models.PositiveIntegerField(_("sample rate sent"), null=True, blank=True)
+    quality = models.JSONField(_("quality figures"), default=dict, blank=True)
+    # Who made it on Coze (user_info): only that user's token may change or delete it.
+    coze_creator_id = models.CharField(_("Coze creator id"), max_length=32, blank=True)
+    coze_creator_name = models.CharField(_("Coze creator"), max_length=100, blank=True)
+    remote_created_at = models.DateTimeField(_("created on Coze"), null=True, blank=True)
+    remote_updated_at = models.DateTimeField(_("updated on Coze"), null=True, blank=True)
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.ACTIVE, db_index=True
+    )
+    ended_at = models.DateTimeField(_("gone or deleted at"), null=True, blank=True)
+
+    objects = VoiceprintQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("voiceprint")
+        verbose_name_plural = _("voiceprints")
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("voiceprint_detail", args=[self.pk])
+
+    @property
+    def state_label(self):
+        return choice_label(self.State, self.state)
+
+    @property
+    def is_active(self):
+        return self.state == self.State.ACTIVE
