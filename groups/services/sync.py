@@ -10,10 +10,10 @@ import logging
 import math
 import time
 from collections import defaultdict
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,11 +22,12 @@ from ..models import DESC_MAX, NAME_MAX, AuditEntry, CozeAccount, VoiceprintGrou
 from ..wording import fact
 from . import attempts
 from .attempts import pending_margin
+from .listing import PAGE_SIZE, PageFailed, moment, read_page, text, total_and_items
 
 log = logging.getLogger("vpadmin.sync")
 Action, Outcome, State = AuditEntry.Action, AuditEntry.Outcome, VoiceprintGroup.State
 
-PAGE_SIZE = 200  # Coze's largest: 1,000 groups cost 5 list calls
+# Coze's largest page (listing.PAGE_SIZE): 1,000 groups cost 5 list calls.
 BATCH_SIZE = 500
 COZE_TIMES = ["remote_created_at", "remote_updated_at"]
 SYNCED_FIELDS = ["name", "desc", "feature_count", *COZE_TIMES]
@@ -80,12 +81,6 @@ class Listing:
     steady: bool  # Coze's total stayed the same from the first page to the last
 
 
-class _PageFailed(Exception):
-    def __init__(self, error, page):
-        super().__init__(str(error))
-        self.error, self.page = error, page
-
-
 def sync_groups(actor, *, on_page=None) -> SyncResult:
     """Bring the register in line with Coze's list; raises SyncFailed when a list call
     fails. `on_page(page, pages, answer)` hears of each page read (a job's progress)."""
@@ -94,7 +89,7 @@ def sync_groups(actor, *, on_page=None) -> SyncResult:
     started = timezone.now()
     try:
         listing = fetch_listing(coze.get_client(), on_page=on_page)
-    except _PageFailed as failed:
+    except PageFailed as failed:
         error = failed.error
         no_answer = isinstance(error, coze.CozeNoAnswer)
         outcome = Outcome.UNKNOWN if no_answer else Outcome.FAILURE
@@ -132,14 +127,18 @@ def sync_groups(actor, *, on_page=None) -> SyncResult:
 
 
 def fetch_listing(client: coze.CozeClient, *, on_page=None) -> Listing:
-    """Every page of Coze's list; raises _PageFailed with the page that failed. After each
+    """Every page of Coze's list; raises PageFailed with the page that failed. After each
     page, `on_page(page, pages, answer)` if given: the pages Coze's total calls for (at
     least this one) and the page's answer, its items read as RemoteGroups."""
     groups, totals, seen, duration_ms, calls = {}, [], 0, 0, 0
     page = 0
     while True:
         page += 1
-        answer, tries = _list_page(client, page)
+        answer, tries = read_page(
+            partial(client.list_groups, page_num=page, page_size=PAGE_SIZE),
+            partial(total_and_items, item=remote_group),
+            page,
+        )
         calls += tries
         total, items = answer.data["total"], answer.data["items"]
         duration_ms += answer.duration_ms
@@ -164,43 +163,6 @@ def fetch_listing(client: coze.CozeClient, *, on_page=None) -> Listing:
     )
 
 
-def _list_page(client, page):
-    """One page of the list, retried with growing pauses while Coze rate-limits us (listing
-    changes nothing on Coze, so a retry is safe). Returns (answer, calls made)."""
-    calls = 0
-    while True:
-        calls += 1
-        try:
-            answer = client.list_groups(page_num=page, page_size=PAGE_SIZE)
-            total, items = _page_content(answer)
-        except coze.CozeError as error:
-            if not error.worth_retrying or calls > settings.COZE_LIST_RETRIES:
-                raise _PageFailed(error, page) from None
-            pause = settings.COZE_LIST_BACKOFF * 2 ** (calls - 1)
-            log.warning("Coze rate-limits the list call (page %d); retry in %.1f s", page, pause)
-            time.sleep(pause)
-        else:
-            return replace(answer, data={"total": total, "items": items}), calls
-
-
-def _page_content(answer):
-    """(total, [RemoteGroup]) of one list answer; CozeFailed when it is not Coze's shape."""
-    total, items = answer.data.get("total"), answer.data.get("items") or []
-    try:
-        if isinstance(total, bool) or not isinstance(items, list):
-            raise ValueError
-        return max(0, int(total)), [remote_group(item) for item in items]
-    except (TypeError, ValueError, KeyError):
-        raise coze.CozeFailed(
-            "the list answer was not in Coze's shape",
-            reason="bad_list",
-            code=0,
-            http_status=answer.http_status,
-            logid=answer.logid,
-            duration_ms=answer.duration_ms,
-        ) from None
-
-
 def remote_group(item):
     """One item of Coze's list as a RemoteGroup; ValueError (or KeyError, TypeError) when
     it is not in Coze's shape."""
@@ -209,31 +171,12 @@ def remote_group(item):
         raise ValueError(coze_id)
     return RemoteGroup(
         coze_id=coze_id,
-        name=_text(item.get("name"), NAME_MAX),
-        desc=_text(item.get("desc"), DESC_MAX),
+        name=text(item.get("name"), NAME_MAX),
+        desc=text(item.get("desc"), DESC_MAX),
         feature_count=max(0, int(item.get("feature_count") or 0)),
-        remote_created_at=_moment(item.get("created_at")),
-        remote_updated_at=_moment(item.get("updated_at")),
+        remote_created_at=moment(item.get("created_at")),
+        remote_updated_at=moment(item.get("updated_at")),
     )
-
-
-def _text(value, limit):
-    # As the database stores it: PostgreSQL refuses NUL characters and longer values.
-    return str(value or "").replace("\x00", "\ufffd")[:limit]
-
-
-MILLISECONDS_FROM = 10**11  # Unix seconds reach this in the year 5138: larger is in ms
-
-
-def _moment(unix_time):
-    """Coze's time: Unix seconds, or (as some of Coze's examples show) milliseconds."""
-    try:
-        value = int(unix_time)
-        if abs(value) >= MILLISECONDS_FROM:
-            value //= 1000
-        return datetime.fromtimestamp(value, tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
 
 
 def _failure_sentence(error, page):
