@@ -1,13 +1,15 @@
-"""Rows the tests build, in one place: people in roles, devices, groups, audit rows, and
-the actor a test acts as."""
+"""Rows the tests build, in one place: people in roles, devices, groups, audit rows, the
+actor a test acts as, and (made directly) enrollees, their consents and voiceprints."""
 
 import itertools
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from groups.actors import Actor
-from groups.models import AuditEntry, Device, VoiceprintGroup
+from groups.models import AuditEntry, Consent, Device, Person, Voiceprint, VoiceprintGroup
+from groups.models.people import default_keep_until
 
 _numbers = itertools.count(1)
 
@@ -44,3 +46,38 @@ def group(device=None, name=None, coze_id=None, **fields):
 
 def audit_row(action="group.create", outcome="success", **fields):
     return AuditEntry.objects.create(action=action, outcome=outcome, **fields)
+
+
+# The register's people and voiceprints, made directly with the ORM (`person` above is
+# someone who signs in; an enrollee is someone whose voice is enrolled).
+
+
+def enrollee(name=None, **fields):
+    """A person in the register whose voice may be enrolled, with no consent yet."""
+    n = next(_numbers)
+    return Person.objects.create(name=name or f"Enrollee {n}", **fields)
+
+
+def consent_for(person, *, given_on=None, **fields):
+    """`person`'s own signed consent, given today unless `given_on`, keeping voiceprints
+    for VOICEPRINT_RETENTION_DAYS; `withdrawn_at` or an earlier `keep_until` ends it."""
+    given_on = given_on or timezone.localdate()
+    values = {
+        "given_by": Consent.GivenBy.PERSON,
+        "method": Consent.Method.SIGNED_FORM,
+        "purpose": "To be recognised by the living room speaker.",
+        "keep_until": default_keep_until(given_on),
+        **fields,
+    }
+    return Consent.objects.create(person=person, given_on=given_on, **values)
+
+
+def voiceprint(group, name=None, coze_id=None, **fields):
+    """A voiceprint in the register, in `group`: nobody's unless `person` is given."""
+    n = next(_numbers)
+    return Voiceprint.objects.create(
+        group=group,
+        coze_id=coze_id or str(7_600_000_000_000_000_000 + n),
+        name=name or f"voiceprint {n}",
+        **fields,
+    )

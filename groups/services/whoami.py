@@ -1,0 +1,38 @@
+"""Who the Coze token belongs to: Coze lets only the creator of a group or voiceprint
+change or delete it, so vpadmin compares this user with an item's creator. Asked of Coze
+(GET /v1/users/me) once and kept on the account row."""
+
+import logging
+
+from .. import coze
+from ..audit import storable
+from ..models import CozeAccount
+
+log = logging.getLogger("vpadmin.coze")
+
+USER_ID_MAX = CozeAccount._meta.get_field("coze_user_id").max_length
+USER_NAME_MAX = CozeAccount._meta.get_field("coze_user_name").max_length
+
+
+def token_user(*, refresh: bool = False) -> tuple[str, str] | None:
+    """(user_id, user_name) of the token's Coze user, as the register keeps it; asked of
+    Coze and stored when not known yet, or when `refresh`. None when it is not known and
+    Coze cannot say now (the reason is logged, never raised)."""
+    if not refresh:
+        account = CozeAccount.objects.filter(pk=1).exclude(coze_user_id="")
+        known = account.values_list("coze_user_id", "coze_user_name").first()
+        if known is not None:
+            return known
+    try:
+        answer = coze.get_client().me()
+    except coze.CozeError as error:
+        log.warning("Coze could not say who the token belongs to: %s", error)
+        return None
+    user_id = str(answer.data.get("user_id") or "").strip()
+    user_name = storable(str(answer.data.get("user_name") or ""))[:USER_NAME_MAX]
+    if not user_id.isprintable() or not 0 < len(user_id) <= USER_ID_MAX:
+        log.warning("Coze's users/me answer has no user id to keep (logid %s)", answer.logid)
+        return None
+    CozeAccount.objects.get_or_create(pk=1)
+    CozeAccount.objects.filter(pk=1).update(coze_user_id=user_id, coze_user_name=user_name)
+    return user_id, user_name
