@@ -3,6 +3,7 @@ enrolled it and what the audio was like. The audio itself is never kept."""
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -17,6 +18,13 @@ FEATURES_MAX = 10  # voiceprints a group may hold [doc]
 class VoiceprintQuerySet(models.QuerySet):
     def active(self):
         return self.filter(state=Voiceprint.State.ACTIVE)
+
+    def unvouched(self, today=None):
+        """Active voiceprints nobody has vouched for: no person (made elsewhere and
+        imported), or a person with no consent in force."""
+        # No person: the subquery finds nothing either (person_id = NULL matches no row).
+        in_force = Consent.objects.in_force(today).filter(person=OuterRef("person"))
+        return self.active().filter(~Exists(in_force))
 
 
 class Voiceprint(models.Model):

@@ -21,7 +21,14 @@ from django.db import transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from groups.models import AuditEntry, CozeAccount, Device, Job, VoiceprintGroup  # noqa: E402
+from groups.models import (  # noqa: E402
+    AuditEntry,
+    CozeAccount,
+    Device,
+    Job,
+    Voiceprint,
+    VoiceprintGroup,
+)
 
 HERE = Path(__file__).resolve().parent
 SCREENSHOTS = HERE.parents[1] / "screenshots"
@@ -241,9 +248,22 @@ def _fill_register(make_user):
                 feature_count=len(groups) + 2,
             )
         )
-    for n in range(1, 3):
+    remote = [
         VoiceprintGroup.objects.create(
             coze_id=f"75{n:017d}", name=f"remote group {n}", created_at=ago(1, 2, n)
+        )
+        for n in range(1, 3)
+    ]
+    # Enrolled by a colleague in Coze's console and imported by a sync: nobody's yet.
+    for n, name in enumerate(["前台 张敏", "Night guard"], 1):
+        Voiceprint.objects.create(
+            coze_id=f"77{n:017d}",
+            group=remote[0],
+            name=name,
+            coze_creator_id="7400000000000000042",
+            coze_creator_name="zhang.min",
+            remote_created_at=ago(3, n),
+            created_at=ago(1, 2, n),
         )
     VoiceprintGroup.objects.create(
         coze_id="7600000000000000001",

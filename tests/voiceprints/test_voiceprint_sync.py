@@ -7,6 +7,8 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from groups import audit, coze
@@ -400,3 +402,63 @@ def test_the_jobs_page_tells_the_voiceprints_read_and_the_group_left_unread(
         f"The voiceprints of “{name}” could not be read (internal server error); the next "
         "sync reads them again." in page
     )
+
+
+# The dashboard
+
+
+def test_the_dashboard_flags_voiceprints_nobody_has_vouched_for(viewer_client, coze_sim):
+    group_id, [imported] = group_with_voiceprints(coze_sim, 1, name_prefix="from console")
+    sync()
+    group = VoiceprintGroup.objects.get(coze_id=group_id)
+    mei, li, old = factories.enrollee("Mei"), factories.enrollee("Li"), factories.enrollee("Old")
+    factories.consent_for(mei)
+    factories.consent_for(li, withdrawn_at=timezone.now())
+    factories.consent_for(
+        old, given_on=timezone.localdate() - timedelta(days=30), keep_until=timezone.localdate()
+    )
+    factories.voiceprint(group, "Mei's voice", person=mei)
+    factories.voiceprint(group, "Li's voice", person=li)  # consent withdrawn
+    factories.voiceprint(group, "Old's voice", person=old)  # kept until today: still in force
+    factories.voiceprint(group, "Gone voice", state="gone")
+
+    page = viewer_client.get("/").content.decode()
+
+    assert "2 voiceprints without consent on record" in page
+    assert (
+        "Voiceprints are biometric data: assign each to a person with consent on record, "
+        "or delete it." in page
+    )
+    flagged = page[page.index('id="unvouched"') :]
+    flagged = flagged[: flagged.index("</section>")]
+    assert "from console 1" in flagged and "colleague_0042" in flagged
+    assert f'<a href="/groups/{group.pk}/">{group.name}</a>' in flagged
+    assert "Li&#x27;s voice" in flagged
+    assert "Mei" not in flagged and "Old" not in flagged and "Gone voice" not in flagged
+
+
+def test_the_dashboard_says_nothing_when_every_voiceprint_is_vouched_for(viewer_client, db):
+    mei = factories.enrollee("Mei")
+    factories.consent_for(mei)
+    factories.voiceprint(factories.group(), person=mei)
+
+    page = viewer_client.get("/").content.decode()
+
+    assert 'id="unvouched"' not in page and "biometric data" not in page
+
+
+def test_the_dashboards_flag_reads_in_constant_queries(viewer_client, db):
+    def dashboard_queries():
+        with CaptureQueriesContext(connection) as queries:
+            assert viewer_client.get("/").status_code == 200
+        return len(queries)
+
+    group = factories.group()
+    factories.voiceprint(group)
+    one = dashboard_queries()
+    for n in range(30):
+        factories.voiceprint(factories.group(), f"vp {n}", coze_creator_name=f"maker {n}")
+
+    page = viewer_client.get("/").content.decode()
+    assert dashboard_queries() == one
+    assert "31 voiceprints without consent on record" in page and "And 21 more." in page
