@@ -33,6 +33,7 @@ def token_user(*, refresh: bool = False) -> tuple[str, str] | None:
     if not user_id.isprintable() or not 0 < len(user_id) <= USER_ID_MAX:
         log.warning("Coze's users/me answer has no user id to keep (logid %s)", answer.logid)
         return None
-    CozeAccount.objects.get_or_create(pk=1)
-    CozeAccount.objects.filter(pk=1).update(coze_user_id=user_id, coze_user_name=user_name)
+    known = {"coze_user_id": user_id, "coze_user_name": user_name}
+    if not CozeAccount.objects.filter(pk=1).update(**known):
+        CozeAccount.objects.update_or_create(pk=1, defaults=known)  # the account's first row
     return user_id, user_name

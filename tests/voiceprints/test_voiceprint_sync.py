@@ -5,8 +5,10 @@ The simulator on a real socket, the real database."""
 
 import time
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -357,6 +359,14 @@ def test_who_the_token_is_is_asked_of_coze_once_and_kept(coze_sim):
     assert calls(coze_sim) == [("GET", ME)] * 2
 
 
+def test_who_the_token_is_is_kept_even_before_the_account_row_exists(coze_sim):
+    CozeAccount.objects.all().delete()
+
+    assert token_user() == (OWNER["user_id"], "simulator")
+
+    assert CozeAccount.objects.get(pk=1).coze_user_id == OWNER["user_id"]
+
+
 @pytest.mark.parametrize("fault", [{"kind": "http"}, {"kind": "drop", "perform": False}])
 def test_who_the_token_is_is_none_while_coze_cannot_say(coze_sim, fault, settings):
     settings.COZE_TIMEOUT = 0.5
@@ -376,7 +386,22 @@ def test_the_sync_asks_who_the_token_is_only_while_it_is_not_known(coze_sim):
     assert CozeAccount.objects.get().coze_user_id == OWNER["user_id"]
 
 
-# The job
+# The command and the job
+
+
+def test_the_command_prints_the_voiceprint_counts(coze_sim):
+    failing, _ = group_with_voiceprints(coze_sim, 1)
+    group_with_voiceprints(coze_sim, 2)
+    coze_sim.add_fault("http", path=features(failing))
+    out = StringIO()
+
+    call_command("sync_coze_groups", stdout=out)
+
+    printed = out.getvalue()
+    counts = "; 1 list call; voiceprints imported 2, updated 0, gone 0; 2 voiceprint list calls; "
+    assert counts in printed
+    assert "The voiceprints of 1 group(s) could not be read" in printed
+    assert Job.objects.get().summary["voiceprints_imported"] == 2
 
 
 def test_the_jobs_page_tells_the_voiceprints_read_and_the_group_left_unread(
