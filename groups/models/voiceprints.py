@@ -20,11 +20,13 @@ class VoiceprintQuerySet(models.QuerySet):
         return self.filter(state=Voiceprint.State.ACTIVE)
 
     def unvouched(self, today=None):
-        """Active voiceprints nobody has vouched for: no person (made elsewhere and
-        imported), or a person with no consent in force."""
+        """Active voiceprints, in groups on Coze, that nobody has vouched for: no person
+        (made elsewhere and imported), or a person with no consent in force."""
         # No person: the subquery finds nothing either (person_id = NULL matches no row).
         in_force = Consent.objects.in_force(today).filter(person=OuterRef("person"))
-        return self.active().filter(~Exists(in_force))
+        # Coze deletes a group's voiceprints with it, whatever the register still says.
+        on_coze = self.active().filter(group__state=VoiceprintGroup.State.ACTIVE)
+        return on_coze.filter(~Exists(in_force))
 
 
 class Voiceprint(models.Model):

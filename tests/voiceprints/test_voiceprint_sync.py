@@ -446,6 +446,8 @@ def test_the_dashboard_flags_voiceprints_nobody_has_vouched_for(viewer_client, c
     factories.voiceprint(group, "Li's voice", person=li)  # consent withdrawn
     factories.voiceprint(group, "Old's voice", person=old)  # kept until today: still in force
     factories.voiceprint(group, "Gone voice", state="gone")
+    deleted_group = factories.group(state="deleted")
+    factories.voiceprint(deleted_group, "In a deleted group")  # deleted on Coze with it
 
     page = viewer_client.get("/").content.decode()
 
@@ -460,6 +462,7 @@ def test_the_dashboard_flags_voiceprints_nobody_has_vouched_for(viewer_client, c
     assert f'<a href="/groups/{group.pk}/">{group.name}</a>' in flagged
     assert "Li&#x27;s voice" in flagged
     assert "Mei" not in flagged and "Old" not in flagged and "Gone voice" not in flagged
+    assert "In a deleted group" not in flagged
 
 
 def test_the_dashboard_says_nothing_when_every_voiceprint_is_vouched_for(viewer_client, db):
