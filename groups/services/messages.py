@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from .. import coze, wording
+from .. import audio, coze, wording
 from . import errors
 from .sync import SyncFailed
 
@@ -42,7 +42,9 @@ def group_gone(group, error):
 
 def audio_refused(error):
     """Why a recording (groups.audio.AudioRejected) cannot be enrolled, for anyone."""
-    params = {name: wording.shown(value) for name, value in error.params.items()}
+    # A refusal raised outside prepare() (a form's own size check) may leave out the limit.
+    figures = {"limit": audio.UPLOAD_MAX // (1024 * 1024), **error.params}
+    params = {name: wording.shown(value) for name, value in figures.items()}
     if error.code == "too_short":
         return _too_short(error.params["seconds"]) % params
     return AUDIO_REFUSED[error.code]() % params
@@ -176,7 +178,7 @@ AUDIO_REFUSED = {
         "This file is not audio we can read. Upload a recording such as WAV, MP3, M4A, OGG or WebM."
     ),
     "too_large_upload": lambda: _(
-        "The file is %(megabytes)s MB; files up to %(limit)s MB can be read. Upload a shorter "
+        "The file is larger than %(limit)s MB, the most that can be read. Upload a shorter "
         "recording: 10 to 30 seconds of speech work best."
     ),
     "too_long": lambda: _(

@@ -358,8 +358,14 @@ def test_uploads_stay_in_memory_up_to_the_largest_audio_read():
         (
             "too_large_upload",
             {"megabytes": 31.2, "limit": 25.0},
-            "The file is 31.2 MB; files up to 25 MB can be read. Upload a shorter recording: "
-            "10 to 30 seconds of speech work best.",
+            "The file is larger than 25 MB, the most that can be read. Upload a shorter "
+            "recording: 10 to 30 seconds of speech work best.",
+        ),
+        (
+            "too_large_upload",
+            {},
+            "The file is larger than 25 MB, the most that can be read. Upload a shorter "
+            "recording: 10 to 30 seconds of speech work best.",
         ),
         (
             "too_long",
