@@ -2,11 +2,13 @@
 that the pages, the API and jobs say the same thing. Each has a level (as
 django.contrib.messages names them) and a stable code for the API."""
 
+import math
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from .. import coze, wording
+from .. import audio, coze, wording
 from . import errors
 from .sync import SyncFailed
 
@@ -36,6 +38,57 @@ def group_gone(group, error):
         "Coze no longer has “%(name)s” (logid %(logid)s): it is marked gone and cannot be changed."
     ) % {"name": group.name, "logid": error.logid or "—"}
     return Message("error", "group_gone", text)
+
+
+def audio_refused(error):
+    """Why a recording (groups.audio.AudioRejected) cannot be enrolled, for anyone."""
+    # A refusal raised outside prepare() (a form's own size check) may leave out the limit.
+    figures = {"limit": audio.UPLOAD_MAX // (1024 * 1024), **error.params}
+    params = {name: wording.shown(value) for name, value in figures.items()}
+    if error.code == "too_short":
+        return _too_short(error.params["seconds"]) % params
+    return AUDIO_REFUSED[error.code]() % params
+
+
+def audio_warning(code, recording):
+    """What a recording's warning ("short", "long") means; it can still be enrolled."""
+    if code == "short":
+        seconds = _down(recording.speech_seconds)
+        text = ngettext(
+            "Only %(seconds)s second of speech was found; Coze recommends 10 to 30 seconds, "
+            "so the voiceprint may recognise this person less reliably.",
+            "Only %(seconds)s seconds of speech were found; Coze recommends 10 to 30 seconds, "
+            "so the voiceprint may recognise this person less reliably.",
+            _plural_count(seconds),
+        )
+        return text % {"seconds": wording.shown(seconds)}
+    seconds = round(recording.duration)
+    text = ngettext(
+        "The recording is %(seconds)s second long; Coze recommends 10 to 30 seconds.",
+        "The recording is %(seconds)s seconds long; Coze recommends 10 to 30 seconds.",
+        seconds,
+    )
+    return text % {"seconds": wording.shown(seconds)}
+
+
+def _too_short(seconds):
+    return ngettext(
+        "Only %(seconds)s second of speech was found; at least %(minimum)s seconds are "
+        "needed, 10 to 30 seconds work best.",
+        "Only %(seconds)s seconds of speech were found; at least %(minimum)s seconds are "
+        "needed, 10 to 30 seconds work best.",
+        _plural_count(seconds),
+    )
+
+
+def _plural_count(seconds):
+    """gettext chooses plurals by whole numbers; 1.5 seconds reads as plural (CLDR's "other")."""
+    return int(seconds) if float(seconds).is_integer() else 2
+
+
+def _down(seconds):
+    """Seconds to one decimal, rounded down: 9.97 s of speech is not told as 10."""
+    return math.floor(seconds * 10) / 10
 
 
 def details(error):
@@ -117,6 +170,31 @@ NO_ANSWER = {
         "Coze did not answer (%(reason)s): the group may or may not be deleted. "
         "Deleting it again is safe: if Coze no longer has it, vpadmin records it as "
         "deleted."
+    ),
+}
+
+AUDIO_REFUSED = {
+    "not_audio": lambda: _(
+        "This file is not audio we can read. Upload a recording such as WAV, MP3, M4A, OGG or WebM."
+    ),
+    "too_large_upload": lambda: _(
+        "The file is larger than %(limit)s MB, the most that can be read. Upload a shorter "
+        "recording: 10 to 30 seconds of speech work best."
+    ),
+    "too_long": lambda: _(
+        "The recording is longer than %(minutes)s minutes. Upload a shorter one: 10 to 30 "
+        "seconds of speech work best."
+    ),
+    "silent": lambda: _(
+        "The recording is silent, or holds no speech. Check the microphone and record again."
+    ),
+    "clipped": lambda: _(
+        "The recording is too loud: %(percent)s %% of it is clipped. Record again a little "
+        "further from the microphone."
+    ),
+    "too_large": lambda: _(
+        "Converted for Coze, the recording is %(megabytes)s MB, more than the %(limit)s MB "
+        "Coze accepts. Upload a shorter one: 10 to 30 seconds of speech work best."
     ),
 }
 
