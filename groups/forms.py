@@ -111,7 +111,7 @@ class PasswordField(forms.CharField):
         super().__init__(strip=False, **kwargs)
 
 
-class PersonForm(forms.Form):
+class AccountForm(forms.Form):
     """Adding a person: username, role and a first password (they change it on /me/)."""
 
     username = forms.CharField(
@@ -145,7 +145,7 @@ class PersonForm(forms.Form):
         return data
 
 
-class PersonChangeForm(forms.Form):
+class AccountChangeForm(forms.Form):
     """A person's role, and whether they may sign in."""
 
     role = forms.ChoiceField(label=_("Role"))
