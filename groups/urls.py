@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import audit, dashboard, devices, groups, jobs, me, quota, sync, team
+from .views import audit, dashboard, devices, groups, jobs, me, people, quota, sync, team
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -18,6 +18,11 @@ urlpatterns = [
     path("groups/<int:pk>/edit/", groups.group_edit, name="group_edit"),
     path("groups/<int:pk>/delete/", groups.group_delete, name="group_delete"),
     path("groups/attempts/<int:pk>/check/", groups.attempt_check, name="attempt_check"),
+    path("people/", people.person_list, name="person_list"),
+    path("people/new/", people.person_new, name="person_new"),
+    path("people/<int:pk>/", people.person_detail, name="person_detail"),
+    path("people/<int:pk>/edit/", people.person_edit, name="person_edit"),
+    path("people/<int:pk>/consent/", people.person_consent, name="person_consent"),
     path("audit/", audit.audit_list, name="audit_list"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
     path("jobs/", jobs.job_list, name="job_list"),
