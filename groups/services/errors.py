@@ -66,3 +66,16 @@ class SyncUnderWay(Exception):
     def __init__(self, job):
         super().__init__(f"sync job {job.pk} is {job.state}")
         self.job = job
+
+
+class ReferenceTaken(Exception):
+    """Another person has this reference (taken since the form was checked, most likely)."""
+
+
+class ConsentRefused(Exception):
+    """The consent breaks a rule (a guardian unnamed, a date in the future, kept longer than
+    allowed): `errors` maps each field to its django ValidationError. Nothing was recorded."""
+
+    def __init__(self, errors):
+        super().__init__(f"consent refused: {', '.join(errors)}")
+        self.errors = errors

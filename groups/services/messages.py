@@ -255,6 +255,18 @@ def _device_gone(_error):
     return Message("error", "device_gone", _("This device was deleted."))
 
 
+def _reference_taken(_error):
+    return Message("error", "reference_taken", _("Another person already has this reference."))
+
+
+def _consent_refused(refused):
+    problems = wording.joined(
+        message for error in refused.errors.values() for message in error.messages
+    )
+    text = _("The consent was not recorded: %(problems)s") % {"problems": problems}
+    return Message("error", "consent_refused", text)
+
+
 def _sync_under_way(_under_way):
     text = _("A sync with Coze is already under way, so no other was started: here it is.")
     return Message("info", "sync_under_way", text)
@@ -269,4 +281,6 @@ SAYINGS = {
     errors.SerialTaken: _serial_taken,
     errors.DeviceGone: _device_gone,
     errors.SyncUnderWay: _sync_under_way,
+    errors.ReferenceTaken: _reference_taken,
+    errors.ConsentRefused: _consent_refused,
 }

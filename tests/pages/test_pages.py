@@ -80,7 +80,7 @@ PAGES = [
 POST_ONLY = {
     "group_sync",
     "attempt_check",
-    "member_password",
+    "team_password",
     "unlock_sign_in",
     "my_password",
 }
