@@ -1,7 +1,7 @@
 """Every write to the register, audited, for the web, the API and jobs alike: each takes
 an explicit Actor (groups.actors) and raises the errors of groups.services.errors."""
 
-from . import devices
+from . import devices, voiceprints
 from .attempts import check_creation
 from .devices import create_device, delete_device, update_device
 from .errors import (
@@ -9,8 +9,12 @@ from .errors import (
     AttemptUnresolved,
     DeviceBusy,
     DeviceGone,
+    GroupFull,
+    GroupNotActive,
     NameTaken,
+    NoConsent,
     NotRegistered,
+    NotTheCreator,
     QuotaExceeded,
     SerialTaken,
     SyncUnderWay,
@@ -18,9 +22,18 @@ from .errors import (
 from .groups import create_group, delete_group, update_group
 from .jobs import start_sync, sync_here
 from .sync import SyncFailed, sync_groups
+from .voiceprints import delete_voiceprint, enroll, update_voiceprint
 
 __all__ = [
     "devices",
+    "voiceprints",
+    "GroupFull",
+    "GroupNotActive",
+    "NoConsent",
+    "NotTheCreator",
+    "delete_voiceprint",
+    "enroll",
+    "update_voiceprint",
     "AlreadySubmitted",
     "AttemptUnresolved",
     "DeviceBusy",

@@ -13,9 +13,9 @@ from vpadmin.lists import page_of
 
 from .. import audit, wording
 from ..forms import (
+    MemberChangeForm,
+    MemberForm,
     PasswordResetForm,
-    PersonChangeForm,
-    PersonForm,
 )
 from ..models import AuditEntry, SignInLock
 from ..services import accounts, throttling
@@ -75,7 +75,7 @@ def _roles(person):
 @permission_required("auth.add_user")
 def member_new(request):
     roles = accounts.role_choices(request.user)
-    form = PersonForm(request.POST or None, roles=roles, initial={"role": "Viewer"})
+    form = MemberForm(request.POST or None, roles=roles, initial={"role": "Viewer"})
     if request.method == "POST":
         if not form.is_valid():
             audit.refuse(
@@ -108,7 +108,7 @@ def member_detail(request, pk):
     person = get_object_or_404(get_user_model().objects.prefetch_related("groups"), pk=pk)
     roles = accounts.role_choices(request.user)
     initial = {"role": accounts.role_of(person), "is_active": person.is_active}
-    form = PersonChangeForm(request.POST or None, roles=roles, initial=initial)
+    form = MemberChangeForm(request.POST or None, roles=roles, initial=initial)
     if request.method == "POST":
         if not form.is_valid():
             audit.refuse(
@@ -152,7 +152,7 @@ def member_password(request, pk):
             target=person,
             facts=wording.form_facts(form),
         )
-        person_form = PersonChangeForm(
+        person_form = MemberChangeForm(
             roles=accounts.role_choices(request.user),
             initial={"role": accounts.role_of(person), "is_active": person.is_active},
         )
