@@ -153,9 +153,34 @@ REFUSED = {
         "Coze did not delete the group: %(msg)s (code %(code)s, HTTP %(status)s, "
         "logid %(logid)s). Nothing was changed."
     ),
+    "enroll": lambda: _(
+        "Coze did not enroll the voiceprint: %(msg)s (code %(code)s, HTTP %(status)s, "
+        "logid %(logid)s)."
+    ),
+    "update_voiceprint": lambda: _(
+        "Coze did not change the voiceprint: %(msg)s (code %(code)s, HTTP %(status)s, "
+        "logid %(logid)s). Nothing was changed."
+    ),
+    "delete_voiceprint": lambda: _(
+        "Coze did not delete the voiceprint: %(msg)s (code %(code)s, HTTP %(status)s, "
+        "logid %(logid)s). Nothing was changed."
+    ),
     "": lambda: _("Coze refused: %(msg)s (code %(code)s, HTTP %(status)s, logid %(logid)s)."),
 }
 NO_ANSWER = {
+    "enroll": lambda: _(
+        "Coze did not answer (%(reason)s), and the voiceprint is not on the group's list: "
+        "it may still be made. Wait a minute and look at the group's page (a sync shows it) "
+        "before enrolling again."
+    ),
+    "update_voiceprint": lambda: _(
+        "Coze did not answer (%(reason)s): the voiceprint may or may not be changed. "
+        "vpadmin kept the old values; saving again is safe."
+    ),
+    "delete_voiceprint": lambda: _(
+        "Coze did not answer (%(reason)s): the voiceprint may or may not be deleted. "
+        "Deleting it again is safe."
+    ),
     "create": lambda: _(
         "Coze did not answer (%(reason)s), and the group is not on Coze's list yet: it "
         "may still be created. It was not sent again. Use “Check now” on the device's "
@@ -272,7 +297,54 @@ def _sync_under_way(_under_way):
     return Message("info", "sync_under_way", text)
 
 
+def _no_consent(refused):
+    texts = {
+        "none": _(
+            "No consent is on record for %(person)s, so they cannot be enrolled. Record "
+            "their consent first (on their page)."
+        ),
+        "expired": _(
+            "The consent of %(person)s has passed its date, so they cannot be enrolled. "
+            "Record a new consent first (on their page)."
+        ),
+        "withdrawn": _(
+            "%(person)s has withdrawn their consent, so they cannot be enrolled until a new "
+            "consent is recorded."
+        ),
+    }
+    text = texts[refused.reason] % {"person": refused.person.name}
+    return Message("error", f"no_consent_{refused.reason}", text)
+
+
+def _group_full(full):
+    text = _(
+        "“%(group)s” already holds %(used)s of %(limit)s voiceprints, as many as Coze allows "
+        "in a group. Nothing was sent to Coze. Delete one you no longer need first."
+    ) % {"group": full.group.name, "used": full.used, "limit": full.limit}
+    return Message("error", "group_full", text)
+
+
+def _group_not_active(gone):
+    text = _("“%(group)s” is %(state)s: nothing can be enrolled in it.") % {
+        "group": gone.group.name,
+        "state": gone.group.state_label,
+    }
+    return Message("error", "group_not_active", text)
+
+
+def _not_the_creator(refused):
+    text = _(
+        "“%(name)s” was made on Coze by %(creator)s, and Coze lets only its maker change or "
+        "delete it: nothing was sent. Ask them, or use their token."
+    ) % {"name": refused.item.name, "creator": refused.creator_name}
+    return Message("error", "not_the_creator", text)
+
+
 SAYINGS = {
+    errors.NoConsent: _no_consent,
+    errors.GroupFull: _group_full,
+    errors.GroupNotActive: _group_not_active,
+    errors.NotTheCreator: _not_the_creator,
     errors.QuotaExceeded: _quota_full,
     errors.NameTaken: _name_taken,
     errors.AttemptUnresolved: _attempt_unresolved,
