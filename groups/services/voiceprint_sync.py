@@ -22,6 +22,7 @@ from ..models import DESC_MAX, AuditEntry, Voiceprint, VoiceprintGroup
 from ..wording import fact
 from .attempts import pending_margin
 from .listing import PAGE_SIZE, PageFailed, moment, read_page, text, total_and_items
+from .voiceprints import enrollments_under_way
 
 log = logging.getLogger("vpadmin.sync")
 Action, Outcome, State = AuditEntry.Action, AuditEntry.Outcome, Voiceprint.State
@@ -238,7 +239,8 @@ def apply_voiceprints(group, listing, *, started) -> VoiceprintCounts:
         if not list(active.values_list("pk", flat=True)):
             return counts  # deleted or gone meanwhile: nothing of it to read now
         # Read before the register: a creation finishing meanwhile is seen in one or the other.
-        under_way = _creations_under_way(group, started)
+        # Their own process registers what Coze made, with its person: left to it.
+        under_way = set(enrollments_under_way(group).values_list("sent_name", flat=True))
         edited = _recently_edited(started)
         held = {
             voiceprint.coze_id: voiceprint
@@ -265,19 +267,6 @@ def apply_voiceprints(group, listing, *, started) -> VoiceprintCounts:
                 voiceprints_read_updated_at=group.remote_updated_at,
             )
     return counts
-
-
-def _creations_under_way(group, started):
-    """Names of the enrollments in the group still waiting for Coze's answer: their own
-    process registers what Coze made, with its person, so the sync leaves them be."""
-    rows = AuditEntry.objects.filter(
-        action=Action.VOICEPRINT_CREATE,
-        outcome=Outcome.PENDING,
-        target_type=VoiceprintGroup._meta.model_name,
-        target_id=str(group.pk),
-        created_at__gt=started - pending_margin(),
-    )
-    return set(rows.values_list("sent_name", flat=True))
 
 
 def _recently_edited(started):
