@@ -73,7 +73,7 @@ def _roles(person):
 
 
 @permission_required("auth.add_user")
-def person_new(request):
+def member_new(request):
     roles = accounts.role_choices(request.user)
     form = PersonForm(request.POST or None, roles=roles, initial={"role": "Viewer"})
     if request.method == "POST":
@@ -97,14 +97,14 @@ def person_new(request):
             messages.success(
                 request, _("%(username)s can sign in now.") % {"username": person.username}
             )
-            return redirect("person_detail", pk=person.pk)
-    return render(request, "groups/person_new.html", {"form": form})
+            return redirect("member_detail", pk=person.pk)
+    return render(request, "groups/member_new.html", {"form": form})
 
 
 @permission_required("auth.change_user")
-def person_detail(request, pk):
+def member_detail(request, pk):
     """A person's role and whether they may sign in (POST), and their password (a form
-    posting to person_password)."""
+    posting to member_password)."""
     person = get_object_or_404(get_user_model().objects.prefetch_related("groups"), pk=pk)
     roles = accounts.role_choices(request.user)
     initial = {"role": accounts.role_of(person), "is_active": person.is_active}
@@ -124,12 +124,12 @@ def person_detail(request, pk):
                     request.actor, person, role=data["role"], is_active=data["is_active"]
                 )
             except accounts.NotAllowed as refusal:
-                return _refused(request, Action.ACCOUNT_UPDATE, refusal, "person_detail", person)
+                return _refused(request, Action.ACCOUNT_UPDATE, refusal, "member_detail", person)
             if changes:
                 messages.success(request, _("%(username)s saved.") % {"username": person.username})
             else:
                 messages.info(request, _("Nothing to change."))
-            return redirect("person_detail", pk=person.pk)
+            return redirect("member_detail", pk=person.pk)
     context = {
         "person": person,
         "form": form,
@@ -137,12 +137,12 @@ def person_detail(request, pk):
         "may_change": accounts.may_change(request.user, person),
         "is_self": person.pk == request.user.pk,
     }
-    return render(request, "groups/person_detail.html", context)
+    return render(request, "groups/member_detail.html", context)
 
 
 @require_POST
 @permission_required("auth.change_user")
-def person_password(request, pk):
+def member_password(request, pk):
     person = get_object_or_404(get_user_model(), pk=pk)
     form = PasswordResetForm(request.POST, person=person)
     if not form.is_valid():
@@ -163,17 +163,17 @@ def person_password(request, pk):
             "may_change": accounts.may_change(request.user, person),
             "is_self": person.pk == request.user.pk,
         }
-        return render(request, "groups/person_detail.html", context)
+        return render(request, "groups/member_detail.html", context)
     try:
         accounts.reset_password(request.actor, person, form.cleaned_data["password"])
     except accounts.NotAllowed as refusal:
-        return _refused(request, Action.ACCOUNT_PASSWORD, refusal, "person_detail", person)
+        return _refused(request, Action.ACCOUNT_PASSWORD, refusal, "member_detail", person)
     messages.success(
         request,
         _("New password set for %(username)s: give it to them, and ask them to change it.")
         % {"username": person.username},
     )
-    return redirect("person_detail", pk=person.pk)
+    return redirect("member_detail", pk=person.pk)
 
 
 def _refused(request, action, refusal, where, person=None):

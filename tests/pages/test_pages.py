@@ -80,7 +80,7 @@ PAGES = [
 POST_ONLY = {
     "group_sync",
     "attempt_check",
-    "person_password",
+    "member_password",
     "unlock_sign_in",
     "my_password",
 }
