@@ -10,7 +10,7 @@ from django.core.exceptions import EmptyResultSet
 from django_tasks_db.admin import DBTaskResultAdmin
 from django_tasks_db.models import DBTaskResult
 
-from .models import AuditEntry, Device, VoiceprintGroup
+from .models import AuditEntry, Consent, Device, Person, VoiceprintGroup
 
 # People and roles are managed on /team/, where every change is checked and audited.
 admin.site.unregister(get_user_model())
@@ -80,6 +80,24 @@ class VoiceprintGroupAdmin(ReadOnlyAdmin):
     list_display = ["name", "coze_id", "device", "creator", "created_at"]
     list_select_related = ["device", "creator"]
     search_fields = ["name", "coze_id"]
+
+
+@admin.register(Person)
+class PersonAdmin(ReadOnlyAdmin):
+    """People are recorded on vpadmin's pages, where every change is audited."""
+
+    list_display = ["name", "reference", "created_at"]
+    search_fields = ["name", "reference"]
+
+
+@admin.register(Consent)
+class ConsentAdmin(ReadOnlyAdmin):
+    """A consent is a record of proof: recorded on vpadmin's pages, never changed."""
+
+    list_display = ["person", "given_by", "method", "given_on", "keep_until", "withdrawn_at"]
+    list_select_related = ["person"]
+    list_filter = ["given_by", "method"]
+    search_fields = ["person__name", "person__reference", "guardian_name"]
 
 
 @admin.register(AuditEntry)

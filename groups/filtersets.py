@@ -12,7 +12,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 from django_filters.constants import EMPTY_VALUES
 
-from .models import AuditEntry, Device, VoiceprintGroup
+from .models import AuditEntry, Device, Person, VoiceprintGroup
 
 ID_PATTERN = re.compile(r"[0-9]{1,18}")  # what a bigint primary key can be
 NONE = "none"  # `device=none`: groups that serve no device
@@ -136,6 +136,17 @@ class DeviceFilterSet(ListFilterSet):
         return queryset.filter(
             Q(name__icontains=value) | Q(serial__icontains=value) | Q(location__icontains=value)
         )
+
+
+class PersonFilterSet(ListFilterSet):
+    q = TextFilter(method="search")
+
+    class Meta:
+        model = Person
+        fields = []
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(reference__icontains=value))
 
 
 class VoiceprintGroupFilterSet(ListFilterSet):

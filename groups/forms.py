@@ -2,17 +2,38 @@
 something is trimmed and holds visible characters only (groups.text)."""
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from .models import DESC_MAX, NAME_MAX, Device, new_submission_id
-from .text import reject_control_characters, reject_invisible_characters
+from . import audio, wording
+from .models import (
+    DESC_MAX,
+    NAME_MAX,
+    PERSON_NAME_MAX,
+    VOICEPRINT_NAME_MAX,
+    Consent,
+    Device,
+    Person,
+    new_submission_id,
+)
+from .models.people import default_keep_until
+from .services import messages as says
+from .services import people
+from .text import (
+    reject_control_characters,
+    reject_control_characters_but_line_breaks,
+    reject_invisible_characters,
+)
 
 VISIBLE_ON_ONE_LINE = [reject_control_characters, reject_invisible_characters]
+ON_SEVERAL_LINES = [reject_control_characters_but_line_breaks, reject_invisible_characters]
 
 
 class LimitsInCharacters:
@@ -111,7 +132,7 @@ class PasswordField(forms.CharField):
         super().__init__(strip=False, **kwargs)
 
 
-class PersonForm(forms.Form):
+class AccountForm(forms.Form):
     """Adding a person: username, role and a first password (they change it on /me/)."""
 
     username = forms.CharField(
@@ -145,7 +166,7 @@ class PersonForm(forms.Form):
         return data
 
 
-class PersonChangeForm(forms.Form):
+class AccountChangeForm(forms.Form):
     """A person's role, and whether they may sign in."""
 
     role = forms.ChoiceField(label=_("Role"))
@@ -177,3 +198,239 @@ class PasswordResetForm(forms.Form):
 
 class MyPasswordForm(PasswordChangeForm):
     """Changing my own password: the current one, then the new one twice."""
+
+
+class PersonForm(LimitsInCharacters, forms.ModelForm):
+    """A person in the register: how the team knows them, its own reference, notes."""
+
+    class Meta:
+        model = Person
+        fields = ["name", "reference", "notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+        labels = {"name": _("Name"), "reference": _("Reference"), "notes": _("Notes")}
+        help_texts = {
+            "name": _("How the team knows them, at most 100 characters; a pseudonym is fine."),
+            "reference": _(
+                "Optional: the team's own identifier for them, at most 100 characters. No two "
+                "people share one."
+            ),
+            "notes": _("Optional, at most 2,000 characters: only what the team needs."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("name", "reference"):
+            self.fields[name].validators += VISIBLE_ON_ONE_LINE
+        self.fields["notes"].validators += ON_SEVERAL_LINES
+
+    def clean_reference(self):
+        # Said on the field, as the model's conditional constraint would say it on the form.
+        reference = self.cleaned_data["reference"]
+        taken = Person.objects.filter(reference=reference).exclude(pk=self.instance.pk)
+        if reference and taken.exists():
+            raise ValidationError(
+                Person._meta.get_field("reference").error_messages["unique"], code="unique"
+            )
+        return reference
+
+    def validate_constraints(self):
+        pass  # the reference is checked above, the database checks it again on save
+
+
+def default_purpose():
+    """The purpose a consent form starts with, in the reader's language."""
+    return _(
+        "Recognising your voice on our devices so that they can respond to you personally. "
+        "Your voiceprint is kept until the date below and deleted when you withdraw consent."
+    )
+
+
+class DayInput(forms.DateInput):
+    """The browser's date picker; it sends the day as YYYY-MM-DD."""
+
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class ConsentForm(LimitsInCharacters, forms.Form):
+    """A consent as it was given: by whom, how, for what, when, and until when voiceprints
+    may be kept (services.people.consent_problems has the rules)."""
+
+    given_by = forms.ChoiceField(
+        label=_("Given by"),
+        choices=Consent.GivenBy.choices,
+        initial=Consent.GivenBy.PERSON,
+        widget=forms.RadioSelect,
+    )
+    guardian_name = forms.CharField(
+        label=_("Guardian's name"),
+        max_length=PERSON_NAME_MAX,
+        required=False,
+        validators=VISIBLE_ON_ONE_LINE,
+        help_text=_("When a guardian gave it: who they are."),
+    )
+    guardian_relation = forms.CharField(
+        label=_("Guardian's relation"),
+        max_length=50,
+        required=False,
+        validators=VISIBLE_ON_ONE_LINE,
+        help_text=_("When a guardian gave it: e.g. mother, father or legal guardian."),
+    )
+    method = forms.ChoiceField(
+        label=_("How it was given"), choices=Consent.Method.choices, widget=forms.RadioSelect
+    )
+    purpose = forms.CharField(
+        label=_("Purpose, as shown to them"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        validators=ON_SEVERAL_LINES,
+        help_text=_("What they agreed to, as they read or heard it: at most 2,000 characters."),
+    )
+    given_on = forms.DateField(label=_("Given on"), widget=DayInput())
+    keep_until = forms.DateField(
+        label=_("Voiceprints kept until"), required=False, widget=DayInput()
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        today = timezone.localdate()
+        self.fields["given_on"].initial = today
+        self.fields["purpose"].initial = default_purpose()
+        self.fields["keep_until"].help_text = _(
+            "Leave empty to keep them %(days)s days from the consent (until %(date)s for a "
+            "consent given today). An earlier date if they asked for less; never later."
+        ) % {
+            "days": wording.shown(settings.VOICEPRINT_RETENTION_DAYS),
+            "date": date_format(default_keep_until(today), "DATE_FORMAT"),
+        }
+
+    def clean(self):
+        data = super().clean()
+        if data.get("given_by") != Consent.GivenBy.GUARDIAN:
+            data["guardian_name"] = data["guardian_relation"] = ""  # not asked, not kept
+            self.errors.pop("guardian_name", None)
+            self.errors.pop("guardian_relation", None)
+        checked = ("given_by", "guardian_name", "guardian_relation", "given_on", "keep_until")
+        if all(name in data for name in checked):
+            problems = people.consent_problems(
+                given_by=data["given_by"],
+                guardian_name=data["guardian_name"],
+                guardian_relation=data["guardian_relation"],
+                method=data.get("method", Consent.Method.SIGNED_FORM),  # its own error if any
+                purpose=data.get("purpose") or "-",
+                given_on=data["given_on"],
+                keep_until=data["keep_until"],
+            )
+            for name, error in problems.items():
+                self.add_error(name, error)
+        return data
+
+
+class AudioField(forms.FileField):
+    """A recording, read whole and turned into what Coze accepts (groups.audio) while the
+    form is checked: the cleaned value is an audio.Recording, never a file on disk."""
+
+    widget = forms.FileInput(attrs={"accept": "audio/*,.wav,.flac,.mp3,.m4a,.aac,.ogg,.opus,.webm"})
+
+    def clean(self, data, initial=None):
+        uploaded = super().clean(data, initial)
+        if not uploaded:
+            return None
+        if uploaded.size > audio.UPLOAD_MAX:
+            error = audio.AudioRejected("too_large_upload", megabytes=audio.UPLOAD_MAX >> 20)
+            raise ValidationError(says.audio_refused(error), code=error.code)
+        try:
+            return audio.prepare(uploaded.read())
+        except audio.AudioRejected as error:
+            raise ValidationError(says.audio_refused(error), code=error.code) from None
+
+
+class VoiceprintFieldsForm(LimitsInCharacters, forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=VOICEPRINT_NAME_MAX,
+        required=False,
+        validators=VISIBLE_ON_ONE_LINE,
+        help_text=_("At most 20 characters; leave empty to use the person's name."),
+    )
+    desc = forms.CharField(
+        label=_("Description"),
+        max_length=DESC_MAX,
+        required=False,
+        validators=VISIBLE_ON_ONE_LINE,
+        help_text=_("Optional, at most 500 characters, on one line."),
+    )
+
+    def name_or_persons(self, person):
+        """The name typed, or else the person's, which must then fit Coze's limit."""
+        name = self.cleaned_data.get("name")
+        if name or person is None:
+            return name
+        if len(person.name) > VOICEPRINT_NAME_MAX:
+            self.add_error(
+                "name",
+                ValidationError(
+                    _("The person's name is longer than 20 characters: type a shorter one."),
+                    code="max_length",
+                ),
+            )
+        return person.name
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, person):
+        return f"{person.name} ({person.reference})" if person.reference else person.name
+
+
+class EnrollForm(VoiceprintFieldsForm):
+    """Enrollment: whose voice, its name on Coze, and the audio (a file, or the browser's
+    recording put into the same field). One token per rendered form."""
+
+    field_order = ["person", "name", "desc", "audio"]
+    person = PersonChoiceField(
+        label=_("Person"),
+        queryset=Person.objects.only("id", "name", "reference"),
+        empty_label=_("Choose a person"),
+        error_messages={"invalid_choice": _("That person does not exist.")},
+    )
+    audio = AudioField(
+        label=_("Audio"),
+        help_text=_(
+            "A recording of the person alone, 10 to 30 seconds of natural speech: WAV, FLAC, "
+            "MP3, M4A, OGG or WebM. It is converted for Coze and never stored."
+        ),
+    )
+    submission = forms.UUIDField(widget=forms.HiddenInput, initial=new_submission_id)
+
+    def clean(self):
+        data = super().clean()
+        data["name"] = self.name_or_persons(data.get("person"))
+        return data
+
+
+class VoiceprintEditForm(VoiceprintFieldsForm):
+    """Rename, re-describe, re-enroll with new audio, or (for one imported without a
+    person) say whose voice it is."""
+
+    person = PersonChoiceField(
+        label=_("Person"),
+        queryset=Person.objects.only("id", "name", "reference"),
+        required=False,
+        empty_label=_("— unknown —"),
+        help_text=_("Whose voice this is; they need a consent on record."),
+        error_messages={"invalid_choice": _("That person does not exist.")},
+    )
+    audio = AudioField(
+        label=_("New audio"),
+        required=False,
+        help_text=_("Optional: a new recording replaces the voiceprint on Coze."),
+    )
+
+    def __init__(self, *args, voiceprint, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].required = True
+        self.fields["name"].help_text = _("At most 20 characters.")
+        if voiceprint.person_id:  # whose voice it is, once said, stays said
+            del self.fields["person"]

@@ -66,6 +66,17 @@ def reject_control_characters(value):
         )
 
 
+def reject_control_characters_but_line_breaks(value):
+    """For text on several lines (notes, a consent's purpose): line breaks and tabs pass."""
+    if any(
+        unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in value if char not in "\r\n\t"
+    ):
+        raise ValidationError(
+            _("Control characters are not allowed (line breaks are)."),
+            code="control_character",
+        )
+
+
 def reject_invisible_characters(value):
     char = invisible_character(value)
     if char is not None:

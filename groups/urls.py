@@ -2,7 +2,19 @@
 
 from django.urls import path
 
-from .views import audit, dashboard, devices, groups, jobs, me, quota, sync, team
+from .views import (
+    audit,
+    dashboard,
+    devices,
+    groups,
+    jobs,
+    me,
+    people,
+    quota,
+    sync,
+    team,
+    voiceprints,
+)
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -17,16 +29,25 @@ urlpatterns = [
     path("groups/<int:pk>/", groups.group_detail, name="group_detail"),
     path("groups/<int:pk>/edit/", groups.group_edit, name="group_edit"),
     path("groups/<int:pk>/delete/", groups.group_delete, name="group_delete"),
+    path("groups/<int:pk>/voiceprints/new/", voiceprints.voiceprint_new, name="voiceprint_new"),
+    path("voiceprints/<int:pk>/", voiceprints.voiceprint_detail, name="voiceprint_detail"),
+    path("voiceprints/<int:pk>/edit/", voiceprints.voiceprint_edit, name="voiceprint_edit"),
+    path("voiceprints/<int:pk>/delete/", voiceprints.voiceprint_delete, name="voiceprint_delete"),
     path("groups/attempts/<int:pk>/check/", groups.attempt_check, name="attempt_check"),
+    path("people/", people.person_list, name="person_list"),
+    path("people/new/", people.person_new, name="person_new"),
+    path("people/<int:pk>/", people.person_detail, name="person_detail"),
+    path("people/<int:pk>/edit/", people.person_edit, name="person_edit"),
+    path("people/<int:pk>/consent/", people.person_consent, name="person_consent"),
     path("audit/", audit.audit_list, name="audit_list"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
     path("jobs/", jobs.job_list, name="job_list"),
     path("jobs/<uuid:pk>/", jobs.job_detail, name="job_detail"),
     path("quota/", quota.quota, name="quota"),
     path("team/", team.team, name="team"),
-    path("team/new/", team.member_new, name="member_new"),
-    path("team/<int:pk>/", team.member_detail, name="member_detail"),
-    path("team/<int:pk>/password/", team.member_password, name="member_password"),
+    path("team/new/", team.team_new, name="team_new"),
+    path("team/<int:pk>/", team.team_member, name="team_member"),
+    path("team/<int:pk>/password/", team.team_password, name="team_password"),
     path("team/locks/<int:pk>/unlock/", team.unlock_sign_in, name="unlock_sign_in"),
     path("me/", me.my_activity, name="my_activity"),
     path("me/password/", me.my_password, name="my_password"),

@@ -4,7 +4,9 @@
 Pages, commands and the audit log use the same sentences, so they agree.
 """
 
-from django.utils.formats import number_format
+import datetime
+
+from django.utils.formats import date_format, number_format
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -20,6 +22,16 @@ FIELDS = {
     "password": _("password"),
     "role": _("role"),
     "is_active": _("active"),
+    "reference": _("reference"),
+    "given_by": _("given by"),
+    "guardian_name": _("guardian's name"),
+    "guardian_relation": _("guardian's relation"),
+    "method": _("how it was given"),
+    "purpose": _("purpose"),
+    "given_on": _("given on"),
+    "keep_until": _("kept until"),
+    "person": _("person"),
+    "audio": _("audio"),
     "__all__": _("form"),
 }
 
@@ -34,6 +46,10 @@ FORM_ERRORS = {
     "invisible_character": _("contains invisible or direction-changing characters"),
     "blank": _("is empty"),
     "invalid": _("is not valid"),
+    "in_future": _("is in the future"),
+    "before_given": _("is before the consent was given"),
+    "after_default": _("is later than %(days)s days after the consent"),
+    "passed": _("has passed: the consent would have ended already"),
 }
 
 # Why a Coze call did not succeed, when the reason is ours rather than Coze's msg.
@@ -87,6 +103,21 @@ SENTENCES = {
         "was made)."
     ),
     "audit_write_failed": _("The outcome's details could not be stored."),
+    # Voiceprints
+    "enrolling": _("Enrolling %(person)s: %(seconds)s s of audio (SHA-256 %(sha256)s)."),
+    "enrolled": _("Enrolled %(person)s from %(seconds)s s of audio."),
+    "found_voiceprint": _("Found on Coze as %(coze_id)s, so the voiceprint was enrolled."),
+    "no_consent_none": _("No consent is on record for %(person)s: nothing was sent to Coze."),
+    "no_consent_expired": _(
+        "The consent of %(person)s has passed its date: nothing was sent to Coze."
+    ),
+    "no_consent_withdrawn": _("%(person)s has withdrawn their consent: nothing was sent to Coze."),
+    "group_not_active": _("The group “%(group)s” is no longer on Coze: nothing was sent."),
+    "group_full": _(
+        "The group already holds %(used)s of %(limit)s voiceprints: nothing was sent to Coze."
+    ),
+    "not_the_creator": _("Only %(creator)s, who made it on Coze, may change it: nothing was sent."),
+    "voiceprint_already_deleted": _("Coze no longer has the voiceprint, so it is deleted."),
     "sync_failed": _("Coze's list call failed on page %(page)s (%(reason)s); nothing was changed."),
     "sync_no_answer": _(
         "Coze's list call got no answer on page %(page)s (%(reason)s); nothing was changed."
@@ -125,6 +156,9 @@ SENTENCES = {
     "own_password": _(
         "Your own password is changed on your page, where your current one is asked for."
     ),
+    # People and their consents
+    "person_recorded": _("Recorded “%(name)s”."),
+    "person_recorded_with_reference": _("Recorded “%(name)s”, reference %(reference)s."),
 }
 
 # Why a job's worker is known to have stopped (the "why" of its facts).
@@ -159,8 +193,14 @@ def fact(say, **values):
 
 def form_facts(form):
     """The facts of a form refused by validation: each field's error codes and limits."""
+    return invalid_facts(form.errors.as_data())
+
+
+def invalid_facts(problems_by_field):
+    """The facts of values refused by validation ({field: [ValidationError, ...]}), as
+    form_facts() gives them for a form."""
     errors = {}
-    for field, problems in form.errors.as_data().items():
+    for field, problems in problems_by_field.items():
         errors[field] = [
             {"code": problem.code or "invalid", **_plain(problem.params)} for problem in problems
         ]
@@ -262,6 +302,11 @@ def _changes(facts):
         % {"field": FIELDS.get(field, field), "problems": f"{shown(old)} → {shown(new)}"}
         for field, (old, new) in facts["changes"].items()
     ]
+    # Fields whose values the log does not keep (a person's notes): only that they changed.
+    parts += [
+        str(_("%(field)s: changed")) % {"field": FIELDS.get(field, field)}
+        for field in facts.get("changed", [])
+    ]
     sentence = str(_("; ")).join(parts)
     if facts.get("device_gone"):
         sentence += " " + str(SENTENCES["device_gone"])
@@ -331,6 +376,30 @@ def _sync_job_failed(facts):
     }
 
 
+def _consent_recorded(facts):
+    from .models import Consent, choice_label
+
+    text = str(
+        _(
+            "Consent given by %(given_by)s on %(given_on)s (%(method)s) recorded: "
+            "voiceprints may be kept until %(keep_until)s."
+        )
+    ) % {
+        "given_by": choice_label(Consent.GivenBy, facts["given_by"]),
+        "method": choice_label(Consent.Method, facts["method"]),
+        "given_on": day(facts["given_on"]),
+        "keep_until": day(facts["keep_until"]),
+    }
+    if facts.get("shorter"):
+        text += " " + str(_("Earlier than the default date, as they asked."))
+    return text
+
+
+def day(iso):
+    """A day stored as YYYY-MM-DD, as the reader's language writes dates."""
+    return date_format(datetime.date.fromisoformat(iso), "DATE_FORMAT")
+
+
 def job_summary(job):
     """What a job came to (or why it runs again), in the current language."""
     if not job.summary:
@@ -348,4 +417,5 @@ SPECIAL = {
     "pruned": _pruned,
     "listed_page": _listed_page,
     "sync_job_failed": _sync_job_failed,
+    "consent_recorded": _consent_recorded,
 }

@@ -13,9 +13,9 @@ from vpadmin.lists import page_of
 
 from .. import audit, wording
 from ..forms import (
+    AccountChangeForm,
+    AccountForm,
     PasswordResetForm,
-    PersonChangeForm,
-    PersonForm,
 )
 from ..models import AuditEntry, SignInLock
 from ..services import accounts, throttling
@@ -73,9 +73,9 @@ def _roles(person):
 
 
 @permission_required("auth.add_user")
-def member_new(request):
+def team_new(request):
     roles = accounts.role_choices(request.user)
-    form = PersonForm(request.POST or None, roles=roles, initial={"role": "Viewer"})
+    form = AccountForm(request.POST or None, roles=roles, initial={"role": "Viewer"})
     if request.method == "POST":
         if not form.is_valid():
             audit.refuse(
@@ -97,18 +97,18 @@ def member_new(request):
             messages.success(
                 request, _("%(username)s can sign in now.") % {"username": person.username}
             )
-            return redirect("member_detail", pk=person.pk)
-    return render(request, "groups/member_new.html", {"form": form})
+            return redirect("team_member", pk=person.pk)
+    return render(request, "groups/team_new.html", {"form": form})
 
 
 @permission_required("auth.change_user")
-def member_detail(request, pk):
+def team_member(request, pk):
     """A person's role and whether they may sign in (POST), and their password (a form
-    posting to member_password)."""
+    posting to team_password)."""
     person = get_object_or_404(get_user_model().objects.prefetch_related("groups"), pk=pk)
     roles = accounts.role_choices(request.user)
     initial = {"role": accounts.role_of(person), "is_active": person.is_active}
-    form = PersonChangeForm(request.POST or None, roles=roles, initial=initial)
+    form = AccountChangeForm(request.POST or None, roles=roles, initial=initial)
     if request.method == "POST":
         if not form.is_valid():
             audit.refuse(
@@ -124,12 +124,12 @@ def member_detail(request, pk):
                     request.actor, person, role=data["role"], is_active=data["is_active"]
                 )
             except accounts.NotAllowed as refusal:
-                return _refused(request, Action.ACCOUNT_UPDATE, refusal, "member_detail", person)
+                return _refused(request, Action.ACCOUNT_UPDATE, refusal, "team_member", person)
             if changes:
                 messages.success(request, _("%(username)s saved.") % {"username": person.username})
             else:
                 messages.info(request, _("Nothing to change."))
-            return redirect("member_detail", pk=person.pk)
+            return redirect("team_member", pk=person.pk)
     context = {
         "person": person,
         "form": form,
@@ -137,12 +137,12 @@ def member_detail(request, pk):
         "may_change": accounts.may_change(request.user, person),
         "is_self": person.pk == request.user.pk,
     }
-    return render(request, "groups/member_detail.html", context)
+    return render(request, "groups/team_member.html", context)
 
 
 @require_POST
 @permission_required("auth.change_user")
-def member_password(request, pk):
+def team_password(request, pk):
     person = get_object_or_404(get_user_model(), pk=pk)
     form = PasswordResetForm(request.POST, person=person)
     if not form.is_valid():
@@ -152,7 +152,7 @@ def member_password(request, pk):
             target=person,
             facts=wording.form_facts(form),
         )
-        person_form = PersonChangeForm(
+        person_form = AccountChangeForm(
             roles=accounts.role_choices(request.user),
             initial={"role": accounts.role_of(person), "is_active": person.is_active},
         )
@@ -163,17 +163,17 @@ def member_password(request, pk):
             "may_change": accounts.may_change(request.user, person),
             "is_self": person.pk == request.user.pk,
         }
-        return render(request, "groups/member_detail.html", context)
+        return render(request, "groups/team_member.html", context)
     try:
         accounts.reset_password(request.actor, person, form.cleaned_data["password"])
     except accounts.NotAllowed as refusal:
-        return _refused(request, Action.ACCOUNT_PASSWORD, refusal, "member_detail", person)
+        return _refused(request, Action.ACCOUNT_PASSWORD, refusal, "team_member", person)
     messages.success(
         request,
         _("New password set for %(username)s: give it to them, and ask them to change it.")
         % {"username": person.username},
     )
-    return redirect("member_detail", pk=person.pk)
+    return redirect("team_member", pk=person.pk)
 
 
 def _refused(request, action, refusal, where, person=None):

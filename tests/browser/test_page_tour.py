@@ -38,8 +38,8 @@ PAGES = {
     "job": visit(lambda register: f"/jobs/{register.job.pk}/"),
     "job-running": visit(lambda register: f"/jobs/{register.running.pk}/"),
     "team": visit("/team/"),
-    "person-new": visit("/team/new/"),
-    "person": visit(lambda register: f"/team/{register.operator.pk}/"),
+    "team-new": visit("/team/new/"),
+    "team-member": visit(lambda register: f"/team/{register.operator.pk}/"),
     "me": visit("/me/"),
 }
 

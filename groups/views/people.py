@@ -1,0 +1,184 @@
+"""People pages: the register of people whose voices are enrolled, one person (their
+consents and voiceprints), recording and editing a person, and recording a consent."""
+
+import copy
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from vpadmin.lists import page_of, sort_by
+
+from .. import audit, services, wording
+from ..filtersets import PersonFilterSet
+from ..forms import ConsentForm, PersonForm
+from ..models import AuditEntry, Consent, Person, Voiceprint
+from ..services import messages as says
+from .common import permission_required
+
+Action = AuditEntry.Action
+ACTIVE_VOICEPRINT_COUNT = Count("voiceprints", filter=Q(voiceprints__state=Voiceprint.State.ACTIVE))
+
+
+@permission_required("groups.view_person")
+def person_list(request):
+    found = PersonFilterSet(request.GET, _with_consent_state(Person.objects.all()))
+    people, sort = sort_by(
+        request,
+        found.qs,
+        {
+            "name": ["name"],
+            "reference": ["reference"],
+            "consent": ["consent_until"],
+            "voiceprints": ["voiceprint_count"],
+        },
+        default="name",
+    )
+    page = page_of(request, people)
+    devices = _devices_of([person.pk for person in page])
+    rows = [
+        {"person": person, "state": _overall_state(person), "devices": devices.get(person.pk, [])}
+        for person in page
+    ]
+    context = {"page": page, "rows": rows, "q": found.applied.get("q", ""), "sort": sort}
+    return render(request, "groups/person_list.html", context)
+
+
+def _with_consent_state(people):
+    """Each person with the end of their consent in force (if any), their latest consent's
+    end and withdrawal, and how many active voiceprints they have."""
+    consents = Consent.objects.filter(person=OuterRef("pk"))
+    in_force = consents.in_force().order_by("-keep_until").values("keep_until")[:1]
+    latest = consents.order_by("-recorded_at", "-id")
+    return people.annotate(
+        consent_until=Subquery(in_force),
+        latest_until=Subquery(latest.values("keep_until")[:1]),
+        latest_withdrawn_at=Subquery(latest.values("withdrawn_at")[:1]),
+        voiceprint_count=ACTIVE_VOICEPRINT_COUNT,
+    )
+
+
+def _overall_state(person):
+    """A person's consent as the list shows it: in force, else how the latest one ended."""
+    if person.consent_until is not None:
+        return {"code": "in_force", "date": person.consent_until}
+    if person.latest_until is None:
+        return {"code": "none", "date": None}
+    if person.latest_withdrawn_at is not None:
+        return {"code": "withdrawn", "date": person.latest_withdrawn_at}
+    return {"code": "expired", "date": person.latest_until}
+
+
+def _state(consent, today):
+    if consent.withdrawn_at is not None:
+        return {"code": "withdrawn", "date": consent.withdrawn_at}
+    if consent.keep_until < today:
+        return {"code": "expired", "date": consent.keep_until}
+    return {"code": "in_force", "date": consent.keep_until}
+
+
+def _devices_of(person_ids):
+    """The devices holding each person's active voiceprints ({person id: [(id, name)]}), in
+    one query for a page of people."""
+    held = (
+        Voiceprint.objects.active()
+        .filter(person__in=person_ids, group__device__isnull=False)
+        .values_list("person_id", "group__device_id", "group__device__name")
+        .order_by("group__device__name", "group__device_id")
+        .distinct()
+    )
+    devices = {}
+    for person_id, device_id, name in held:
+        devices.setdefault(person_id, []).append({"pk": device_id, "name": name})
+    return devices
+
+
+@permission_required("groups.view_person")
+def person_detail(request, pk):
+    person = get_object_or_404(Person.objects.select_related("created_by"), pk=pk)
+    today = timezone.localdate()
+    consents = [
+        {"consent": consent, "state": _state(consent, today)} for consent in person.consents.all()
+    ]
+    voiceprints = person.voiceprints.select_related("group__device").order_by("-created_at", "-id")
+    history = AuditEntry.objects.filter(target_type="person", target_id=str(person.pk))
+    context = {
+        "person": person,
+        "consents": consents,
+        "in_force": any(row["state"]["code"] == "in_force" for row in consents),
+        "voiceprints": voiceprints,
+        "history": history.prefetch_related("device")[:20],
+    }
+    return render(request, "groups/person_detail.html", context)
+
+
+def _save_person(request, form, action, person=None):
+    """Save a valid form through the service (recording a person, or changing `person`); a
+    reference taken since the form was checked becomes a form error. Returns the redirect,
+    or None to show the form."""
+    if form.is_valid():
+        values = {name: form.cleaned_data[name] for name in services.people.FIELDS}
+        try:
+            if person is None:
+                person = services.create_person(request.actor, **values)
+                messages.success(request, _("“%(name)s” recorded.") % {"name": person.name})
+            elif services.update_person(request.actor, person, **values):
+                messages.success(request, _("“%(name)s” saved.") % {"name": person.name})
+            else:
+                messages.info(request, _("Nothing to change."))
+        except services.ReferenceTaken as taken:
+            form.add_error("reference", ValidationError(says.about(taken).text, code="unique"))
+        else:
+            return redirect(person)
+    audit.refuse(request.actor, action, wording.form_facts(form), target=person)
+    return None
+
+
+@permission_required("groups.add_person")
+def person_new(request):
+    form = PersonForm(request.POST or None)
+    if request.method == "POST" and (done := _save_person(request, form, Action.PERSON_CREATE)):
+        return done
+    return render(request, "groups/person_form.html", {"form": form})
+
+
+@permission_required("groups.change_person")
+def person_edit(request, pk):
+    person = get_object_or_404(Person, pk=pk)
+    # The form checks a copy: what was typed must not reach `person` before the service
+    # compares it with what is stored.
+    form = PersonForm(request.POST or None, instance=copy.copy(person))
+    if request.method == "POST" and (
+        done := _save_person(request, form, Action.PERSON_UPDATE, person)
+    ):
+        return done
+    return render(request, "groups/person_form.html", {"form": form, "person": person})
+
+
+@permission_required("groups.add_consent")
+def person_consent(request, pk):
+    person = get_object_or_404(Person, pk=pk)
+    form = ConsentForm(request.POST or None)
+    if request.method == "POST":
+        if not form.is_valid():
+            audit.refuse(
+                request.actor, Action.CONSENT_CREATE, wording.form_facts(form), target=person
+            )
+        else:
+            try:
+                consent = services.record_consent(request.actor, person, **form.cleaned_data)
+            except services.ConsentRefused as refused:  # checked again there (and audited)
+                for name, error in refused.errors.items():
+                    form.add_error(name, error)
+            else:
+                messages.success(
+                    request,
+                    _("Consent recorded for “%(name)s”: voiceprints may be kept until %(date)s.")
+                    % {"name": person.name, "date": date_format(consent.keep_until, "DATE_FORMAT")},
+                )
+                return redirect(person)
+    return render(request, "groups/consent_form.html", {"form": form, "person": person})
