@@ -2,6 +2,8 @@
 
 import pytest
 
+from .. import factories
+
 
 @pytest.mark.parametrize("path", ["/", "/accounts/login/", "/admin/", "/healthz", "/nope/"])
 def test_every_answer_has_a_strict_content_security_policy(administrator_client, path):
@@ -28,11 +30,13 @@ def test_pages_cannot_be_framed_and_sniffed(administrator_client):
 
 
 def test_pages_use_no_inline_script_or_style(administrator_client, device):
+    group = factories.group(device)
     for path in [
         "/",
         "/devices/",
         f"/devices/{device.pk}/",
         "/groups/new/",
+        f"/groups/{group.pk}/voiceprints/new/",  # the browser recorder
         "/audit/",
         "/quota/",
         "/admin/",
