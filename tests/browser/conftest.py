@@ -144,16 +144,20 @@ def _nothing_from_the_internet(context, live_server):
     assert not outside, f"pages requested outside addresses: {outside}"
 
 
+def session_cookie(user, url):
+    """A signed-in session for `user` as a browser cookie for `url`."""
+    client = Client()
+    client.force_login(user)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    return {"name": settings.SESSION_COOKIE_NAME, "value": session, "url": url}
+
+
 @pytest.fixture
 def sign_in(context, live_server):
     """Put a session for `user` into the browser (a real sign-in is the login test's job)."""
 
     def sign_in(user):
-        client = Client()
-        client.force_login(user)
-        session = client.cookies[settings.SESSION_COOKIE_NAME].value
-        cookie = {"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}
-        context.add_cookies([cookie])
+        context.add_cookies([session_cookie(user, live_server.url)])
         return user
 
     return sign_in
