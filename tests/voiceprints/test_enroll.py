@@ -5,18 +5,19 @@ import base64
 import datetime
 import io
 import threading
+import time
 import uuid
 import wave
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
 from groups import coze
-from groups.models import AuditEntry, Consent, Person, Voiceprint
+from groups.models import AuditEntry, Consent, Person, Voiceprint, VoiceprintGroup
 from tests import audio
 
 COLLEAGUE = "7400000000000000042"
@@ -31,7 +32,6 @@ def spoken():
 
 @pytest.fixture
 def living_room(coze_sim, device):
-    from groups.models import VoiceprintGroup
 
     answer = coze.get_client().create_group("living room")
     return VoiceprintGroup.objects.create(
@@ -274,20 +274,33 @@ def test_only_one_of_several_operators_gets_the_tenth_place(
     for n in range(9):
         Voiceprint.objects.create(coze_id=str(6_100_000 + n), group=living_room, name=f"v{n}")
     people = [enrollee(f"Racer {n}") for n in range(RACERS)]
-    coze_sim.add_fault("delay", seconds=0.3, times=None)  # every call slow: attempts overlap
-    start = threading.Barrier(RACERS)
-
-    def attempt(person):
-        client = Client()
+    clients = [Client() for _ in people]
+    for client in clients:
         client.force_login(operator)
+    start = threading.Barrier(RACERS + 1)
+
+    def hold_the_group():
+        # Every racer reaches the group's lock while it is held, so all of them count the
+        # places at the same moment unless the lock orders them.
+        try:
+            with transaction.atomic():
+                VoiceprintGroup.objects.select_for_update().get(pk=living_room.pk)
+                start.wait()
+                time.sleep(1.5)
+        finally:
+            connection.close()
+
+    def attempt(client, person):
         start.wait()
         try:
             return post(client, living_room, person, spoken).status_code
         finally:
             connection.close()
 
-    with ThreadPoolExecutor(RACERS) as pool:
-        statuses = list(pool.map(attempt, people))
+    with ThreadPoolExecutor(RACERS + 1) as pool:
+        holder = pool.submit(hold_the_group)
+        statuses = list(pool.map(attempt, clients, people))
+        holder.result()
 
     assert sorted(statuses) == [200] * (RACERS - 1) + [302]
     assert Voiceprint.objects.active().filter(group=living_room).count() == 10
