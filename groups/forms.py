@@ -348,6 +348,16 @@ class AudioField(forms.FileField):
 
 
 class VoiceprintFieldsForm(LimitsInCharacters, forms.Form):
+    """`dropped`: the request was too large for Django to keep its file in memory, so the
+    audio field arrives empty; it says so rather than "required"."""
+
+    def __init__(self, *args, dropped=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if dropped:
+            refused = audio.AudioRejected("too_large_upload")
+            self.fields["audio"].required = True
+            self.fields["audio"].error_messages["required"] = says.audio_refused(refused)
+
     name = forms.CharField(
         label=_("Name"),
         max_length=VOICEPRINT_NAME_MAX,

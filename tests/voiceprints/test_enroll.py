@@ -309,3 +309,15 @@ def test_only_one_of_several_operators_gets_the_tenth_place(
         AuditEntry.objects.filter(action="voiceprint.create").values_list("outcome", flat=True)
     )
     assert outcomes == ["refused"] * (RACERS - 1) + ["success"]
+
+
+def test_an_upload_too_large_to_hold_in_memory_is_told_so(
+    operator_client, living_room, spoken, coze_sim, settings
+):
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = len(spoken) // 2  # Django drops the file unread
+
+    response = post(operator_client, living_room, enrollee("Mum"), spoken, desc="kept")
+
+    page = response.content.decode()
+    assert "The file is larger than" in page and 'value="kept"' in page
+    assert "This field is required" not in page and not feature_calls(coze_sim)
