@@ -438,9 +438,13 @@ class VoiceprintEditForm(VoiceprintFieldsForm):
         help_text=_("Optional: a new recording replaces the voiceprint on Coze."),
     )
 
-    def __init__(self, *args, voiceprint, **kwargs):
+    def __init__(self, *args, voiceprint, person_only=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["name"].required = True
         self.fields["name"].help_text = _("At most 20 characters.")
         if voiceprint.person_id:  # whose voice it is, once said, stays said
             del self.fields["person"]
+        if person_only:  # made on Coze by someone else: only the register's facts change
+            for name in ("name", "desc", "audio"):
+                del self.fields[name]
+            self.fields["person"].required = True

@@ -169,7 +169,9 @@ def _changeable_or_redirect(request, voiceprint):
 @permission_required("groups.change_voiceprint")
 def voiceprint_edit(request, pk):
     voiceprint = _voiceprint(pk)
-    refused = _changeable_or_redirect(request, voiceprint)
+    # Whose voice one made by someone else is can still be said: that is ours alone.
+    person_only = voiceprint.is_active and not voiceprint.person_id and _maker(voiceprint)
+    refused = None if person_only else _changeable_or_redirect(request, voiceprint)
     if refused:
         return refused
     initial = {"name": voiceprint.name, "desc": voiceprint.desc}
@@ -178,7 +180,8 @@ def voiceprint_edit(request, pk):
         request.FILES or None,
         initial=initial,
         voiceprint=voiceprint,
-        dropped=request.method == "POST" and _audio_dropped(request),
+        person_only=bool(person_only),
+        dropped=not person_only and request.method == "POST" and _audio_dropped(request),
     )
     page = "voiceprints/voiceprint_edit.html"
     if request.method != "POST":
@@ -191,13 +194,16 @@ def voiceprint_edit(request, pk):
         changes = services.update_voiceprint(
             request.actor,
             voiceprint,
-            name=data["name"],
-            desc=data["desc"],
-            recording=data["audio"],
+            name=data.get("name", voiceprint.name),
+            desc=data.get("desc", voiceprint.desc),
+            recording=data.get("audio"),
             person=data.get("person"),
         )
     except services.NoConsent as refused:
-        form.add_error("person" if "person" in form.fields else None, says.about(refused).text)
+        if "person" in form.fields:
+            form.add_error("person", says.about(refused).text)
+        else:
+            tell(request, says.about(refused))
         return render(request, page, {"form": form, "voiceprint": voiceprint})
     except (services.NotTheCreator, coze.CozeError) as error:
         tell(request, says.about(error, "update_voiceprint"))
@@ -206,8 +212,9 @@ def voiceprint_edit(request, pk):
         return redirect(voiceprint)
     if changes:
         messages.success(request, _("“%(name)s” saved.") % {"name": voiceprint.name})
-        for warning in data["audio"].warnings if data["audio"] else ():
-            messages.warning(request, says.audio_warning(warning, data["audio"]))
+        recording = data.get("audio")
+        for warning in recording.warnings if recording else ():
+            messages.warning(request, says.audio_warning(warning, recording))
     else:
         messages.info(request, _("Nothing to change."))
     return redirect(voiceprint)
