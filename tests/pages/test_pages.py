@@ -1,5 +1,6 @@
 """Every page renders, in a constant number of SQL queries whatever the data size."""
 
+import datetime
 import re
 import uuid
 
@@ -7,8 +8,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import resolve
+from django.utils import timezone
 
-from groups.models import AuditEntry, Device, Job, VoiceprintGroup
+from groups.models import AuditEntry, Consent, Device, Job, Person, Voiceprint, VoiceprintGroup
 
 from .. import factories
 
@@ -41,7 +43,58 @@ def add_rows(n, offset, creator):
         for action, outcome in [("group.create", "success"), ("group.create", "failure")]
     )
     Job.objects.bulk_create(Job(kind="sync", state="succeeded", username="ada") for _ in range(n))
+    add_people(n, offset, devices)
     return devices[0]
+
+
+def add_people(n, offset, devices):
+    """People with consents (in force, withdrawn, expired) and voiceprints on the devices'
+    groups; the first person ever added gets more of each, and audit rows, every time."""
+    today = timezone.localdate()
+    people = Person.objects.bulk_create(
+        Person(name=f"person {i}", reference=f"P-{i}") for i in range(offset, offset + n)
+    )
+    subject = Person.objects.order_by("pk").first()
+    ended = {"withdrawn_at": timezone.now()}
+    Consent.objects.bulk_create(
+        Consent(
+            person=person,
+            given_by="person",
+            method="signed_form",
+            purpose="Recognising their voice.",
+            given_on=today - datetime.timedelta(days=days),
+            keep_until=today + datetime.timedelta(days=1095 - days),
+            recorded_by_name="ada",
+            **(ended if i % 3 == 1 else {}),
+        )
+        for i, person in enumerate([*people, subject, subject])
+        for days in ([10] if i % 3 != 2 else [2000])
+    )
+    groups = VoiceprintGroup.objects.filter(device__in=devices)
+    Voiceprint.objects.bulk_create(
+        Voiceprint(coze_id=f"{9_000_000 + offset + i}{k}", group=group, name=f"vp {i}", person=p)
+        for i, group in enumerate(groups)
+        for k, p in enumerate([people[i % n], subject])
+    )
+    AuditEntry.objects.bulk_create(
+        AuditEntry(
+            action="consent.create",
+            outcome="success",
+            target_type="person",
+            target_id=str(subject.pk),
+            target_label=subject.name,
+            facts={
+                "say": "consent_recorded",
+                "consent": 1,
+                "given_by": "person",
+                "method": "in_person",
+                "given_on": "2026-01-01",
+                "keep_until": "2028-12-31",
+                "shorter": False,
+            },
+        )
+        for _ in range(n)
+    )
 
 
 PAGES = [
@@ -75,6 +128,13 @@ PAGES = [
     "/healthz",
     "/jobs/",
     "/jobs/{job}/",
+    "/people/",
+    "/people/?q=person&sort=-consent",
+    "/people/?sort=voiceprints&page=2",
+    "/people/new/",
+    "/people/{subject}/",
+    "/people/{subject}/edit/",
+    "/people/{subject}/consent/",
 ]
 # Named URLs that answer only a POST (a button), so no page to count.
 POST_ONLY = {
@@ -93,7 +153,7 @@ def test_every_page_is_in_the_query_count_checks():
     named = {pattern.name for pattern in urls.urlpatterns}
     counted = {
         resolve(
-            page.split("?")[0].format(device=1, group=1, person=1, job=uuid.UUID(int=1))
+            page.split("?")[0].format(device=1, group=1, person=1, subject=1, job=uuid.UUID(int=1))
         ).url_name
         for page in PAGES
     }
@@ -122,7 +182,10 @@ def test_page_queries_do_not_grow_with_rows(administrator_client, administrator,
         target_id=str(group.pk),
     )
     job = Job.objects.create(kind="sync", state="running", username="ada", done=1, total=2)
-    path = page.format(device=device.pk, group=group.pk, person=administrator.pk, job=job.pk)
+    subject = Person.objects.order_by("pk").first()
+    path = page.format(
+        device=device.pk, group=group.pk, person=administrator.pk, subject=subject.pk, job=job.pk
+    )
     small = count_queries(administrator_client, path)
     add_rows(60, 100, administrator)
     VoiceprintGroup.objects.bulk_create(
