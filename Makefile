@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run serve test test-browser bench lint clean
+.PHONY: run serve test test-browser bench lint clean espeak
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,14 @@ serve: $(VENV)/.installed
 	$(VENV)/bin/gunicorn vpadmin.wsgi --bind $${BIND:-127.0.0.1:8000} \
 		--workers $${WEB_CONCURRENCY:-2} --timeout 60
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test espeak
 	$(VENV)/bin/pytest
+
+# The audio tests speak with espeak-ng: installed here when missing, if we are root with
+# apt-get; without it they are skipped (failed under CI).
+espeak:
+	@command -v espeak-ng >/dev/null || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null \
+		|| { apt-get update -q && apt-get install -y -q espeak-ng; } || true
 
 # The browser tests alone (part of `make test` too); they refresh screenshots/.
 test-browser: $(VENV)/.installed-test

@@ -12,17 +12,19 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from . import wording
+from . import audio, wording
 from .models import (
     DESC_MAX,
     NAME_MAX,
     PERSON_NAME_MAX,
+    VOICEPRINT_NAME_MAX,
     Consent,
     Device,
     Person,
     new_submission_id,
 )
 from .models.people import default_keep_until
+from .services import messages as says
 from .services import people
 from .text import (
     reject_control_characters,
@@ -323,3 +325,111 @@ class ConsentForm(LimitsInCharacters, forms.Form):
             if name not in self.errors:  # a field's own error says it first
                 self.add_error(name, error)
         return data
+
+
+class AudioField(forms.FileField):
+    """A recording, read whole and turned into what Coze accepts (groups.audio) while the
+    form is checked: the cleaned value is an audio.Recording, never a file on disk."""
+
+    widget = forms.FileInput(attrs={"accept": "audio/*,.wav,.flac,.mp3,.m4a,.aac,.ogg,.opus,.webm"})
+
+    def clean(self, data, initial=None):
+        uploaded = super().clean(data, initial)
+        if not uploaded:
+            return None
+        if uploaded.size > audio.UPLOAD_MAX:
+            error = audio.AudioRejected("too_large_upload", megabytes=audio.UPLOAD_MAX >> 20)
+            raise ValidationError(says.audio_refused(error), code=error.code)
+        try:
+            return audio.prepare(uploaded.read())
+        except audio.AudioRejected as error:
+            raise ValidationError(says.audio_refused(error), code=error.code) from None
+
+
+class VoiceprintFieldsForm(LimitsInCharacters, forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=VOICEPRINT_NAME_MAX,
+        required=False,
+        validators=VISIBLE_ON_ONE_LINE,
+        help_text=_("At most 20 characters; leave empty to use the person's name."),
+    )
+    desc = forms.CharField(
+        label=_("Description"),
+        max_length=DESC_MAX,
+        required=False,
+        validators=VISIBLE_ON_ONE_LINE,
+        help_text=_("Optional, at most 500 characters, on one line."),
+    )
+
+    def name_or_persons(self, person):
+        """The name typed, or else the person's, which must then fit Coze's limit."""
+        name = self.cleaned_data.get("name")
+        if name or person is None:
+            return name
+        if len(person.name) > VOICEPRINT_NAME_MAX:
+            self.add_error(
+                "name",
+                ValidationError(
+                    _("The person's name is longer than 20 characters: type a shorter one."),
+                    code="max_length",
+                ),
+            )
+        return person.name
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, person):
+        return f"{person.name} ({person.reference})" if person.reference else person.name
+
+
+class EnrollForm(VoiceprintFieldsForm):
+    """Enrollment: whose voice, its name on Coze, and the audio (a file, or the browser's
+    recording put into the same field). One token per rendered form."""
+
+    field_order = ["person", "name", "desc", "audio"]
+    person = PersonChoiceField(
+        label=_("Person"),
+        queryset=Person.objects.only("id", "name", "reference"),
+        empty_label=_("Choose a person"),
+        error_messages={"invalid_choice": _("That person does not exist.")},
+    )
+    audio = AudioField(
+        label=_("Audio"),
+        help_text=_(
+            "A recording of the person alone, 10 to 30 seconds of natural speech: WAV, FLAC, "
+            "MP3, M4A, OGG or WebM. It is converted for Coze and never stored."
+        ),
+    )
+    submission = forms.UUIDField(widget=forms.HiddenInput, initial=new_submission_id)
+
+    def clean(self):
+        data = super().clean()
+        data["name"] = self.name_or_persons(data.get("person"))
+        return data
+
+
+class VoiceprintEditForm(VoiceprintFieldsForm):
+    """Rename, re-describe, re-enroll with new audio, or (for one imported without a
+    person) say whose voice it is."""
+
+    person = PersonChoiceField(
+        label=_("Person"),
+        queryset=Person.objects.only("id", "name", "reference"),
+        required=False,
+        empty_label=_("— unknown —"),
+        help_text=_("Whose voice this is; they need a consent on record."),
+        error_messages={"invalid_choice": _("That person does not exist.")},
+    )
+    audio = AudioField(
+        label=_("New audio"),
+        required=False,
+        help_text=_("Optional: a new recording replaces the voiceprint on Coze."),
+    )
+
+    def __init__(self, *args, voiceprint, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].required = True
+        self.fields["name"].help_text = _("At most 20 characters.")
+        if voiceprint.person_id:  # whose voice it is, once said, stays said
+            del self.fields["person"]

@@ -2,7 +2,19 @@
 
 from django.urls import path
 
-from .views import audit, dashboard, devices, groups, jobs, me, people, quota, sync, team
+from .views import (
+    audit,
+    dashboard,
+    devices,
+    groups,
+    jobs,
+    me,
+    people,
+    quota,
+    sync,
+    team,
+    voiceprints,
+)
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -17,6 +29,10 @@ urlpatterns = [
     path("groups/<int:pk>/", groups.group_detail, name="group_detail"),
     path("groups/<int:pk>/edit/", groups.group_edit, name="group_edit"),
     path("groups/<int:pk>/delete/", groups.group_delete, name="group_delete"),
+    path("groups/<int:pk>/voiceprints/new/", voiceprints.voiceprint_new, name="voiceprint_new"),
+    path("voiceprints/<int:pk>/", voiceprints.voiceprint_detail, name="voiceprint_detail"),
+    path("voiceprints/<int:pk>/edit/", voiceprints.voiceprint_edit, name="voiceprint_edit"),
+    path("voiceprints/<int:pk>/delete/", voiceprints.voiceprint_delete, name="voiceprint_delete"),
     path("groups/attempts/<int:pk>/check/", groups.attempt_check, name="attempt_check"),
     path("people/", people.person_list, name="person_list"),
     path("people/new/", people.person_new, name="person_new"),

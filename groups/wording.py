@@ -30,6 +30,8 @@ FIELDS = {
     "purpose": _("purpose"),
     "given_on": _("given on"),
     "keep_until": _("kept until"),
+    "person": _("person"),
+    "audio": _("audio"),
     "__all__": _("form"),
 }
 
@@ -101,6 +103,21 @@ SENTENCES = {
         "was made)."
     ),
     "audit_write_failed": _("The outcome's details could not be stored."),
+    # Voiceprints
+    "enrolling": _("Enrolling %(person)s: %(seconds)s s of audio (SHA-256 %(sha256)s)."),
+    "enrolled": _("Enrolled %(person)s from %(seconds)s s of audio."),
+    "found_voiceprint": _("Found on Coze as %(coze_id)s, so the voiceprint was enrolled."),
+    "no_consent_none": _("No consent is on record for %(person)s: nothing was sent to Coze."),
+    "no_consent_expired": _(
+        "The consent of %(person)s has passed its date: nothing was sent to Coze."
+    ),
+    "no_consent_withdrawn": _("%(person)s has withdrawn their consent: nothing was sent to Coze."),
+    "group_not_active": _("The group “%(group)s” is no longer on Coze: nothing was sent."),
+    "group_full": _(
+        "The group already holds %(used)s of %(limit)s voiceprints: nothing was sent to Coze."
+    ),
+    "not_the_creator": _("Only %(creator)s, who made it on Coze, may change it: nothing was sent."),
+    "voiceprint_already_deleted": _("Coze no longer has the voiceprint, so it is deleted."),
     "sync_failed": _("Coze's list call failed on page %(page)s (%(reason)s); nothing was changed."),
     "sync_no_answer": _(
         "Coze's list call got no answer on page %(page)s (%(reason)s); nothing was changed."

@@ -167,6 +167,12 @@ TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True
 
+# Uploads stay in memory, never in a temporary file: audio is biometric data and must never
+# be written to disk. A request bigger than this reaches the view without its file (Django's
+# memory handler drops it, and no other handler takes it); 25 MB is groups.audio.UPLOAD_MAX.
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = 25 * 1024 * 1024
+
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -1,7 +1,7 @@
 """Every write to the register, audited, for the web, the API and jobs alike: each takes
 an explicit Actor (groups.actors) and raises the errors of groups.services.errors."""
 
-from . import devices, people
+from . import devices, people, voiceprints
 from .attempts import check_creation
 from .devices import create_device, delete_device, update_device
 from .errors import (
@@ -10,8 +10,12 @@ from .errors import (
     ConsentRefused,
     DeviceBusy,
     DeviceGone,
+    GroupFull,
+    GroupNotActive,
     NameTaken,
+    NoConsent,
     NotRegistered,
+    NotTheCreator,
     QuotaExceeded,
     ReferenceTaken,
     SerialTaken,
@@ -21,10 +25,19 @@ from .groups import create_group, delete_group, update_group
 from .jobs import start_sync, sync_here
 from .people import create_person, record_consent, update_person
 from .sync import SyncFailed, sync_groups
+from .voiceprints import delete_voiceprint, enroll, update_voiceprint
 
 __all__ = [
     "devices",
     "people",
+    "voiceprints",
+    "GroupFull",
+    "GroupNotActive",
+    "NoConsent",
+    "NotTheCreator",
+    "delete_voiceprint",
+    "enroll",
+    "update_voiceprint",
     "AlreadySubmitted",
     "AttemptUnresolved",
     "ConsentRefused",

@@ -79,3 +79,37 @@ class ConsentRefused(Exception):
     def __init__(self, errors):
         super().__init__(f"consent refused: {', '.join(errors)}")
         self.errors = errors
+
+
+class NoConsent(Exception):
+    """The person has no consent in force: none recorded, its date passed, or withdrawn
+    (`reason`: "none", "expired" or "withdrawn")."""
+
+    def __init__(self, person, reason):
+        super().__init__(f"no consent in force for person {person.pk}: {reason}")
+        self.person, self.reason = person, reason
+
+
+class GroupFull(Exception):
+    """The group holds (or is being given) as many voiceprints as Coze allows."""
+
+    def __init__(self, group, used, limit):
+        super().__init__(f"group {group.pk} holds {used} of {limit} voiceprints")
+        self.group, self.used, self.limit = group, used, limit
+
+
+class GroupNotActive(Exception):
+    """The group is gone from Coze or deleted: nothing can be enrolled in it."""
+
+    def __init__(self, group):
+        super().__init__(f"group {group.pk} is {group.state}")
+        self.group = group
+
+
+class NotTheCreator(Exception):
+    """Coze lets only an item's creator change or delete it, and the token is someone
+    else's: the call would be refused, so it is not made."""
+
+    def __init__(self, item, creator_name):
+        super().__init__(f"{item} was made on Coze by {creator_name}")
+        self.item, self.creator_name = item, creator_name

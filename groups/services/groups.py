@@ -8,7 +8,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from .. import audit, coze, quota
-from ..models import AuditEntry, CozeAccount, Device, VoiceprintGroup
+from ..models import AuditEntry, CozeAccount, Device, Voiceprint, VoiceprintGroup
 from ..wording import fact
 from . import attempts
 from .errors import (
@@ -302,6 +302,10 @@ def _finish_deletion(group, entry, *, actor, resolves=None, facts=None, **fields
     with transaction.atomic():
         group.state, group.ended_at = VoiceprintGroup.State.DELETED, timezone.now()
         group.save(update_fields=["state", "ended_at"])
+        # Coze deletes a group's voiceprints with it.
+        group.voiceprints.filter(state=Voiceprint.State.ACTIVE).update(
+            state=Voiceprint.State.DELETED, ended_at=group.ended_at
+        )
         if entry is not None:
             conclude(actor, entry, Outcome.SUCCESS, facts=facts, **fields)
         else:

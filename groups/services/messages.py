@@ -2,11 +2,13 @@
 that the pages, the API and jobs say the same thing. Each has a level (as
 django.contrib.messages names them) and a stable code for the API."""
 
+import math
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from .. import coze, wording
+from .. import audio, coze, wording
 from . import errors
 from .sync import SyncFailed
 
@@ -36,6 +38,57 @@ def group_gone(group, error):
         "Coze no longer has “%(name)s” (logid %(logid)s): it is marked gone and cannot be changed."
     ) % {"name": group.name, "logid": error.logid or "—"}
     return Message("error", "group_gone", text)
+
+
+def audio_refused(error):
+    """Why a recording (groups.audio.AudioRejected) cannot be enrolled, for anyone."""
+    # A refusal raised outside prepare() (a form's own size check) may leave out the limit.
+    figures = {"limit": audio.UPLOAD_MAX // (1024 * 1024), **error.params}
+    params = {name: wording.shown(value) for name, value in figures.items()}
+    if error.code == "too_short":
+        return _too_short(error.params["seconds"]) % params
+    return AUDIO_REFUSED[error.code]() % params
+
+
+def audio_warning(code, recording):
+    """What a recording's warning ("short", "long") means; it can still be enrolled."""
+    if code == "short":
+        seconds = _down(recording.speech_seconds)
+        text = ngettext(
+            "Only %(seconds)s second of speech was found; Coze recommends 10 to 30 seconds, "
+            "so the voiceprint may recognise this person less reliably.",
+            "Only %(seconds)s seconds of speech were found; Coze recommends 10 to 30 seconds, "
+            "so the voiceprint may recognise this person less reliably.",
+            _plural_count(seconds),
+        )
+        return text % {"seconds": wording.shown(seconds)}
+    seconds = round(recording.duration)
+    text = ngettext(
+        "The recording is %(seconds)s second long; Coze recommends 10 to 30 seconds.",
+        "The recording is %(seconds)s seconds long; Coze recommends 10 to 30 seconds.",
+        seconds,
+    )
+    return text % {"seconds": wording.shown(seconds)}
+
+
+def _too_short(seconds):
+    return ngettext(
+        "Only %(seconds)s second of speech was found; at least %(minimum)s seconds are "
+        "needed, 10 to 30 seconds work best.",
+        "Only %(seconds)s seconds of speech were found; at least %(minimum)s seconds are "
+        "needed, 10 to 30 seconds work best.",
+        _plural_count(seconds),
+    )
+
+
+def _plural_count(seconds):
+    """gettext chooses plurals by whole numbers; 1.5 seconds reads as plural (CLDR's "other")."""
+    return int(seconds) if float(seconds).is_integer() else 2
+
+
+def _down(seconds):
+    """Seconds to one decimal, rounded down: 9.97 s of speech is not told as 10."""
+    return math.floor(seconds * 10) / 10
 
 
 def details(error):
@@ -100,9 +153,34 @@ REFUSED = {
         "Coze did not delete the group: %(msg)s (code %(code)s, HTTP %(status)s, "
         "logid %(logid)s). Nothing was changed."
     ),
+    "enroll": lambda: _(
+        "Coze did not enroll the voiceprint: %(msg)s (code %(code)s, HTTP %(status)s, "
+        "logid %(logid)s)."
+    ),
+    "update_voiceprint": lambda: _(
+        "Coze did not change the voiceprint: %(msg)s (code %(code)s, HTTP %(status)s, "
+        "logid %(logid)s). Nothing was changed."
+    ),
+    "delete_voiceprint": lambda: _(
+        "Coze did not delete the voiceprint: %(msg)s (code %(code)s, HTTP %(status)s, "
+        "logid %(logid)s). Nothing was changed."
+    ),
     "": lambda: _("Coze refused: %(msg)s (code %(code)s, HTTP %(status)s, logid %(logid)s)."),
 }
 NO_ANSWER = {
+    "enroll": lambda: _(
+        "Coze did not answer (%(reason)s), and the voiceprint is not on the group's list: "
+        "it may still be made. Wait a minute and look at the group's page (a sync shows it) "
+        "before enrolling again."
+    ),
+    "update_voiceprint": lambda: _(
+        "Coze did not answer (%(reason)s): the voiceprint may or may not be changed. "
+        "vpadmin kept the old values; saving again is safe."
+    ),
+    "delete_voiceprint": lambda: _(
+        "Coze did not answer (%(reason)s): the voiceprint may or may not be deleted. "
+        "Deleting it again is safe."
+    ),
     "create": lambda: _(
         "Coze did not answer (%(reason)s), and the group is not on Coze's list yet: it "
         "may still be created. It was not sent again. Use “Check now” on the device's "
@@ -117,6 +195,31 @@ NO_ANSWER = {
         "Coze did not answer (%(reason)s): the group may or may not be deleted. "
         "Deleting it again is safe: if Coze no longer has it, vpadmin records it as "
         "deleted."
+    ),
+}
+
+AUDIO_REFUSED = {
+    "not_audio": lambda: _(
+        "This file is not audio we can read. Upload a recording such as WAV, MP3, M4A, OGG or WebM."
+    ),
+    "too_large_upload": lambda: _(
+        "The file is larger than %(limit)s MB, the most that can be read. Upload a shorter "
+        "recording: 10 to 30 seconds of speech work best."
+    ),
+    "too_long": lambda: _(
+        "The recording is longer than %(minutes)s minutes. Upload a shorter one: 10 to 30 "
+        "seconds of speech work best."
+    ),
+    "silent": lambda: _(
+        "The recording is silent, or holds no speech. Check the microphone and record again."
+    ),
+    "clipped": lambda: _(
+        "The recording is too loud: %(percent)s %% of it is clipped. Record again a little "
+        "further from the microphone."
+    ),
+    "too_large": lambda: _(
+        "Converted for Coze, the recording is %(megabytes)s MB, more than the %(limit)s MB "
+        "Coze accepts. Upload a shorter one: 10 to 30 seconds of speech work best."
     ),
 }
 
@@ -194,7 +297,54 @@ def _sync_under_way(_under_way):
     return Message("info", "sync_under_way", text)
 
 
+def _no_consent(refused):
+    texts = {
+        "none": _(
+            "No consent is on record for %(person)s, so they cannot be enrolled. Record "
+            "their consent first (on their page)."
+        ),
+        "expired": _(
+            "The consent of %(person)s has passed its date, so they cannot be enrolled. "
+            "Record a new consent first (on their page)."
+        ),
+        "withdrawn": _(
+            "%(person)s has withdrawn their consent, so they cannot be enrolled until a new "
+            "consent is recorded."
+        ),
+    }
+    text = texts[refused.reason] % {"person": refused.person.name}
+    return Message("error", f"no_consent_{refused.reason}", text)
+
+
+def _group_full(full):
+    text = _(
+        "“%(group)s” already holds %(used)s of %(limit)s voiceprints, as many as Coze allows "
+        "in a group. Nothing was sent to Coze. Delete one you no longer need first."
+    ) % {"group": full.group.name, "used": full.used, "limit": full.limit}
+    return Message("error", "group_full", text)
+
+
+def _group_not_active(gone):
+    text = _("“%(group)s” is %(state)s: nothing can be enrolled in it.") % {
+        "group": gone.group.name,
+        "state": gone.group.state_label,
+    }
+    return Message("error", "group_not_active", text)
+
+
+def _not_the_creator(refused):
+    text = _(
+        "“%(name)s” was made on Coze by %(creator)s, and Coze lets only its maker change or "
+        "delete it: nothing was sent. Ask them, or use their token."
+    ) % {"name": refused.item.name, "creator": refused.creator_name}
+    return Message("error", "not_the_creator", text)
+
+
 SAYINGS = {
+    errors.NoConsent: _no_consent,
+    errors.GroupFull: _group_full,
+    errors.GroupNotActive: _group_not_active,
+    errors.NotTheCreator: _not_the_creator,
     errors.QuotaExceeded: _quota_full,
     errors.NameTaken: _name_taken,
     errors.AttemptUnresolved: _attempt_unresolved,

@@ -12,7 +12,7 @@ from ..filtersets import DeviceFilterSet
 from ..forms import (
     DeviceForm,
 )
-from ..models import AuditEntry, Device
+from ..models import AuditEntry, Device, Voiceprint, VoiceprintGroup
 from ..services import attempts
 from ..services import messages as says
 from .common import ACTIVE_GROUP_COUNT, permission_required, tell
@@ -52,6 +52,11 @@ def device_detail(request, pk):
         .filter(device=device)
         .select_related("device")[:20],
         "history": device.audit_entries.all()[:20],
+        # The people the device recognises: active voiceprints in its active groups.
+        "voiceprints": Voiceprint.objects.active()
+        .filter(group__device=device, group__state=VoiceprintGroup.State.ACTIVE)
+        .select_related("person", "group__device")
+        .order_by("group__name", "name")[:100],
     }
     return render(request, "groups/device_detail.html", context)
 

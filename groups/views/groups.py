@@ -14,9 +14,10 @@ from ..forms import (
     GroupEditForm,
     GroupForm,
 )
-from ..models import AuditEntry, Device, VoiceprintGroup
+from ..models import FEATURES_MAX, AuditEntry, Device, VoiceprintGroup
 from ..services import attempts
 from ..services import messages as says
+from ..services.voiceprints import places_taken
 from .common import permission_required, tell
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
@@ -60,7 +61,15 @@ def group_detail(request, pk):
     history = AuditEntry.objects.filter(
         target_type="voiceprintgroup", target_id=str(group.pk)
     ).prefetch_related("device")
-    return render(request, "groups/group_detail.html", {"group": group, "history": history[:20]})
+    voiceprints = group.voiceprints.select_related("person").order_by("state", "-created_at")
+    context = {
+        "group": group,
+        "history": history[:20],
+        "voiceprints": voiceprints,
+        "places_taken": places_taken(group),
+        "places": FEATURES_MAX,
+    }
+    return render(request, "groups/group_detail.html", context)
 
 
 @permission_required("groups.add_voiceprintgroup")

@@ -43,8 +43,45 @@ def add_rows(n, offset, creator):
         for action, outcome in [("group.create", "success"), ("group.create", "failure")]
     )
     Job.objects.bulk_create(Job(kind="sync", state="succeeded", username="ada") for _ in range(n))
+    add_voiceprints(n, offset, devices[0])
     add_people(n, offset, devices)
     return devices[0]
+
+
+def add_voiceprints(n, offset, device):
+    """People with consents, and their voiceprints in the first device's first group (up
+    to Coze's ten) and in groups of their own."""
+    today = datetime.date.today()
+    people = Person.objects.bulk_create(
+        Person(name=f"person {i}") for i in range(offset, offset + n)
+    )
+    consents = Consent.objects.bulk_create(
+        Consent(
+            person=person,
+            given_by="person",
+            method="in_person",
+            purpose="recognition",
+            given_on=today,
+            keep_until=today + datetime.timedelta(days=30),
+        )
+        for person in people
+    )
+    shared = VoiceprintGroup.objects.filter(device=device).order_by("pk").first()
+    room = 10 - shared.voiceprints.count()
+    Voiceprint.objects.bulk_create(
+        Voiceprint(
+            coze_id=str(6_000_000 + i),
+            group=shared if k < room else VoiceprintGroup.objects.filter(device=device).last(),
+            name=f"voice {i}",
+            person=person,
+            consent=consent,
+            duration=12.5,
+            speech_seconds=11.0,
+        )
+        for k, (i, person, consent) in enumerate(
+            zip(range(offset, offset + n), people, consents, strict=True)
+        )
+    )
 
 
 def add_people(n, offset, devices):
@@ -52,7 +89,7 @@ def add_people(n, offset, devices):
     groups; the first person ever added gets more of each, and audit rows, every time."""
     today = timezone.localdate()
     people = Person.objects.bulk_create(
-        Person(name=f"person {i}", reference=f"P-{i}") for i in range(offset, offset + n)
+        Person(name=f"someone {i}", reference=f"P-{i}") for i in range(offset, offset + n)
     )
     subject = Person.objects.order_by("pk").first()
     ended = {"withdrawn_at": timezone.now()}
@@ -128,8 +165,13 @@ PAGES = [
     "/healthz",
     "/jobs/",
     "/jobs/{job}/",
+    "/groups/{group}/voiceprints/new/",
+    "/voiceprints/{voiceprint}/",
+    "/voiceprints/{voiceprint}/edit/",
+    "/voiceprints/{voiceprint}/delete/",
     "/people/",
-    "/people/?q=person&sort=-consent",
+    "/people/?q=person",
+    "/people/?q=someone&sort=-consent",
     "/people/?sort=voiceprints&page=2",
     "/people/new/",
     "/people/{subject}/",
@@ -153,7 +195,9 @@ def test_every_page_is_in_the_query_count_checks():
     named = {pattern.name for pattern in urls.urlpatterns}
     counted = {
         resolve(
-            page.split("?")[0].format(device=1, group=1, person=1, subject=1, job=uuid.UUID(int=1))
+            page.split("?")[0].format(
+                device=1, group=1, person=1, job=uuid.UUID(int=1), voiceprint=1, subject=1
+            )
         ).url_name
         for page in PAGES
     }
@@ -182,9 +226,14 @@ def test_page_queries_do_not_grow_with_rows(administrator_client, administrator,
         target_id=str(group.pk),
     )
     job = Job.objects.create(kind="sync", state="running", username="ada", done=1, total=2)
-    subject = Person.objects.order_by("pk").first()
+    voiceprint = Voiceprint.objects.filter(group=group).first()
     path = page.format(
-        device=device.pk, group=group.pk, person=administrator.pk, subject=subject.pk, job=job.pk
+        device=device.pk,
+        group=group.pk,
+        person=administrator.pk,
+        job=job.pk,
+        voiceprint=voiceprint.pk,
+        subject=Person.objects.order_by("pk").first().pk,  # the one add_people() grows
     )
     small = count_queries(administrator_client, path)
     add_rows(60, 100, administrator)
