@@ -413,10 +413,11 @@ def test_the_person_page_lists_every_voiceprint_with_its_group_and_device(viewer
     consent = factories.consent(person)
     kitchen = factories.group(device, "kitchen")
     loose = factories.group(None, "loose")
-    factories.voiceprint(kitchen, person, "wang-kitchen", consent=consent)
+    enrolled = factories.voiceprint(kitchen, person, "wang-kitchen", consent=consent)
     factories.voiceprint(loose, person, "wang-old", state="deleted")
     factories.voiceprint(kitchen, None, "someone else")
     page = viewer_client.get(f"/people/{person.pk}/").content.decode()
+    assert f'<a href="/voiceprints/{enrolled.pk}/">wang-kitchen</a>' in page
     assert f'<a href="/groups/{kitchen.pk}/">kitchen</a>' in page
     assert f'<a href="/devices/{device.pk}/">Living room speaker</a>' in page
     assert "wang-old" in page and "deleted" in page and "someone else" not in page
