@@ -123,6 +123,13 @@ SENTENCES = {
         "Coze's list call got no answer on page %(page)s (%(reason)s); nothing was changed."
     ),
     "sync_not_applied": _("The register could not be updated; nothing was changed."),
+    "voiceprints_unread": _(
+        "The voiceprints of “%(group)s” could not be read (%(reason)s); the next sync reads "
+        "them again."
+    ),
+    "voiceprints_not_applied": _(
+        "The voiceprints of “%(group)s” could not be stored; the next sync reads them again."
+    ),
     # Background jobs
     "job_stopped": _(
         "The job making this call lost its worker (%(why)s) before the outcome was recorded; "
@@ -315,7 +322,8 @@ def _changes(facts):
 
 def _synced(facts):
     counts = facts["counts"]
-    if any(counts.values()):
+    voiceprints = [facts.get(f"voiceprints_{what}", 0) for what in ("imported", "updated", "gone")]
+    if any(counts.values()) or any(voiceprints):
         parts = [
             ngettext("%(n)s imported", "%(n)s imported", counts["imported"]),
             ngettext("%(n)s updated", "%(n)s updated", counts["updated"]),
@@ -335,7 +343,56 @@ def _synced(facts):
     ) % {"total": shown(facts["total"]), "calls": shown(facts["calls"])}
     if not facts.get("steady", True):
         text += str(_("; Coze's list changed while it was read, so no group was marked gone"))
+    return text + _voiceprints_synced(facts)
+
+
+def _voiceprints_synced(facts):
+    """What a sync did to the voiceprints (nothing said when it had nothing to do)."""
+    imported, updated, gone, lists, unread = (
+        facts.get(key, 0)
+        for key in (
+            "voiceprints_imported",
+            "voiceprints_updated",
+            "voiceprints_gone",
+            "voiceprint_lists",
+            "voiceprints_unread",
+        )
+    )
+    text = ""
+    if imported or updated or gone or lists:
+        text += ngettext(
+            "; voiceprints: %(imported)s imported, %(updated)s updated, %(gone)s gone "
+            "(%(lists)s list call)",
+            "; voiceprints: %(imported)s imported, %(updated)s updated, %(gone)s gone "
+            "(%(lists)s list calls)",
+            lists,
+        ) % {
+            "imported": shown(imported),
+            "updated": shown(updated),
+            "gone": shown(gone),
+            "lists": shown(lists),
+        }
+    if unread:
+        text += ngettext(
+            "; the voiceprints of %(n)s group could not be read: the next sync reads them",
+            "; the voiceprints of %(n)s groups could not be read: the next sync reads them",
+            unread,
+        ) % {"n": shown(unread)}
+    if facts.get("voiceprints_error"):
+        text += str(_("; reading the voiceprints stopped on an unexpected error (%(error)s)")) % {
+            "error": facts["voiceprints_error"]
+        }
     return text
+
+
+def _voiceprints_stopped(facts):
+    return ngettext(
+        "Coze failed for %(failures)s groups in a row, so the voiceprints of the %(n)s group "
+        "left wait for the next sync.",
+        "Coze failed for %(failures)s groups in a row, so the voiceprints of the %(n)s groups "
+        "left wait for the next sync.",
+        facts["groups"],
+    ) % {"failures": shown(facts["failures"]), "n": shown(facts["groups"])}
 
 
 def _pruned(facts):
@@ -417,5 +474,6 @@ SPECIAL = {
     "pruned": _pruned,
     "listed_page": _listed_page,
     "sync_job_failed": _sync_job_failed,
+    "voiceprints_stopped": _voiceprints_stopped,
     "consent_recorded": _consent_recorded,
 }

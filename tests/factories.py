@@ -1,8 +1,6 @@
-"""Rows the tests build, in one place: people in roles (users who sign in), devices,
-groups, audit rows, the actor a test acts as, and the register's people (enrollees: whose
-voices are enrolled), their consents and voiceprints."""
+"""Rows the tests build, in one place: people in roles, devices, groups, audit rows, the
+actor a test acts as, and (made directly) enrollees, their consents and voiceprints."""
 
-import datetime
 import itertools
 
 from django.contrib.auth import get_user_model
@@ -11,6 +9,7 @@ from django.utils import timezone
 
 from groups.actors import Actor
 from groups.models import AuditEntry, Consent, Device, Person, Voiceprint, VoiceprintGroup
+from groups.models.people import default_keep_until
 
 _numbers = itertools.count(1)
 
@@ -49,36 +48,36 @@ def audit_row(action="group.create", outcome="success", **fields):
     return AuditEntry.objects.create(action=action, outcome=outcome, **fields)
 
 
-def enrollee(name=None, reference="", **fields):
-    """A person in the register (not a user: see person() for those)."""
+# The register's people and voiceprints, made directly with the ORM (`person` above is
+# someone who signs in; an enrollee is someone whose voice is enrolled).
+
+
+def enrollee(name=None, **fields):
+    """A person in the register whose voice may be enrolled, with no consent yet."""
     n = next(_numbers)
-    return Person.objects.create(name=name or f"Person {n}", reference=reference, **fields)
+    return Person.objects.create(name=name or f"Enrollee {n}", **fields)
 
 
-def consent(enrollee, *, given_on=None, keep_until=None, **fields):
-    """A consent the person gave themselves, given today and kept three years unless said."""
+def consent_for(person, *, given_on=None, **fields):
+    """`person`'s own signed consent, given today unless `given_on`, keeping voiceprints
+    for VOICEPRINT_RETENTION_DAYS; `withdrawn_at` or an earlier `keep_until` ends it."""
     given_on = given_on or timezone.localdate()
     values = {
         "given_by": Consent.GivenBy.PERSON,
         "method": Consent.Method.SIGNED_FORM,
-        "purpose": "Recognising their voice on the team's devices.",
-        "recorded_by_name": "olga",
+        "purpose": "To be recognised by the living room speaker.",
+        "keep_until": default_keep_until(given_on),
         **fields,
     }
-    return Consent.objects.create(
-        person=enrollee,
-        given_on=given_on,
-        keep_until=keep_until or given_on + datetime.timedelta(days=1095),
-        **values,
-    )
+    return Consent.objects.create(person=person, given_on=given_on, **values)
 
 
-def voiceprint(group, enrollee=None, name=None, **fields):
+def voiceprint(group, name=None, coze_id=None, **fields):
+    """A voiceprint in the register, in `group`: nobody's unless `person` is given."""
     n = next(_numbers)
     return Voiceprint.objects.create(
-        coze_id=str(7_600_000_000_000_000_000 + n),
         group=group,
+        coze_id=coze_id or str(7_600_000_000_000_000_000 + n),
         name=name or f"voiceprint {n}",
-        person=enrollee,
         **fields,
     )

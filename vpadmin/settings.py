@@ -215,10 +215,12 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 CSRF_FAILURE_VIEW = "vpadmin.errors.csrf_failure"
 X_FRAME_OPTIONS = "DENY"
 # Every page, the admin's too, uses only vpadmin's own files: no inline script or style.
+# media-src adds blob: for one thing only: the browser recorder plays the take back from an
+# object URL of the WAV it made (static/recorder.js); its worklet loads under script-src.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
+    "media-src 'self' blob:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
 

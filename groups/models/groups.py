@@ -66,6 +66,16 @@ class VoiceprintGroup(models.Model):
     feature_count = models.PositiveIntegerField(_("voiceprints"), default=0)
     remote_created_at = models.DateTimeField(_("created on Coze"), null=True, blank=True)
     remote_updated_at = models.DateTimeField(_("updated on Coze"), null=True, blank=True)
+    # When the sync last read the group's voiceprints in full (the list call's start), and
+    # the group's feature_count and updated_at as Coze's list of groups showed them then:
+    # while Coze shows the same pair, the voiceprints need not be read again.
+    voiceprints_read_at = models.DateTimeField(_("voiceprints read"), null=True, blank=True)
+    voiceprints_read_count = models.PositiveIntegerField(
+        _("voiceprints when read"), null=True, blank=True
+    )
+    voiceprints_read_updated_at = models.DateTimeField(
+        _("updated on Coze when read"), null=True, blank=True
+    )
 
     objects = VoiceprintGroupQuerySet.as_manager()
 

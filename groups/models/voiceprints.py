@@ -3,6 +3,7 @@ enrolled it and what the audio was like. The audio itself is never kept."""
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -17,6 +18,15 @@ FEATURES_MAX = 10  # voiceprints a group may hold [doc]
 class VoiceprintQuerySet(models.QuerySet):
     def active(self):
         return self.filter(state=Voiceprint.State.ACTIVE)
+
+    def unvouched(self, today=None):
+        """Active voiceprints, in groups on Coze, that nobody has vouched for: no person
+        (made elsewhere and imported), or a person with no consent in force."""
+        # No person: the subquery finds nothing either (person_id = NULL matches no row).
+        in_force = Consent.objects.in_force(today).filter(person=OuterRef("person"))
+        # Coze deletes a group's voiceprints with it, whatever the register still says.
+        on_coze = self.active().filter(group__state=VoiceprintGroup.State.ACTIVE)
+        return on_coze.filter(~Exists(in_force))
 
 
 class Voiceprint(models.Model):

@@ -234,6 +234,10 @@ def _mark_gone(group):
     VoiceprintGroup.objects.filter(pk=group.pk, state=VoiceprintGroup.State.ACTIVE).update(
         state=VoiceprintGroup.State.GONE, ended_at=now
     )
+    # Coze's voiceprints live in their group: gone with it.
+    group.voiceprints.filter(state=Voiceprint.State.ACTIVE).update(
+        state=Voiceprint.State.GONE, ended_at=now
+    )
     group.state, group.ended_at = VoiceprintGroup.State.GONE, now
 
 

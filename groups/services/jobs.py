@@ -211,13 +211,20 @@ def _finish(job, state, summary):
 
 
 def _sync(job, actor):
+    read = {"pages": 0}
+
     def page_read(page, pages, answer):
+        read["pages"] = page
         groups = len(answer.data["items"])
         row = {"outcome": "success", "facts": fact("listed_page", page=page, groups=groups)}
         _progress(job, page, pages, {**row, "logid": answer.logid})
 
+    def group_read(done, groups, row):
+        # After the pages of the groups, one step per group whose voiceprints are read.
+        _progress(job, read["pages"] + done, read["pages"] + groups, row)
+
     try:
-        result = sync_groups(actor, on_page=page_read)
+        result = sync_groups(actor, on_page=page_read, on_group=group_read)
     except SyncFailed as failed:
         error, entry = failed.error, failed.entry
         row = {"outcome": entry.outcome, "facts": entry.facts, "logid": error.logid}
@@ -231,7 +238,8 @@ def _sync(job, actor):
         )
         _finish(job, State.FAILED, summary)
         raise
-    job.total = job.done  # the pages read, however many Coze's first total promised
+    # The pages and groups read, however many Coze's first total promised.
+    job.total = job.done
     _this_run(job).update(total=job.total)
     _finish(job, State.SUCCEEDED, result.entry.facts)
     return result

@@ -3,30 +3,34 @@ vpadmin which device each serves and who did what.
 
 Every page of the list is fetched before anything is applied, so a sync that fails
 halfway changes nothing; the changes are then applied in one transaction, under the
-account lock the quota check takes.
+account lock the quota check takes. Then the voiceprints of the groups that changed on
+Coze are read and applied, group by group (voiceprint_sync); the one group.sync audit row
+tells both.
 """
 
 import logging
 import math
 import time
 from collections import defaultdict
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from .. import audit, coze
 from ..models import DESC_MAX, NAME_MAX, AuditEntry, CozeAccount, VoiceprintGroup
 from ..wording import fact
-from . import attempts
+from . import attempts, voiceprint_sync, whoami
 from .attempts import pending_margin
+from .listing import PAGE_SIZE, PageFailed, moment, read_page, text, total_and_items
+from .voiceprint_sync import VoiceprintCounts
 
 log = logging.getLogger("vpadmin.sync")
 Action, Outcome, State = AuditEntry.Action, AuditEntry.Outcome, VoiceprintGroup.State
 
-PAGE_SIZE = 200  # Coze's largest: 1,000 groups cost 5 list calls
+# Coze's largest page (listing.PAGE_SIZE): 1,000 groups cost 5 list calls.
 BATCH_SIZE = 500
 COZE_TIMES = ["remote_created_at", "remote_updated_at"]
 SYNCED_FIELDS = ["name", "desc", "feature_count", *COZE_TIMES]
@@ -42,11 +46,13 @@ class SyncResult:
     remote_total: int
     list_calls: int
     entry: AuditEntry  # the group.sync audit row
-    apply_seconds: float = 0.0  # local work after the last list call
+    apply_seconds: float = 0.0  # applying the groups, after their last list call
+    voiceprints: VoiceprintCounts = field(default_factory=VoiceprintCounts)
 
     @property
     def changed(self) -> bool:
-        return bool(self.imported or self.updated or self.gone or self.resolved)
+        groups = self.imported or self.updated or self.gone or self.resolved
+        return bool(groups or self.voiceprints.changed)
 
 
 class SyncFailed(Exception):
@@ -80,21 +86,18 @@ class Listing:
     steady: bool  # Coze's total stayed the same from the first page to the last
 
 
-class _PageFailed(Exception):
-    def __init__(self, error, page):
-        super().__init__(str(error))
-        self.error, self.page = error, page
-
-
-def sync_groups(actor, *, on_page=None) -> SyncResult:
-    """Bring the register in line with Coze's list; raises SyncFailed when a list call
-    fails. `on_page(page, pages, answer)` hears of each page read (a job's progress)."""
+def sync_groups(actor, *, on_page=None, on_group=None) -> SyncResult:
+    """Bring the register in line with Coze's list, then the voiceprints of the groups
+    that changed on Coze; raises SyncFailed when a list call of the groups fails.
+    `on_page(page, pages, answer)` hears of each page read and `on_group(done, total,
+    row)` of each group whose voiceprints were read (a job's progress)."""
     attempts.expire_pending()
     entry = audit.record(actor, Action.GROUP_SYNC, Outcome.PENDING)
     started = timezone.now()
+    client = coze.get_client()
     try:
-        listing = fetch_listing(coze.get_client(), on_page=on_page)
-    except _PageFailed as failed:
+        listing = fetch_listing(client, on_page=on_page)
+    except PageFailed as failed:
         error = failed.error
         no_answer = isinstance(error, coze.CozeNoAnswer)
         outcome = Outcome.UNKNOWN if no_answer else Outcome.FAILURE
@@ -111,35 +114,67 @@ def sync_groups(actor, *, on_page=None) -> SyncResult:
 
     clock = time.monotonic()
     try:
-        counts = _apply(listing, entry, started=started, actor=actor)
+        counts, voiceprints_gone = _apply(listing, started=started, actor=actor)
     except Exception:
         # No sync row stays pending; the transaction has already been rolled back.
         log.exception("sync: the register was not updated")
         audit.finish(entry, Outcome.FAILURE, facts=fact("sync_not_applied"))
         raise
+    apply_seconds = time.monotonic() - clock
+    facts = fact("synced", counts=counts, total=listing.total, calls=listing.calls)
+    facts["steady"] = listing.steady
+    voiceprints = VoiceprintCounts(gone=voiceprints_gone)
+    try:
+        whoami.token_user()  # kept known: whose voiceprints the token may change
+        voiceprints.add(voiceprint_sync.sync_voiceprints(client, on_group=on_group))
+    except Exception as error:
+        # The groups were applied; the groups' voiceprints read so far too.
+        log.exception("sync: reading the voiceprints stopped")
+        facts.update(voiceprints.facts, voiceprints_error=type(error).__name__)
+        _finish(entry, Outcome.FAILURE, facts, listing)
+        raise
+    facts.update(voiceprints.facts)
+    _finish(entry, Outcome.SUCCESS, facts, listing)
     result = SyncResult(
         **counts,
         remote_total=listing.total,
         list_calls=listing.calls,
         entry=entry,
-        apply_seconds=time.monotonic() - clock,
+        apply_seconds=apply_seconds,
+        voiceprints=voiceprints,
     )
-    log.info("sync: %s", counts)
+    log.info("sync: %s; voiceprints %s", counts, voiceprints)
     return result
+
+
+def _finish(entry, outcome, facts, listing):
+    audit.finish(
+        entry,
+        outcome,
+        facts=facts,
+        coze_code=0,
+        coze_logid=listing.logid[:64],
+        http_status=listing.http_status,
+        duration_ms=listing.duration_ms,
+    )
 
 
 # Fetching
 
 
 def fetch_listing(client: coze.CozeClient, *, on_page=None) -> Listing:
-    """Every page of Coze's list; raises _PageFailed with the page that failed. After each
+    """Every page of Coze's list; raises PageFailed with the page that failed. After each
     page, `on_page(page, pages, answer)` if given: the pages Coze's total calls for (at
     least this one) and the page's answer, its items read as RemoteGroups."""
     groups, totals, seen, duration_ms, calls = {}, [], 0, 0, 0
     page = 0
     while True:
         page += 1
-        answer, tries = _list_page(client, page)
+        answer, tries = read_page(
+            partial(client.list_groups, page_num=page, page_size=PAGE_SIZE),
+            partial(total_and_items, item=remote_group),
+            page,
+        )
         calls += tries
         total, items = answer.data["total"], answer.data["items"]
         duration_ms += answer.duration_ms
@@ -164,43 +199,6 @@ def fetch_listing(client: coze.CozeClient, *, on_page=None) -> Listing:
     )
 
 
-def _list_page(client, page):
-    """One page of the list, retried with growing pauses while Coze rate-limits us (listing
-    changes nothing on Coze, so a retry is safe). Returns (answer, calls made)."""
-    calls = 0
-    while True:
-        calls += 1
-        try:
-            answer = client.list_groups(page_num=page, page_size=PAGE_SIZE)
-            total, items = _page_content(answer)
-        except coze.CozeError as error:
-            if not error.worth_retrying or calls > settings.COZE_LIST_RETRIES:
-                raise _PageFailed(error, page) from None
-            pause = settings.COZE_LIST_BACKOFF * 2 ** (calls - 1)
-            log.warning("Coze rate-limits the list call (page %d); retry in %.1f s", page, pause)
-            time.sleep(pause)
-        else:
-            return replace(answer, data={"total": total, "items": items}), calls
-
-
-def _page_content(answer):
-    """(total, [RemoteGroup]) of one list answer; CozeFailed when it is not Coze's shape."""
-    total, items = answer.data.get("total"), answer.data.get("items") or []
-    try:
-        if isinstance(total, bool) or not isinstance(items, list):
-            raise ValueError
-        return max(0, int(total)), [remote_group(item) for item in items]
-    except (TypeError, ValueError, KeyError):
-        raise coze.CozeFailed(
-            "the list answer was not in Coze's shape",
-            reason="bad_list",
-            code=0,
-            http_status=answer.http_status,
-            logid=answer.logid,
-            duration_ms=answer.duration_ms,
-        ) from None
-
-
 def remote_group(item):
     """One item of Coze's list as a RemoteGroup; ValueError (or KeyError, TypeError) when
     it is not in Coze's shape."""
@@ -209,31 +207,12 @@ def remote_group(item):
         raise ValueError(coze_id)
     return RemoteGroup(
         coze_id=coze_id,
-        name=_text(item.get("name"), NAME_MAX),
-        desc=_text(item.get("desc"), DESC_MAX),
+        name=text(item.get("name"), NAME_MAX),
+        desc=text(item.get("desc"), DESC_MAX),
         feature_count=max(0, int(item.get("feature_count") or 0)),
-        remote_created_at=_moment(item.get("created_at")),
-        remote_updated_at=_moment(item.get("updated_at")),
+        remote_created_at=moment(item.get("created_at")),
+        remote_updated_at=moment(item.get("updated_at")),
     )
-
-
-def _text(value, limit):
-    # As the database stores it: PostgreSQL refuses NUL characters and longer values.
-    return str(value or "").replace("\x00", "\ufffd")[:limit]
-
-
-MILLISECONDS_FROM = 10**11  # Unix seconds reach this in the year 5138: larger is in ms
-
-
-def _moment(unix_time):
-    """Coze's time: Unix seconds, or (as some of Coze's examples show) milliseconds."""
-    try:
-        value = int(unix_time)
-        if abs(value) >= MILLISECONDS_FROM:
-            value //= 1000
-        return datetime.fromtimestamp(value, tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
 
 
 def _failure_sentence(error, page):
@@ -250,8 +229,9 @@ def _failure_sentence(error, page):
 # Applying
 
 
-def _apply(listing, entry, *, started, actor):
-    """Apply the listing in one transaction; returns the counts."""
+def _apply(listing, *, started, actor):
+    """Apply the listing in one transaction; returns the counts, and how many voiceprints
+    went with the groups gone from Coze."""
     with transaction.atomic():
         account = CozeAccount.locked()
         now = timezone.now()
@@ -261,23 +241,14 @@ def _apply(listing, entry, *, started, actor):
         claimed, in_flight, resolved = _resolve_attempts(unregistered, started=started, actor=actor)
         imported = _import(unregistered, claimed, in_flight)
         updated = _update(listing, register, started=started)
-        gone = _mark_gone(listing, register, started=started, now=now) if listing.steady else 0
+        gone, voiceprints_gone = 0, 0
+        if listing.steady:
+            gone, voiceprints_gone = _mark_gone(listing, register, started=started, now=now)
 
         account.remote_total, account.synced_at = listing.total, now
         account.save(update_fields=["remote_total", "synced_at"])
-        counts = {"imported": imported, "updated": updated, "gone": gone, "resolved": resolved}
-        facts = fact("synced", counts=counts, total=listing.total, calls=listing.calls)
-        facts["steady"] = listing.steady
-        audit.finish(
-            entry,
-            Outcome.SUCCESS,
-            facts=facts,
-            coze_code=0,
-            coze_logid=listing.logid[:64],
-            http_status=listing.http_status,
-            duration_ms=listing.duration_ms,
-        )
-    return counts
+    counts = {"imported": imported, "updated": updated, "gone": gone, "resolved": resolved}
+    return counts, voiceprints_gone
 
 
 def _resolve_attempts(unregistered, *, started, actor):
@@ -374,7 +345,8 @@ def _update(listing, register, *, started):
 
 
 def _mark_gone(listing, register, *, started, now):
-    """Active groups missing from Coze's list become gone (kept, never deleted)."""
+    """Active groups missing from Coze's list become gone (kept, never deleted), and their
+    voiceprints with them. Returns how many groups, and how many voiceprints."""
     missing = [
         group.pk
         for group in register.values()
@@ -383,9 +355,11 @@ def _mark_gone(listing, register, *, started, now):
         # Registered after the list was read: a creation that finished during the sync.
         and group.created_at < started
     ]
+    voiceprints = 0
     for first in range(0, len(missing), BATCH_SIZE):
         batch = missing[first : first + BATCH_SIZE]
         VoiceprintGroup.objects.filter(pk__in=batch, state=State.ACTIVE).update(
-            state=State.GONE, ended_at=now
+            state=State.GONE, ended_at=now, **voiceprint_sync.NEVER_READ
         )
-    return len(missing)
+        voiceprints += voiceprint_sync.gone_with_groups(batch, now)
+    return len(missing), voiceprints

@@ -9,11 +9,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from .. import charts, quota
-from ..models import AuditEntry, Device, Job
+from ..models import AuditEntry, Device, Job, Voiceprint
 from ..services import attempts
 from .common import permission_required
 
 Outcome = AuditEntry.Outcome
+UNVOUCHED_SHOWN = 10  # voiceprints nobody vouched for, listed by name (all are counted)
 
 
 @permission_required("groups.view_voiceprintgroup")
@@ -31,6 +32,9 @@ def dashboard(request):
     # ... LIMIT 10 sorts every failure with its device (10 times slower on SQLite).
     prefetch_related_objects(latest + failures + waiting, "device")
     under_way = Job.objects.filter(state__in=Job.UNDER_WAY)
+    unvouched = Voiceprint.objects.unvouched()
+    unvouched_count = unvouched.count()
+    unvouched_shown = list(unvouched.select_related("group")[:UNVOUCHED_SHOWN])
     context = {
         "quota": usage,
         "device_count": Device.objects.count(),
@@ -40,6 +44,9 @@ def dashboard(request):
         "waiting": waiting,
         "outcomes": charts.coze_outcomes(days=30),
         "jobs_under_way": list(under_way.defer("params", "results")[:5]),
+        "unvouched_count": unvouched_count,
+        "unvouched": unvouched_shown,
+        "unvouched_more": unvouched_count - len(unvouched_shown),
     }
     return render(request, "groups/dashboard.html", context)
 

@@ -146,16 +146,20 @@ def _nothing_from_the_internet(context, live_server):
     assert not outside, f"pages requested outside addresses: {outside}"
 
 
+def session_cookie(user, url):
+    """A signed-in session for `user` as a browser cookie for `url`."""
+    client = Client()
+    client.force_login(user)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    return {"name": settings.SESSION_COOKIE_NAME, "value": session, "url": url}
+
+
 @pytest.fixture
 def sign_in(context, live_server):
     """Put a session for `user` into the browser (a real sign-in is the login test's job)."""
 
     def sign_in(user):
-        client = Client()
-        client.force_login(user)
-        session = client.cookies[settings.SESSION_COOKIE_NAME].value
-        cookie = {"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}
-        context.add_cookies([cookie])
+        context.add_cookies([session_cookie(user, live_server.url)])
         return user
 
     return sign_in
@@ -252,9 +256,22 @@ def _fill_register(make_user):
                 feature_count=len(groups) + 2,
             )
         )
-    for n in range(1, 3):
+    remote = [
         VoiceprintGroup.objects.create(
             coze_id=f"75{n:017d}", name=f"remote group {n}", created_at=ago(1, 2, n)
+        )
+        for n in range(1, 3)
+    ]
+    # Enrolled by a colleague in Coze's console and imported by a sync: nobody's yet.
+    for n, name in enumerate(["前台 张敏", "Night guard"], 1):
+        Voiceprint.objects.create(
+            coze_id=f"77{n:017d}",
+            group=remote[0],
+            name=name,
+            coze_creator_id="7400000000000000042",
+            coze_creator_name="zhang.min",
+            remote_created_at=ago(3, n),
+            created_at=ago(1, 2, n),
         )
     VoiceprintGroup.objects.create(
         coze_id="7600000000000000001",

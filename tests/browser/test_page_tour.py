@@ -27,6 +27,12 @@ def submit_guardian_consent_without_a_name(page, register):
     expect(page.locator(".field-error").first).to_be_visible()
 
 
+def show_the_recorder(page, register):
+    # The session's Chromium has no microphone: the recorder shows, saying so.
+    page.goto(f"/groups/{register.groups[0].pk}/voiceprints/new/")
+    expect(page.locator("#recorder").get_by_role("status")).to_contain_text("not available")
+
+
 def visit(path):
     return lambda page, register: page.goto(path(register) if callable(path) else path)
 
@@ -54,6 +60,7 @@ PAGES = {
     "team-new": visit("/team/new/"),
     "team-member": visit(lambda register: f"/team/{register.operator.pk}/"),
     "me": visit("/me/"),
+    "enroll": show_the_recorder,
 }
 
 

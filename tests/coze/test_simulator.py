@@ -489,6 +489,20 @@ def test_a_fault_can_let_requests_through_before_it_applies(coze_sim):
     assert coze_sim.state()["faults"] == []
 
 
+def test_a_fault_can_be_for_one_path(coze_sim):
+    [one, other] = [create(coze_sim, name)["data"]["id"] for name in ("one", "other")]
+    features = f"{GROUPS}/{one}/features"
+    coze_sim.add_fault("http", method="GET", path=features, after=1, times=None)
+
+    assert call(coze_sim, "GET", features).status_code == 200  # let through
+    assert call(coze_sim, "GET", f"{GROUPS}/{other}/features").status_code == 200
+    assert call(coze_sim, "GET").status_code == 200
+    assert [call(coze_sim, "GET", features).status_code for _ in range(2)] == [500, 500]
+    assert coze_sim.state()["faults"][0]["path"] == features
+    with pytest.raises(ValueError):
+        coze_sim.add_fault("http", path="v1/audio/voiceprint_groups")
+
+
 def test_a_waiting_fault_shows_how_many_requests_it_still_lets_through(coze_sim):
     coze_sim.add_fault("drop", times=2, after=3)
     call(coze_sim, "GET")

@@ -215,6 +215,34 @@ def test_delete_removes_it_and_the_group_counts_one_fewer(coze_sim, group_id):
     assert refused(coze.get_client().delete_voiceprint, group_id, gone).not_found
 
 
+def test_a_rename_or_re_enrollment_moves_the_groups_updated_at(coze_sim, group_id):
+    feature_id = enroll(group_id, "Mei").data["id"]
+    client = coze.get_client()
+    for change in ({"name": "Mei Lin"}, {"audio": audio.wav(2.0)}):
+        coze_sim.groups[group_id]["updated_at"] = 1_700_000_000
+
+        client.update_voiceprint(group_id, feature_id, **change)
+
+        assert coze_sim.groups[group_id]["updated_at"] > 1_700_000_000
+        assert coze_sim.groups[group_id]["feature_count"] == 1
+
+
+def test_coze_console_changes_a_colleagues_voiceprint_and_its_group_follows(coze_sim, group_id):
+    renamed, removed = coze_sim.seed_voiceprints(group_id, 2, creator_id=COLLEAGUE)
+
+    item = coze_sim.edit_voiceprint(renamed, name="Grandma", updated_at=1_800_000_000)
+    assert (item["name"], item["user_info"]["id"]) == ("Grandma", COLLEAGUE)
+    assert "audio_format" not in item
+    assert coze_sim.groups[group_id]["updated_at"] == 1_800_000_000
+    coze_sim.delete_voiceprint(removed)
+
+    listed = coze.get_client().list_voiceprints(group_id).data
+    assert [(i["id"], i["name"]) for i in listed["items"]] == [(renamed, "Grandma")]
+    assert coze_sim.groups[group_id]["feature_count"] == listed["total"] == 1
+    with pytest.raises(ValueError):
+        coze_sim.edit_voiceprint(renamed, audio_url="https://elsewhere.invalid/x.wav")
+
+
 def test_a_voiceprint_is_found_only_in_its_own_group(coze_sim, group_id):
     feature_id = enroll(group_id).data["id"]
     other = coze.get_client().create_group("kitchen").data["id"]

@@ -162,7 +162,7 @@ def test_no_english_is_left_on_the_main_pages_in_chinese(
         summary={"say": "job_resumed", "why": "silent", "seconds": 60},
     )
     child = factories.enrollee("王小明", reference="2026-01")  # enrolled, a guardian consented
-    factories.consent(
+    factories.consent_for(
         child,
         given_by="guardian",
         guardian_name="李娜",
@@ -170,9 +170,9 @@ def test_no_english_is_left_on_the_main_pages_in_chinese(
         purpose="识别声音",
         recorded_by_name="ada",
     )
-    factories.voiceprint(group, child, "王小明")
+    factories.voiceprint(group, "王小明", person=child)
     withdrawn = factories.enrollee("张伟")
-    factories.consent(
+    factories.consent_for(
         withdrawn, withdrawn_at=timezone.now(), purpose="识别", recorded_by_name="ada"
     )
     administrator_client.post(f"/people/{child.pk}/edit/", {"name": "王小明", "notes": "二年级"})

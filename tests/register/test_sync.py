@@ -129,7 +129,8 @@ def test_its_queries_do_not_grow_with_the_groups(coze_sim, admin):
 
     assert VoiceprintGroup.objects.count() == 1000
     print(f"\nqueries: import {import_300}/{import_700}, steady {steady_300}/{steady_1000}")
-    assert steady_1000 == steady_300 <= 12
+    # With who the token is (once known) and which groups' voiceprints need reading.
+    assert steady_1000 == steady_300 <= 14
     # Inserts go in batches (SQLite takes 83 rows per INSERT): bounded, never one per group.
     assert import_300 <= import_700 <= 25
 

@@ -360,13 +360,13 @@ def test_people_are_in_the_navigation(viewer_client):
 
 def test_the_person_page_shows_their_consents_newest_first(viewer_client):
     person = factories.enrollee("Wang Xiaoming", reference="S-12")
-    factories.consent(
+    factories.consent_for(
         person,
         given_on=datetime.date(2024, 1, 5),
         keep_until=datetime.date(2024, 6, 30),
         recorded_at=timezone.now() - datetime.timedelta(days=900),
     )
-    factories.consent(
+    factories.consent_for(
         person,
         **{**GUARDIAN, "method": "electronic"},
         given_on=TODAY(),
@@ -388,9 +388,9 @@ def test_the_person_page_shows_their_consents_newest_first(viewer_client):
 def test_the_banner_says_when_no_consent_is_in_force(operator_client, ended):
     person = factories.enrollee("Wang Wei")
     if ended == "withdrawn":
-        factories.consent(person, withdrawn_at=timezone.now())
+        factories.consent_for(person, withdrawn_at=timezone.now())
     elif ended == "expired":
-        factories.consent(
+        factories.consent_for(
             person,
             given_on=TODAY() - datetime.timedelta(days=20),
             keep_until=TODAY() - datetime.timedelta(days=1),
@@ -402,7 +402,7 @@ def test_the_banner_says_when_no_consent_is_in_force(operator_client, ended):
 
 def test_a_consent_ending_today_is_still_in_force(viewer_client):
     person = factories.enrollee()
-    factories.consent(person, given_on=TODAY() - datetime.timedelta(days=5), keep_until=TODAY())
+    factories.consent_for(person, given_on=TODAY() - datetime.timedelta(days=5), keep_until=TODAY())
     assert (
         "No consent is in force" not in viewer_client.get(f"/people/{person.pk}/").content.decode()
     )
@@ -410,12 +410,12 @@ def test_a_consent_ending_today_is_still_in_force(viewer_client):
 
 def test_the_person_page_lists_every_voiceprint_with_its_group_and_device(viewer_client, device):
     person = factories.enrollee("Wang Wei")
-    consent = factories.consent(person)
+    consent = factories.consent_for(person)
     kitchen = factories.group(device, "kitchen")
     loose = factories.group(None, "loose")
-    enrolled = factories.voiceprint(kitchen, person, "wang-kitchen", consent=consent)
-    factories.voiceprint(loose, person, "wang-old", state="deleted")
-    factories.voiceprint(kitchen, None, "someone else")
+    enrolled = factories.voiceprint(kitchen, "wang-kitchen", person=person, consent=consent)
+    factories.voiceprint(loose, "wang-old", person=person, state="deleted")
+    factories.voiceprint(kitchen, "someone else")
     page = viewer_client.get(f"/people/{person.pk}/").content.decode()
     assert f'<a href="/voiceprints/{enrolled.pk}/">wang-kitchen</a>' in page
     assert f'<a href="/groups/{kitchen.pk}/">kitchen</a>' in page
@@ -429,15 +429,15 @@ def test_the_person_page_lists_every_voiceprint_with_its_group_and_device(viewer
 def test_the_list_shows_consent_voiceprints_and_devices(viewer_client, device):
     other = factories.device("Kiosk", "KSK-1")
     wang, li, zhao, qian = (factories.enrollee(n) for n in ("Wang", "Li", "Zhao", "Qian"))
-    factories.consent(wang, keep_until=datetime.date(2029, 1, 1))
-    factories.consent(wang, withdrawn_at=timezone.now())  # an older one in force still counts
-    factories.consent(li, withdrawn_at=timezone.now())
-    factories.consent(
+    factories.consent_for(wang, keep_until=datetime.date(2029, 1, 1))
+    factories.consent_for(wang, withdrawn_at=timezone.now())  # an older one in force still counts
+    factories.consent_for(li, withdrawn_at=timezone.now())
+    factories.consent_for(
         zhao, given_on=datetime.date(2020, 1, 1), keep_until=datetime.date(2021, 1, 1)
     )
     for group in (factories.group(device), factories.group(other), factories.group(device)):
-        factories.voiceprint(group, wang)
-    factories.voiceprint(factories.group(other), li, state="deleted")
+        factories.voiceprint(group, person=wang)
+    factories.voiceprint(factories.group(other), person=li, state="deleted")
 
     response = viewer_client.get("/people/")
     rows = {row["person"].name: row for row in response.context["rows"]}
@@ -545,8 +545,8 @@ def test_a_person_who_does_not_exist_is_404(administrator_client, path, n):
 def test_names_are_escaped_everywhere(administrator_client, device):
     script = "<script>alert(1)</script>"
     person = factories.enrollee(script, reference=script, notes=script)
-    factories.consent(person, purpose=script, guardian_name=script)
-    factories.voiceprint(factories.group(device), person, script[:20])
+    factories.consent_for(person, purpose=script, guardian_name=script)
+    factories.voiceprint(factories.group(device), script[:20], person=person)
     administrator_client.post(f"/people/{person.pk}/edit/", {"name": "x", "notes": script})
     for path in ["/people/", f"/people/{person.pk}/", f"/people/{person.pk}/edit/", "/audit/"]:
         page = administrator_client.get(path).content.decode()
@@ -555,7 +555,7 @@ def test_names_are_escaped_everywhere(administrator_client, device):
 
 def test_people_and_consents_are_read_only_in_the_admin(admin_client):
     person = factories.enrollee("Wang Wei")
-    consent = factories.consent(person)
+    consent = factories.consent_for(person)
     assert "Wang Wei" in admin_client.get("/admin/groups/person/").content.decode()
     assert admin_client.get("/admin/groups/consent/").status_code == 200
     page = admin_client.get(f"/admin/groups/consent/{consent.pk}/change/").content.decode()

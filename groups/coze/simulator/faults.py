@@ -32,14 +32,14 @@ GATEWAY_PAGE = (
 class Faults:
     """Faults waiting for API requests, in the order they were added.
 
-    A request is taken by the first fault that matches its method, whether that fault
-    applies or is still letting requests through. Not thread-safe by itself.
+    A request is taken by the first fault that matches its method and path, whether that
+    fault applies or is still letting requests through. Not thread-safe by itself.
     """
 
     def __init__(self):
         self._queue: list[dict] = []
 
-    def add(self, kind, *, method=None, times=1, after=0, **params):
+    def add(self, kind, *, method=None, path=None, times=1, after=0, **params):
         """Queue a fault (see CozeSimulator.add_fault); ValueError names what is wrong."""
         if kind not in FAULT_DEFAULTS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {', '.join(FAULT_DEFAULTS)}")
@@ -54,9 +54,13 @@ class Faults:
             raise ValueError("times must be a positive number or None")
         if method is not None and not isinstance(method, str):
             raise ValueError("method must be an HTTP method name or None")
+        if path is not None and (not isinstance(path, str) or not path.startswith("/")):
+            raise ValueError("path must be a request path (starting with /) or None")
         if isinstance(after, bool) or not isinstance(after, int) or after < 0:
             raise ValueError("after must be a number of requests (0 or more)")
         fault = {"kind": kind, "method": method and method.upper(), "times": times}
+        if path is not None:  # listed only when the fault is for one path
+            fault["path"] = path
         if after:  # listed only while requests are still to be let through
             fault["after"] = after
         self._queue.append({**fault, **defaults, **params})
@@ -68,10 +72,10 @@ class Faults:
         """The waiting faults, as copies."""
         return [dict(fault) for fault in self._queue]
 
-    def take(self, method):
-        """The fault that applies to a request of `method` (a copy), or None."""
+    def take(self, method, path):
+        """The fault that applies to a request of `method` on `path` (a copy), or None."""
         for fault in self._queue:
-            if fault["method"] in (None, method):
+            if fault["method"] in (None, method) and fault.get("path") in (None, path):
                 if fault.get("after"):
                     fault["after"] -= 1
                     if not fault["after"]:

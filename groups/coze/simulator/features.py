@@ -137,6 +137,7 @@ def _update(account, feature, form):
         if audio:  # a new file replaces the voiceprint [doc]
             feature["audio_format"] = audio
             feature["audio_url"] = account.audio_url(feature["id"], now)
+        account.recount(feature["group_id"], now)
         account.save()
 
 

@@ -32,8 +32,9 @@ class CozeSimulator:
     POST /_sim/faults, DELETE /_sim/faults, POST /_sim/reset, POST /_sim/quota {"quota": N},
     POST /_sim/seed {"count": N, "creator_id": "<a colleague's user id>"}, POST
     /_sim/seed_voiceprints {"group_id": "<id>", "count": N, "creator_id": …}. Every fault takes
-    `method`, `times` and `after` (requests let through before it applies), e.g.
-    {"kind": "http", "method": "GET", "after": 2} fails the third list call.
+    `method`, `path` (exact), `times` and `after` (requests let through before it applies),
+    e.g. {"kind": "http", "method": "GET", "after": 2} fails the third GET, and {"kind":
+    "http", "path": "/v1/audio/voiceprint_groups/<id>/features"} one group's voiceprints.
 
     `groups` maps id to the item as the list call returns it; tests may change an item
     there (or use edit_group) to play a change made on Coze's console. `requests` has one
@@ -136,18 +137,19 @@ class CozeSimulator:
         kind: str,
         *,
         method: str | None = None,
+        path: str | None = None,
         times: int | None = 1,
         after: int = 0,
         **params,
     ):
-        """Queue a fault for the next `times` API requests (None: until cleared), after
-        letting `after` of them through untouched.
+        """Queue a fault for the next `times` API requests (None: until cleared) of
+        `method` on `path` (None: any), after letting `after` of them through untouched.
 
-        Faults are a queue: a request is taken by the first fault that matches its method,
-        whether that fault applies or is still letting requests through.
+        Faults are a queue: a request is taken by the first fault that matches its method
+        and path, whether that fault applies or is still letting requests through.
         """
         with self._lock:
-            self._faults.add(kind, method=method, times=times, after=after, **params)
+            self._faults.add(kind, method=method, path=path, times=times, after=after, **params)
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -185,6 +187,19 @@ class CozeSimulator:
         with self._lock:
             return self._account.edit(group_id, **changes)
 
+    def edit_voiceprint(self, feature_id: str, **changes) -> dict:
+        """Change a voiceprint as Coze's console would (its creator there, whoever it is):
+        name, desc or updated_at (Unix seconds; now unless given), which its group's
+        updated_at follows. Returns the item as the list call shows it."""
+        with self._lock:
+            return self._account.edit_feature(feature_id, **changes)
+
+    def delete_voiceprint(self, feature_id: str) -> None:
+        """Delete a voiceprint as Coze's console would; its group counts one fewer."""
+        with self._lock:
+            self._account.delete_feature(feature_id, int(time.time()))
+            self._account.save()
+
     def state(self) -> dict:
         with self._lock:
             return {
@@ -217,7 +232,7 @@ class CozeSimulator:
         with self._lock:
             self.requests.append(record)
             applies = authorized and api.served(method, path)
-            fault = self._faults.take(method) if applies else None
+            fault = self._faults.take(method, path) if applies else None
             generation = self._generation
         call = (method, path, query, body, raw, form)
         answer = self._respond(authorized, fault, call, generation)

@@ -118,16 +118,29 @@ class Account:
             "audio_format": {},
         }
         self.features[feature_id] = feature
-        self._count(group_id, created_at)
+        self.recount(group_id, created_at)
         return feature
 
     def delete_feature(self, feature_id, now):
         group_id = self.features.pop(feature_id)["group_id"]
-        self._count(group_id, now)
+        self.recount(group_id, now)
 
-    def _count(self, group_id, now):
-        # [inf] A group's updated_at moves when its voiceprints change (Coze does not say).
+    def recount(self, group_id, now):
+        """A group whose voiceprints changed at `now`: its feature_count and updated_at."""
+        # [inf] A group's updated_at moves when its voiceprints change, added, removed,
+        # renamed or re-enrolled alike (Coze does not say).
         self.groups[group_id].update(feature_count=len(self.features_of(group_id)), updated_at=now)
+
+    def edit_feature(self, feature_id, **changes):
+        """Change a voiceprint as Coze's console would; returns a copy of its item."""
+        allowed = {"name", "desc", "updated_at"}
+        if not changes or not set(changes) <= allowed:
+            raise ValueError(f"edit_voiceprint changes {', '.join(sorted(allowed))}")
+        feature = self.features[feature_id]
+        feature.update({"updated_at": int(time.time()), **changes})
+        self.recount(feature["group_id"], feature["updated_at"])
+        self.save()
+        return self.feature_item(feature)
 
     def features_of(self, group_id):
         return [item for item in self.features.values() if item["group_id"] == group_id]

@@ -17,8 +17,9 @@ COZE_API_TOKEN (the development token when none is set), which belongs to a fixe
 Faults are switched on from another shell through its control API (no token), e.g.
   curl -X POST localhost:8765/_sim/faults -d '{"kind": "delay", "seconds": 15}'
 Kinds: code (code, msg, status), http (status), nonjson (status), raw (status, body,
-content_type), delay (seconds), drop (perform); every fault also takes "method", "times"
-(null: until cleared) and "after" (let that many matching requests through first).
+content_type), delay (seconds), drop (perform); every fault also takes "method", "path"
+(one exact path), "times" (null: until cleared) and "after" (let that many matching
+requests through first).
 Also: GET /_sim/state, DELETE /_sim/faults, POST /_sim/reset, POST /_sim/quota {"quota": N},
 POST /_sim/seed {"count": N} (add "creator_id": "<user id>" for a colleague's groups,
 which the token may list but not change), POST /_sim/seed_voiceprints {"group_id": "<id>",

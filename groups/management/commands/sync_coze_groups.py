@@ -13,7 +13,8 @@ from groups.services import SyncFailed, sync_here
 class Command(BaseCommand):
     help = (
         "Reconcile the register with Coze's list: import groups made elsewhere (unassigned), "
-        "update known ones, mark missing ones gone and resolve creations that got no answer."
+        "update known ones, mark missing ones gone and resolve creations that got no answer; "
+        "then the same for the voiceprints of the groups that changed on Coze."
     )
 
     def add_arguments(self, parser):
@@ -27,11 +28,22 @@ class Command(BaseCommand):
             raise CommandError(f"Sync failed, nothing was changed. {failure}") from None
         if quiet:
             return
-        calls = f"{result.list_calls} list call{'s' if result.list_calls != 1 else ''}"
+        voiceprints = result.voiceprints
         self.stdout.write(
             f"imported {result.imported}, updated {result.updated}, gone {result.gone}, "
             f"resolved {result.resolved}; Coze reports {result.remote_total} groups; "
-            f"{calls}; {time.monotonic() - started:.2f} s"
+            f"{_calls(result.list_calls, 'list')}; voiceprints imported {voiceprints.imported}, "
+            f"updated {voiceprints.updated}, gone {voiceprints.gone}; "
+            f"{_calls(voiceprints.lists, 'voiceprint list')}; {time.monotonic() - started:.2f} s"
         )
+        if voiceprints.unread:
+            self.stdout.write(
+                f"The voiceprints of {voiceprints.unread} group(s) could not be read: "
+                "the next sync reads them again (see /jobs/ for why)."
+            )
         if not result.changed:
             self.stdout.write("No changes.")
+
+
+def _calls(n, what):
+    return f"{n} {what} call{'s' if n != 1 else ''}"
