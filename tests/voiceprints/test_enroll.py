@@ -4,12 +4,15 @@ ten a group, audited like a create, and the audio never kept."""
 import base64
 import datetime
 import io
+import threading
 import uuid
 import wave
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.test import Client
 from django.utils import timezone
 
 from groups import coze
@@ -17,6 +20,7 @@ from groups.models import AuditEntry, Consent, Person, Voiceprint
 from tests import audio
 
 COLLEAGUE = "7400000000000000042"
+RACERS = 4
 
 
 @pytest.fixture(scope="module")
@@ -261,3 +265,34 @@ def test_the_group_page_and_the_device_page_list_the_voiceprints(
         post(operator_client, living_room, enrollee(name), spoken)
     page = operator_client.get(f"/groups/{living_room.pk}/").content.decode()
     assert all(name in page for name in ("Mum", "Dad", "Kid")) and "3 of 10 places taken" in page
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_only_one_of_several_operators_gets_the_tenth_place(
+    operator, living_room, spoken, coze_sim
+):
+    for n in range(9):
+        Voiceprint.objects.create(coze_id=str(6_100_000 + n), group=living_room, name=f"v{n}")
+    people = [enrollee(f"Racer {n}") for n in range(RACERS)]
+    coze_sim.add_fault("delay", seconds=0.3, times=None)  # every call slow: attempts overlap
+    start = threading.Barrier(RACERS)
+
+    def attempt(person):
+        client = Client()
+        client.force_login(operator)
+        start.wait()
+        try:
+            return post(client, living_room, person, spoken).status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(RACERS) as pool:
+        statuses = list(pool.map(attempt, people))
+
+    assert sorted(statuses) == [200] * (RACERS - 1) + [302]
+    assert Voiceprint.objects.active().filter(group=living_room).count() == 10
+    assert len(feature_calls(coze_sim)) == 1
+    outcomes = sorted(
+        AuditEntry.objects.filter(action="voiceprint.create").values_list("outcome", flat=True)
+    )
+    assert outcomes == ["refused"] * (RACERS - 1) + ["success"]
