@@ -312,18 +312,17 @@ class ConsentForm(LimitsInCharacters, forms.Form):
             data["guardian_name"] = data["guardian_relation"] = ""  # not asked, not kept
             self.errors.pop("guardian_name", None)
             self.errors.pop("guardian_relation", None)
-        checked = ("given_by", "guardian_name", "guardian_relation", "given_on", "keep_until")
-        if all(name in data for name in checked):
-            problems = people.consent_problems(
-                given_by=data["given_by"],
-                guardian_name=data["guardian_name"],
-                guardian_relation=data["guardian_relation"],
-                method=data.get("method", Consent.Method.SIGNED_FORM),  # its own error if any
-                purpose=data.get("purpose") or "-",
-                given_on=data["given_on"],
-                keep_until=data["keep_until"],
-            )
-            for name, error in problems.items():
+        problems = people.consent_problems(
+            given_by=data.get("given_by"),
+            guardian_name=data.get("guardian_name", ""),
+            guardian_relation=data.get("guardian_relation", ""),
+            method=data.get("method"),
+            purpose=data.get("purpose"),
+            given_on=data.get("given_on"),
+            keep_until=data.get("keep_until"),
+        )
+        for name, error in problems.items():
+            if name not in self.errors:  # a field's own error says it first
                 self.add_error(name, error)
         return data
 

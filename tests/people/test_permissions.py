@@ -7,7 +7,7 @@ from django.db import connection
 
 from groups.models import AuditEntry, Device, VoiceprintGroup
 
-READ_PAGES = ["/", "/devices/", "/groups/", "/audit/", "/quota/", "/jobs/"]
+READ_PAGES = ["/", "/devices/", "/groups/", "/people/", "/audit/", "/quota/", "/jobs/"]
 
 
 @pytest.mark.parametrize(
