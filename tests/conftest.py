@@ -1,6 +1,5 @@
 """Shared fixtures: the Coze simulator on a real loopback socket, and people in each role."""
 
-import json
 from unittest import mock
 
 import pytest
@@ -26,25 +25,6 @@ def _flush_passes_the_audit_guard():
 
     with mock.patch.object(BaseDatabaseOperations, "execute_sql_flush", guarded_flush):
         yield
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _pending_translations():
-    """Translations wait in locale/pending/*.json ({msgid: msgstr}, or {msgid: {"0":
-    msgstr}} for plurals) until someone merges them into the catalogue; the tests read
-    them as part of it, so that a page in Chinese is checked as it will be."""
-    from django.conf import settings
-    from django.utils.translation import trans_real
-
-    catalog = trans_real.translation("zh-hans")._catalog
-    for path in sorted((settings.BASE_DIR / "locale" / "pending").glob("*.json")):
-        for msgid, text in json.loads(path.read_text(encoding="utf-8")).items():
-            forms = text.items() if isinstance(text, dict) else [(None, text)]
-            for n, form in forms:
-                key = msgid if n is None else (msgid, int(n))
-                if key not in catalog:  # the catalogue's own translation wins
-                    catalog[key] = form
-    yield
 
 
 @pytest.fixture(autouse=True)
