@@ -114,6 +114,8 @@ def test_roles_exist_after_migrate(db):
         "add_consent",
         "add_voiceprint",
         "change_voiceprint",
+        "identify_voiceprint",
+        "withdraw_consent",
     }
     assert {
         "delete_voiceprint",
