@@ -62,6 +62,7 @@ COZE_REASONS = {
     "no_voiceprint_id": _("the answer had no voiceprint id"),
     "bad_data": _("the answer's data was not an object"),
     "bad_list": _("the list answer was not in Coze's shape"),
+    "bad_scores": _("the identification answer was not in Coze's shape"),
     "connect_failed": _("could not connect to Coze"),
     "connect_timeout": _("could not connect within %(seconds)s s"),
     "not_sent": _("the request could not be made: check COZE_API_BASE and COZE_API_TOKEN"),
