@@ -55,9 +55,20 @@ class DeviceForm(LimitsInCharacters, forms.ModelForm):
 
     class Meta:
         model = Device
-        fields = ["name", "serial", "location", "notes"]
+        fields = ["name", "serial", "location", "notes", "identify_threshold"]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+        labels = {"identify_threshold": _("Recognition threshold")}
+        error_messages = {
+            "identify_threshold": {
+                code: _("Enter a whole number from 0 to 100.")
+                for code in ("invalid", "min_value", "max_value")
+            }
+        }
         help_texts = {
+            "identify_threshold": _(
+                "A score at or above which the device recognises a person; Coze's real-time "
+                "sessions use 40."
+            ),
             "name": _("At most 100 characters, e.g. “Living room speaker”."),
             "serial": _(
                 "The device's own identifier, as printed on it: at most 100 characters, no "
@@ -70,6 +81,12 @@ class DeviceForm(LimitsInCharacters, forms.ModelForm):
         super().__init__(*args, **kwargs)
         for name in ("name", "location"):
             self.fields[name].validators += VISIBLE_ON_ONE_LINE
+        # Left out (a form or a client of before the threshold): the device keeps its own.
+        self.fields["identify_threshold"].required = False
+
+    def clean_identify_threshold(self):
+        threshold = self.cleaned_data["identify_threshold"]
+        return self.instance.identify_threshold if threshold is None else threshold
 
 
 class GroupFieldsForm(LimitsInCharacters, forms.Form):

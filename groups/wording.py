@@ -32,6 +32,9 @@ FIELDS = {
     "keep_until": _("kept until"),
     "person": _("person"),
     "audio": _("audio"),
+    "group": _("group"),
+    "top_k": _("number of results"),
+    "identify_threshold": _("recognition threshold"),
     "__all__": _("form"),
 }
 
@@ -40,6 +43,8 @@ FORM_ERRORS = {
     "required": _("is required"),
     "max_length": _("is too long (at most %(limit_value)s characters)"),
     "min_length": _("is too short (at least %(limit_value)s characters)"),
+    "min_value": _("is less than %(limit_value)s"),
+    "max_value": _("is more than %(limit_value)s"),
     "invalid_choice": _("is not one of the choices"),
     "unique": _("is already used"),
     "control_character": _("contains control characters"),

@@ -9,24 +9,42 @@ from . import attempts
 from .errors import DeviceBusy, DeviceGone, SerialTaken
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
-FIELDS = ("name", "serial", "location", "notes")
+FIELDS = ("name", "serial", "location", "notes", "identify_threshold")
 
 
 def create_device(actor, **values):
-    """Register a device; raises SerialTaken if its serial is someone else's by now."""
-    device = Device(**{name: values.get(name, "") for name in FIELDS})
+    """Register a device; raises SerialTaken if its serial is someone else's by now. A
+    field not given takes the model's default."""
+    device = Device(**{name: values[name] for name in FIELDS if name in values})
     _save(device, editing=False)
     audit.record(actor, Action.DEVICE_CREATE, Outcome.SUCCESS, target=device, device=device)
     return device
 
 
 def update_device(actor, device, **values):
-    """Change a device's details; raises SerialTaken, or DeviceGone if it was deleted."""
+    """Change a device's details; raises SerialTaken, or DeviceGone if it was deleted.
+    The audit row says what changed (of the notes, only that they did)."""
+    before = Device.objects.filter(pk=device.pk).values(*FIELDS).first() or {}
     for name in FIELDS:
         if name in values:
             setattr(device, name, values[name])
     _save(device, editing=True)
-    audit.record(actor, Action.DEVICE_UPDATE, Outcome.SUCCESS, target=device, device=device)
+    changed = [name for name in FIELDS if before.get(name) != getattr(device, name)]
+    shown = [name for name in changed if name != "notes"]
+    facts = fact(
+        "changes",
+        changes={name: [before[name], getattr(device, name)] for name in shown},
+        changed=["notes"] if "notes" in changed else [],
+        device_gone=False,
+    )
+    audit.record(
+        actor,
+        Action.DEVICE_UPDATE,
+        Outcome.SUCCESS,
+        target=device,
+        device=device,
+        facts=facts if changed else None,
+    )
     return device
 
 
