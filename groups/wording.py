@@ -145,6 +145,11 @@ SENTENCES = {
     "voiceprints_not_applied": _(
         "The voiceprints of “%(group)s” could not be stored; the next sync reads them again."
     ),
+    # Identification tests
+    "identifying": _("Testing %(seconds)s s of audio against the group (threshold %(threshold)s)."),
+    "identify_limit": _(
+        "%(used)s of %(limit)s identification tests used today: nothing was sent to Coze."
+    ),
     # Background jobs
     "job_stopped": _(
         "The job making this call lost its worker (%(why)s) before the outcome was recorded; "
@@ -467,6 +472,28 @@ def _consent_recorded(facts):
     return text
 
 
+def _identified(facts):
+    """An identification test's outcome: its best match against the threshold."""
+    top, threshold = facts.get("top"), shown(facts["threshold"])
+    if not top:
+        return str(_("The group had no voiceprint to compare (threshold %(threshold)s).")) % {
+            "threshold": threshold
+        }
+    who = _("“%(name)s” (%(person)s)") if top.get("person") else _("“%(name)s” (person unknown)")
+    values = {
+        "who": str(who) % {"name": top["name"], "person": top.get("person")},
+        "score": shown(top["score"]),
+        "threshold": threshold,
+    }
+    if top["recognised"]:
+        text = _("Best match %(who)s at %(score)s: at or above the threshold of %(threshold)s.")
+    else:
+        text = _("Best match %(who)s at %(score)s: below the threshold of %(threshold)s.")
+    count = facts["count"]
+    scored = ngettext("%(n)s voiceprint scored.", "%(n)s voiceprints scored.", count)
+    return f"{str(text) % values} {scored % {'n': shown(count)}}"
+
+
 def day(iso):
     """A day stored as YYYY-MM-DD, as the reader's language writes dates."""
     return date_format(datetime.date.fromisoformat(iso), "DATE_FORMAT")
@@ -491,4 +518,5 @@ SPECIAL = {
     "sync_job_failed": _sync_job_failed,
     "voiceprints_stopped": _voiceprints_stopped,
     "consent_recorded": _consent_recorded,
+    "identified": _identified,
 }

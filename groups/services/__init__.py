@@ -1,7 +1,7 @@
 """Every write to the register, audited, for the web, the API and jobs alike: each takes
 an explicit Actor (groups.actors) and raises the errors of groups.services.errors."""
 
-from . import devices, people, voiceprints
+from . import devices, identify, people, voiceprints
 from .attempts import check_creation
 from .devices import create_device, delete_device, update_device
 from .errors import (
@@ -14,6 +14,7 @@ from .errors import (
     EnrollmentUnresolved,
     GroupFull,
     GroupNotActive,
+    IdentifyLimitReached,
     NameTaken,
     NoConsent,
     NoPerson,
@@ -32,6 +33,7 @@ from .voiceprints import delete_voiceprint, enroll, update_voiceprint
 
 __all__ = [
     "devices",
+    "identify",
     "people",
     "voiceprints",
     "AlreadyEnrolled",
@@ -39,6 +41,7 @@ __all__ = [
     "NoPerson",
     "GroupFull",
     "GroupNotActive",
+    "IdentifyLimitReached",
     "NoConsent",
     "NotTheCreator",
     "delete_voiceprint",

@@ -139,3 +139,12 @@ class NoPerson(Exception):
     def __init__(self, voiceprint):
         super().__init__(f"voiceprint {voiceprint.pk} has no person")
         self.voiceprint = voiceprint
+
+
+class IdentifyLimitReached(Exception):
+    """The person has run as many identification tests today as IDENTIFY_DAILY_LIMIT
+    allows (Coze bills each): nothing is sent until tomorrow."""
+
+    def __init__(self, used, limit):
+        super().__init__(f"{used} of {limit} identification tests used today")
+        self.used, self.limit = used, limit

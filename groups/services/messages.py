@@ -26,6 +26,8 @@ def about(error, doing=""):
         return _coze(error, doing)
     if isinstance(error, SyncFailed):
         return Message("error", "sync_failed", sync_failed(error))
+    if isinstance(error, errors.GroupNotActive) and doing == "identify":
+        return _group_not_testable(error)
     for kind, say in SAYINGS.items():
         if isinstance(error, kind):
             return say(error)
@@ -89,6 +91,44 @@ def _plural_count(seconds):
 def _down(seconds):
     """Seconds to one decimal, rounded down: 9.97 s of speech is not told as 10."""
     return math.floor(seconds * 10) / 10
+
+
+def identify_summary(result):
+    """An identification test's outcome in one sentence: its best match and the threshold."""
+    top = result.top
+    if top is None:
+        return _("The group has no voiceprint on Coze: there was nobody to compare the clip with.")
+    values = {
+        "name": top.name,
+        "score": wording.shown(round(top.score, 1)),
+        "threshold": wording.shown(result.threshold),
+    }
+    person = top.person
+    if person is None:
+        if top.recognised:
+            text = _(
+                "Best match: “%(name)s”, %(score)s of 100, at or above the threshold of "
+                "%(threshold)s: the device would take the voice for that voiceprint's, whose "
+                "person is not known."
+            )
+        else:
+            text = _(
+                "Best match: “%(name)s”, %(score)s of 100, below the threshold of "
+                "%(threshold)s: the device would recognise nobody."
+            )
+        return text % values
+    values["person"] = person.name
+    if top.recognised:
+        text = _(
+            "Best match: %(person)s (voiceprint “%(name)s”), %(score)s of 100, at or above "
+            "the threshold of %(threshold)s: the device would recognise %(person)s."
+        )
+    else:
+        text = _(
+            "Best match: %(person)s (voiceprint “%(name)s”), %(score)s of 100, below the "
+            "threshold of %(threshold)s: the device would recognise nobody."
+        )
+    return text % values
 
 
 def details(error):
@@ -165,9 +205,16 @@ REFUSED = {
         "Coze did not delete the voiceprint: %(msg)s (code %(code)s, HTTP %(status)s, "
         "logid %(logid)s). Nothing was changed."
     ),
+    "identify": lambda: _(
+        "Coze did not run the test: %(msg)s (code %(code)s, HTTP %(status)s, logid %(logid)s)."
+    ),
     "": lambda: _("Coze refused: %(msg)s (code %(code)s, HTTP %(status)s, logid %(logid)s)."),
 }
 NO_ANSWER = {
+    "identify": lambda: _(
+        "Coze did not answer (%(reason)s): the test may have been run, and billed, without "
+        "vpadmin seeing its scores. It was not sent again; try again if you need them."
+    ),
     "enroll": lambda: _(
         "Coze did not answer (%(reason)s), and the voiceprint is not on the group's list: "
         "it may still be made. Wait a minute and look at the group's page (a sync shows it) "
@@ -332,6 +379,28 @@ def _group_not_active(gone):
     return Message("error", "group_not_active", text)
 
 
+def _group_not_testable(gone):
+    text = _("“%(group)s” is %(state)s: there is nothing to test in it.") % {
+        "group": gone.group.name,
+        "state": gone.group.state_label,
+    }
+    return Message("error", "group_not_active", text)
+
+
+def _identify_limit(full):
+    if not full.limit:
+        text = _("Identification tests are turned off here (IDENTIFY_DAILY_LIMIT is 0).")
+        return Message("error", "identify_limit", text)
+    text = ngettext(
+        "You have run your %(limit)s identification test for today, the most allowed: each "
+        "test is billed by Coze. Nothing was sent; you can test again tomorrow.",
+        "You have run your %(limit)s identification tests for today, the most allowed: each "
+        "test is billed by Coze. Nothing was sent; you can test again tomorrow.",
+        full.limit,
+    ) % {"limit": wording.shown(full.limit)}
+    return Message("error", "identify_limit", text)
+
+
 def _not_the_creator(refused):
     text = _(
         "“%(name)s” was made on Coze by %(creator)s, and Coze lets only its maker change or "
@@ -369,6 +438,7 @@ SAYINGS = {
     errors.NoConsent: _no_consent,
     errors.GroupFull: _group_full,
     errors.GroupNotActive: _group_not_active,
+    errors.IdentifyLimitReached: _identify_limit,
     errors.NotTheCreator: _not_the_creator,
     errors.QuotaExceeded: _quota_full,
     errors.NameTaken: _name_taken,
