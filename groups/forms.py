@@ -8,6 +8,7 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
+from django.db.models import F
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
@@ -16,12 +17,14 @@ from django.views.decorators.debug import sensitive_variables
 from . import audio, wording
 from .models import (
     DESC_MAX,
+    FEATURES_MAX,
     NAME_MAX,
     PERSON_NAME_MAX,
     VOICEPRINT_NAME_MAX,
     Consent,
     Device,
     Person,
+    VoiceprintGroup,
     new_submission_id,
 )
 from .models.people import default_keep_until
@@ -365,7 +368,7 @@ class AudioField(forms.FileField):
             raise ValidationError(says.audio_refused(error), code=error.code) from None
 
 
-class VoiceprintFieldsForm(LimitsInCharacters, forms.Form):
+class AudioDropped:
     """`dropped`: the request was too large for Django to keep its file in memory, so the
     audio field arrives empty; it says so rather than "required"."""
 
@@ -376,6 +379,8 @@ class VoiceprintFieldsForm(LimitsInCharacters, forms.Form):
             self.fields["audio"].required = True
             self.fields["audio"].error_messages["required"] = says.audio_refused(refused)
 
+
+class VoiceprintFieldsForm(AudioDropped, LimitsInCharacters, forms.Form):
     name = forms.CharField(
         label=_("Name"),
         max_length=VOICEPRINT_NAME_MAX,
@@ -466,3 +471,47 @@ class VoiceprintEditForm(VoiceprintFieldsForm):
             for name in ("name", "desc", "audio"):
                 del self.fields[name]
             self.fields["person"].required = True
+
+
+class TestedGroupField(forms.ModelChoiceField):
+    """An active group, shown with its device: testing a device is testing its group."""
+
+    def label_from_instance(self, group):
+        device = group.device.name if group.device else _("no device")
+        return _("%(group)s — %(device)s") % {"group": group.name, "device": device}
+
+
+class IdentifyForm(AudioDropped, forms.Form):
+    """A speaker identification test: which group, the clip (a file, or the browser's
+    recording put into the same field), and optionally how many results."""
+
+    group = TestedGroupField(
+        label=_("Group"),
+        queryset=VoiceprintGroup.objects.active()
+        .select_related("device")
+        .order_by(F("device__name").asc(nulls_last=True), "name", "id"),
+        empty_label=_("Choose a group (device)"),
+        help_text=_("The device's group of voiceprints the clip is compared with."),
+        error_messages={
+            "required": _("Choose the group to test."),
+            "invalid_choice": _("That group does not exist, or is no longer on Coze."),
+        },
+    )
+    audio = AudioField(
+        label=_("Audio"),
+        help_text=_(
+            "One person speaking, a few seconds or more (as they would talk to the device): "
+            "WAV, FLAC, MP3, M4A, OGG or WebM. It is converted for Coze and never stored."
+        ),
+    )
+    top_k = forms.IntegerField(
+        label=_("Number of results"),
+        required=False,
+        min_value=1,
+        max_value=FEATURES_MAX,
+        help_text=_("Optional: only the best 1 to 10; leave empty to see every voiceprint."),
+        error_messages={
+            code: _("Enter a whole number from 1 to 10, or leave it empty.")
+            for code in ("invalid", "min_value", "max_value")
+        },
+    )

@@ -1,7 +1,9 @@
-"""Helpers every page shares: the permission check that leaves an audit row."""
+"""Helpers every page shares: the permission check that leaves an audit row, and whether
+an upload was too large to keep."""
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
@@ -39,3 +41,11 @@ def tell(request, message):
     """Show a services.messages.Message on the next page."""
     levels = {"error": messages.ERROR, "warning": messages.WARNING, "info": messages.INFO}
     messages.add_message(request, levels[message.level], message.text)
+
+
+def audio_dropped(request):
+    """Whether Django left out the uploaded file: it keeps files in memory only (audio never
+    touches the disk), up to FILE_UPLOAD_MAX_MEMORY_SIZE for the whole request."""
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    too_large = length.isdigit() and int(length) > settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+    return too_large and "audio" not in request.FILES

@@ -14,6 +14,7 @@ from ..forms import (
 )
 from ..models import AuditEntry, Device, Voiceprint, VoiceprintGroup
 from ..services import attempts
+from ..services import identify as identification
 from ..services import messages as says
 from .common import ACTIVE_GROUP_COUNT, permission_required, tell
 
@@ -52,6 +53,7 @@ def device_detail(request, pk):
         .filter(device=device)
         .select_related("device")[:20],
         "history": device.audit_entries.all()[:20],
+        "tests": identification.latest_tests(device),
         # The people the device recognises: active voiceprints in its active groups.
         "voiceprints": Voiceprint.objects.active()
         .filter(group__device=device, group__state=VoiceprintGroup.State.ACTIVE)

@@ -1,7 +1,6 @@
 """Voiceprint pages: enroll a person in a group, one voiceprint, rename or re-enroll it,
 delete it."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -12,7 +11,7 @@ from ..models import FEATURES_MAX, AuditEntry, CozeAccount, Voiceprint, Voicepri
 from ..services import messages as says
 from ..services.voiceprints import can_change, places_taken
 from ..wording import fact
-from .common import permission_required, tell
+from .common import audio_dropped, permission_required, tell
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 
@@ -44,7 +43,7 @@ def voiceprint_new(request, pk):
             request, group, EnrollForm(initial={"person": request.GET.get("person")})
         )
 
-    form = EnrollForm(request.POST, request.FILES, dropped=_audio_dropped(request))
+    form = EnrollForm(request.POST, request.FILES, dropped=audio_dropped(request))
     if not form.is_valid():
         sent = {
             "sent_name": request.POST.get("name", "")[:200],
@@ -91,14 +90,6 @@ def voiceprint_new(request, pk):
     for warning in recording.warnings:
         messages.warning(request, says.audio_warning(warning, recording))
     return redirect(voiceprint)
-
-
-def _audio_dropped(request):
-    """Whether Django left out the uploaded file: it keeps files in memory only (audio never
-    touches the disk), up to FILE_UPLOAD_MAX_MEMORY_SIZE for the whole request."""
-    length = request.META.get("CONTENT_LENGTH") or "0"
-    too_large = length.isdigit() and int(length) > settings.FILE_UPLOAD_MAX_MEMORY_SIZE
-    return too_large and "audio" not in request.FILES
 
 
 def _fresh(form, keep_errors=False):
@@ -196,7 +187,7 @@ def voiceprint_edit(request, pk):
         initial=initial,
         voiceprint=voiceprint,
         person_only=bool(person_only),
-        dropped=not person_only and request.method == "POST" and _audio_dropped(request),
+        dropped=not person_only and request.method == "POST" and audio_dropped(request),
     )
     page = "voiceprints/voiceprint_edit.html"
     if request.method != "POST":

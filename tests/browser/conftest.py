@@ -410,6 +410,40 @@ def _fill_register(make_user):
         results=synced.results[:1],
     )
     people = _people(groups, ada, olga, ago)
+    # Olga tested the living room's family group: the device's page lists the test.
+    family = groups[0]
+    entry(
+        ago(0, 3, 12),
+        olga,
+        Action.VOICEPRINT_IDENTIFY,
+        Outcome.SUCCESS,
+        target_type="voiceprintgroup",
+        target_id=str(family.pk),
+        target_label=family.name,
+        device=living_room,
+        coze_code=0,
+        coze_logid=logid(ago(0, 3, 12), "identify"),
+        http_status=200,
+        duration_ms=210,
+        facts={
+            "say": "identified",
+            "seconds": 6.2,
+            "threshold": 40,
+            "top": {
+                "feature_id": f"760{family.pk:016d}",
+                "name": people[0].name,
+                "person": people[0].name,
+                "person_id": people[0].pk,
+                "score": 78.4,
+                "recognised": True,
+            },
+            "scores": [
+                {"feature_id": f"760{family.pk:016d}", "score": 78.4},
+                {"feature_id": f"761{family.pk:016d}", "score": 22.7},
+            ],
+            "count": 2,
+        },
+    )
     return SimpleNamespace(
         admin=ada,
         operator=olga,

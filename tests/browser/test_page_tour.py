@@ -61,6 +61,8 @@ PAGES = {
     "team-member": visit(lambda register: f"/team/{register.operator.pk}/"),
     "me": visit("/me/"),
     "enroll": show_the_recorder,
+    # The car's one group is chosen by the device; the result is test_identify.py's.
+    "identify": visit(lambda register: f"/identify/?device={register.devices[2].pk}"),
 }
 
 

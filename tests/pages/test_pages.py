@@ -177,6 +177,9 @@ PAGES = [
     "/people/{subject}/",
     "/people/{subject}/edit/",
     "/people/{subject}/consent/",
+    "/identify/",
+    "/identify/?device={device}",
+    "/identify/?group={group}",
 ]
 # Named URLs that answer only a POST (a button), so no page to count.
 POST_ONLY = {
