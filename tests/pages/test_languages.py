@@ -74,6 +74,10 @@ NOT_WORDS = {
     "SPK",
     "KIOSK",
     "mallory",
+    "WAV",  # audio formats, as the files are named
+    "FLAC",
+    "OGG",
+    "WebM",
 }
 MAIN_PAGES = [
     "/",
@@ -104,6 +108,8 @@ MAIN_PAGES = [
     "/people/{person_in_force}/edit/",
     "/people/{person_in_force}/consent/",
     "/people/{person_withdrawn}/",
+    "/identify/",
+    "/identify/?device={device}",
 ]
 
 
@@ -175,6 +181,25 @@ def test_no_english_is_left_on_the_main_pages_in_chinese(
     factories.consent_for(
         withdrawn, withdrawn_at=timezone.now(), purpose="识别", recorded_by_name="ada"
     )
+    AuditEntry.objects.create(  # a test on the device: its page lists it
+        action="voiceprint.identify",
+        outcome="success",
+        device=device,
+        target_type="voiceprintgroup",
+        target_id=str(group.pk),
+        target_label=group.name,
+        actor_username="ada",
+        coze_logid="202612070404394E7FC23696C5C2987354",
+        facts={
+            "say": "identified",
+            "seconds": 5.2,
+            "threshold": 40,
+            "top": {"feature_id": "7", "name": "王小明", "person": "王小明", "person_id": child.pk,
+                    "score": 81.5, "recognised": True},
+            "scores": [{"feature_id": "7", "score": 81.5}],
+            "count": 1,
+        },
+    )  # fmt: skip
     administrator_client.post(f"/people/{child.pk}/edit/", {"name": "王小明", "notes": "二年级"})
     administrator_client.post(f"/people/{child.pk}/consent/", {"given_by": "guardian"})  # refused
     administrator_client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
@@ -205,3 +230,31 @@ def test_the_switcher_works_before_signing_in(client, db):
     )
     assert response["Location"] == "/accounts/login/?next=/groups/"
     assert "登录 vpadmin" in client.get("/accounts/login/").content.decode()
+
+
+def test_an_identification_result_is_in_chinese(operator_client, coze_sim, device):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from groups import coze
+    from tests import audio
+
+    audio.need_espeak()
+    coze_id = coze.get_client().create_group("客厅").data["id"]
+    group = VoiceprintGroup.objects.create(coze_id=coze_id, name="客厅", device=device)
+    known, unknown = coze_sim.seed_voiceprints(coze_id, 2)
+    factories.voiceprint(group, "妈妈", coze_id=known, person=factories.enrollee("妈妈"))
+    device.name, device.identify_threshold = "客厅音箱", 1  # every voiceprint recognised
+    device.save()
+    operator_client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+
+    response = operator_client.post(
+        "/identify/",
+        {"group": group.pk, "top_k": "", "audio": SimpleUploadedFile("a.wav", audio.speech())},
+    )
+
+    assert response.context["result"] is not None
+    parser = VisibleText()
+    parser.feed(response.content.decode())
+    words = set(re.findall(r"[A-Za-z_]{3,}", " ".join(parser.parts))) - NOT_WORDS
+    # The operator's username, and the name Coze gave the voiceprint not in the register.
+    assert words == {"olga", "remote", "voiceprint"}
