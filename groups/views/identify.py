@@ -39,7 +39,9 @@ def identify(request):
         result = identification.identify(
             request.actor, data["group"], data["audio"], top_k=data["top_k"]
         )
-    except (services.IdentifyLimitReached, services.GroupNotActive, coze.CozeError) as error:
+    except services.IdentifyLimitReached:
+        return _page(request, form)  # the page says the limit is reached, and why
+    except (services.GroupNotActive, coze.CozeError) as error:
         tell(request, says.about(error, "identify"))
         return _page(request, form)
     return _page(request, form, result=result)

@@ -246,13 +246,24 @@ def test_the_page_says_how_many_tests_are_left_and_refuses_the_third_before_coze
     third = send(operator_client, living_room, voices["mum_later"])
 
     assert third.status_code == 200 and third.context["result"] is None
-    assert "You have run your 2 identification tests for today" in third.content.decode()
+    page = third.content.decode()
+    assert page.count("You have run your 2 tests for today, the most allowed") == 1
+    assert "so nothing more is sent to Coze until tomorrow." in page
     assert len(identify_calls(coze_sim)) == 2
     refused = identify_rows(outcome="refused").get()
     assert refused.facts == {"say": "identify_limit", "used": 2, "limit": 2}
     assert refused.explanation == (
         "2 of 2 identification tests used today: nothing was sent to Coze."
     )
+
+
+def test_a_limit_of_zero_turns_tests_off(operator_client, settings, living_room, voices, coze_sim):
+    settings.IDENTIFY_DAILY_LIMIT = 0
+
+    response = send(operator_client, living_room, voices["mum_later"])
+
+    assert "Identification tests are turned off here" in response.content.decode()
+    assert not identify_calls(coze_sim) and identify_rows().get().outcome == "refused"
 
 
 def test_refusals_yesterday_and_colleagues_tests_do_not_count(
