@@ -557,3 +557,19 @@ def test_the_result_page_reads_the_register_in_constant_queries(
     few = queries_for_a_test()
     add_voiceprints(9)
     assert queries_for_a_test() == few
+
+
+def test_the_group_list_escapes_names_and_marks_an_invalid_choice(operator_client, living_room):
+    factories.group(factories.device("Kitchen <b>&</b>"), '<img src=x onerror="alert(1)">')
+
+    page = operator_client.get("/identify/").content.decode()
+    assert (
+        "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; — Kitchen &lt;b&gt;&amp;&lt;/b&gt;" in page
+    )
+    assert "<img src=x" not in page
+
+    refused = send(operator_client, "", None).content.decode()
+    select = re.search(r'<select [^>]*id="id_group"[^>]*>', refused).group(0)
+    assert 'aria-invalid="true"' in select
+    assert 'name="group"' in select and "required" in select
+    assert 'aria-describedby="id_group_helptext id_group_error"' in select
