@@ -45,9 +45,12 @@ class SignedInClient:
     def get(self, path):
         return self._sample(self.http.get(self.base_url + path, allow_redirects=False, timeout=60))
 
-    def post(self, path, data):
+    def post(self, path, data, files=None):
+        """A form, `files` ({field: (filename, bytes)}) making it multipart."""
         data = {**data, "csrfmiddlewaretoken": self.csrf}
-        answer = self.http.post(self.base_url + path, data=data, allow_redirects=False, timeout=60)
+        answer = self.http.post(
+            self.base_url + path, data=data, files=files, allow_redirects=False, timeout=60
+        )
         return self._sample(answer)
 
     @staticmethod

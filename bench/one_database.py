@@ -24,7 +24,7 @@ from django.db.models import Count
 from django.utils import timezone
 from psycopg import sql
 
-from bench import measure
+from bench import identify, measure
 from bench.run import bench_database_url, new_secret_key
 from bench.server import Gunicorn
 from groups.coze.simulator import CozeSimulator
@@ -58,6 +58,8 @@ def run(args):
             "COZE_API_TOKEN": TOKEN,
             "COZE_API_BASE": sim.url,
             "COZE_GROUP_QUOTA": str(quota),
+            # Every test is measured: no daily limit stops them (warm-ups included).
+            "IDENTIFY_DAILY_LIMIT": str(args.identifications + 10),
             "BENCH_STATIC_ROOT": str(workdir / "static"),
         }
     )
@@ -110,6 +112,8 @@ def _measure_all(args, database, sim, workdir):
         export = _export(client, pid, facts["audit_rows"])
         log(f"{args.creations} group creations at 999 groups")
         creation = _creations(client, args.creations)
+        log(f"{args.identifications} identification tests of a 10 s clip, ten voiceprints")
+        identification = _identifications(client, sim, args.identifications)
 
     log(f"Coze client: {REUSE_CALLS} calls on one session, {REUSE_CALLS} on new sessions")
     reuse = _connection_reuse(sim)
@@ -141,6 +145,7 @@ def _measure_all(args, database, sim, workdir):
         "floor_queries": samples[FLOOR][0].queries,
         **export,
         **creation,
+        **identification,
         **reuse,
         "requests_per_second": load["requests_per_second"],
         "errors": load["errors"],
@@ -245,6 +250,8 @@ def _pages(facts):
             f"&created_at__gte={since}",
         ),
         ("quota", "/quota/", None),
+        # The test console lists every active group (a thousand) to choose from.
+        ("identify", "/identify/", None),
     ]
 
 
@@ -328,6 +335,14 @@ def _creations(client, count):
         "create_coze_median_ms": measure.median(list(coze_ms.values())),
         "create_queries": _constant_queries(samples),
     }
+
+
+def _identifications(client, sim, count):
+    """Tests in one of the groups just created on the simulator (bench/identify.py)."""
+    from groups.models import VoiceprintGroup
+
+    group = VoiceprintGroup.objects.active().filter(coze_id__in=list(sim.groups)).latest("id")
+    return identify.run(client, group, count)
 
 
 def _connection_reuse(sim):

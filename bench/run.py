@@ -9,9 +9,10 @@ For each database it builds a separate database (a temporary SQLite file, or
 with 1,000 devices, 1,000 groups and 100,000 audit rows, serves it with gunicorn and
 measures over HTTP: pages (server time and queries from bench/middleware.py's headers),
 Django admin's change lists and a constant page (the floor) on the same worker, the full
-CSV export (time and the worker's peak memory), group creation against the simulator,
-and a 30-second load test. It prints a table, merges the figures into bench/results.json
-(other databases' figures kept) and exits with status 1 if a target is missed.
+CSV export (time and the worker's peak memory), group creation and identification tests
+(a 10 s clip, ten voiceprints) against the simulator, and a 30-second load test. It
+prints a table, merges the figures into bench/results.json (other databases' figures
+kept) and exits with status 1 if a target is missed.
 """
 
 import argparse
@@ -73,6 +74,9 @@ def _arguments():
     )
     parser.add_argument("--rounds", type=int, default=30, help="requests per page (>= 30)")
     parser.add_argument("--creations", type=int, default=30, help="groups created (>= 30)")
+    parser.add_argument(
+        "--identifications", type=int, default=30, help="identification tests (>= 30)"
+    )
     parser.add_argument("--load-seconds", type=float, default=30.0)
     parser.add_argument("--load-threads", type=int, default=8)
     parser.add_argument(
@@ -91,14 +95,15 @@ def _arguments():
     unknown = set(args.databases) - set(DATABASES)
     if unknown:
         parser.error(f"unknown database {', '.join(sorted(unknown))}: use sqlite, postgresql")
-    if args.rounds < 30 or args.creations < 30:
-        parser.error("--rounds and --creations must be at least 30")
+    if min(args.rounds, args.creations, args.identifications) < 30:
+        parser.error("--rounds, --creations and --identifications must be at least 30")
     return args
 
 
 def _passed_on(args):
     options = [
         "--rounds", str(args.rounds), "--creations", str(args.creations),
+        "--identifications", str(args.identifications),
         "--load-seconds", str(args.load_seconds), "--load-threads", str(args.load_threads),
     ]  # fmt: skip
     options += ["--settings", args.settings]
