@@ -452,6 +452,18 @@ def _consent_recorded(facts):
     return text
 
 
+def _person_report(facts):
+    counts = [
+        ngettext("%(n)s consent", "%(n)s consents", facts["consents"]),
+        ngettext("%(n)s withdrawal", "%(n)s withdrawals", facts["withdrawals"]),
+        ngettext("%(n)s voiceprint", "%(n)s voiceprints", facts["voiceprints"]),
+        ngettext("%(n)s deletion", "%(n)s deletions", facts["deletions"]),
+    ]
+    numbers = [facts[key] for key in ("consents", "withdrawals", "voiceprints", "deletions")]
+    held = joined(text % {"n": shown(n)} for text, n in zip(counts, numbers, strict=True))
+    return str(_("Report downloaded, holding %(held)s.")) % {"held": held}
+
+
 def day(iso):
     """A day stored as YYYY-MM-DD, as the reader's language writes dates."""
     return date_format(datetime.date.fromisoformat(iso), "DATE_FORMAT")
@@ -476,4 +488,5 @@ SPECIAL = {
     "sync_job_failed": _sync_job_failed,
     "voiceprints_stopped": _voiceprints_stopped,
     "consent_recorded": _consent_recorded,
+    "person_report": _person_report,
 }
