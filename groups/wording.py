@@ -399,7 +399,7 @@ def _pruned(facts):
     by_action = joined(
         f"{action} {shown(n)}" for action, n in sorted(facts.get("by_action", {}).items())
     )
-    return str(
+    text = str(
         _(
             "Removed %(removed)s rows older than %(before)s (%(by_action)s); kept %(kept)s "
             "still needed."
@@ -410,6 +410,14 @@ def _pruned(facts):
         "by_action": by_action or "—",
         "kept": shown(facts["kept"]),
     }
+    if facts.get("kept_by_law"):
+        text += " " + str(
+            _(
+                "Of those, %(n)s are records of processing people's voices, which the law "
+                "(PIPL art. 56) keeps for 3 years."
+            )
+        ) % {"n": shown(facts["kept_by_law"])}
+    return text
 
 
 def _listed_page(facts):
