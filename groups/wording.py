@@ -409,7 +409,7 @@ def _pruned(facts):
     by_action = joined(
         f"{action} {shown(n)}" for action, n in sorted(facts.get("by_action", {}).items())
     )
-    return str(
+    text = str(
         _(
             "Removed %(removed)s rows older than %(before)s (%(by_action)s); kept %(kept)s "
             "still needed."
@@ -420,6 +420,14 @@ def _pruned(facts):
         "by_action": by_action or "—",
         "kept": shown(facts["kept"]),
     }
+    if facts.get("kept_by_law"):
+        text += " " + str(
+            _(
+                "Of those, %(n)s are records of processing people's voices, which the law "
+                "(PIPL art. 56) keeps for 3 years."
+            )
+        ) % {"n": shown(facts["kept_by_law"])}
+    return text
 
 
 def _listed_page(facts):
@@ -462,6 +470,18 @@ def _consent_recorded(facts):
     return text
 
 
+def _person_report(facts):
+    counts = [
+        ngettext("%(n)s consent", "%(n)s consents", facts["consents"]),
+        ngettext("%(n)s withdrawal", "%(n)s withdrawals", facts["withdrawals"]),
+        ngettext("%(n)s voiceprint", "%(n)s voiceprints", facts["voiceprints"]),
+        ngettext("%(n)s deletion", "%(n)s deletions", facts["deletions"]),
+    ]
+    numbers = [facts[key] for key in ("consents", "withdrawals", "voiceprints", "deletions")]
+    held = joined(text % {"n": shown(n)} for text, n in zip(counts, numbers, strict=True))
+    return str(_("Report downloaded, holding %(held)s.")) % {"held": held}
+
+
 def day(iso):
     """A day stored as YYYY-MM-DD, as the reader's language writes dates."""
     return date_format(datetime.date.fromisoformat(iso), "DATE_FORMAT")
@@ -486,4 +506,5 @@ SPECIAL = {
     "sync_job_failed": _sync_job_failed,
     "voiceprints_stopped": _voiceprints_stopped,
     "consent_recorded": _consent_recorded,
+    "person_report": _person_report,
 }

@@ -121,6 +121,7 @@ class AuditEntry(models.Model):
         RETENTION_SWEEP = "retention.sweep", _("retention sweep")
         PERSON_CREATE = "person.create", _("record person")
         PERSON_UPDATE = "person.update", _("change person record")
+        PERSON_REPORT = "person.report", _("download a person's report")
         CONSENT_CREATE = "consent.create", _("record consent")
         CONSENT_WITHDRAW = "consent.withdraw", _("record withdrawal of consent")
         DEVICE_CREATE = "device.create", _("create device")

@@ -26,7 +26,7 @@ from .errors import (
 )
 from .groups import create_group, delete_group, update_group
 from .jobs import start_sync, sync_here
-from .people import create_person, record_consent, update_person
+from .people import create_person, record_consent, report_on, update_person
 from .sync import SyncFailed, sync_groups
 from .voiceprints import delete_voiceprint, enroll, update_voiceprint
 
@@ -63,6 +63,7 @@ __all__ = [
     "delete_device",
     "delete_group",
     "record_consent",
+    "report_on",
     "start_sync",
     "sync_here",
     "sync_groups",

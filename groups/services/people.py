@@ -1,6 +1,6 @@
 """People whose voices are enrolled, and their consents: recorded and changed, each write
 and its audit row in one transaction. A consent is a record of proof: added, never changed
-here (a withdrawal is its own step)."""
+here (a withdrawal is its own step). A person's report, handed out, is audited too."""
 
 import datetime
 
@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from .. import audit
+from .. import audit, person_report
 from ..models import AuditEntry, Consent, Person
 from ..models.people import default_keep_until
 from ..wording import fact, invalid_facts, shown
@@ -64,6 +64,21 @@ def update_person(actor, person, **values):
             setattr(person, name, old)
         raise
     return changes
+
+
+def report_on(actor, person):
+    """What vpadmin holds about `person` (groups.person_report.Holdings), for `actor` to
+    take away: each report handed out is an audit row saying what it held."""
+    held = person_report.holdings(person)
+    facts = fact(
+        "person_report",
+        consents=len(held.consents),
+        withdrawals=len(held.withdrawals),
+        voiceprints=len(held.voiceprints),
+        deletions=len(held.deletions),
+    )
+    audit.record(actor, Action.PERSON_REPORT, Outcome.SUCCESS, target=person, facts=facts)
+    return held
 
 
 def _save(person, **kwargs):

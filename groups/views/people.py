@@ -1,5 +1,6 @@
 """People pages: the register of people whose voices are enrolled, one person (their
-consents and voiceprints), recording and editing a person, and recording a consent."""
+consents, voiceprints and their deletions), recording and editing a person, recording a
+consent, and a person's report of what vpadmin holds about them."""
 
 import copy
 
@@ -13,8 +14,9 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from vpadmin.lists import page_of, sort_by
+from vpadmin.spreadsheets import csv_response
 
-from .. import audit, services, wording
+from .. import audit, person_report, services, wording
 from ..filtersets import PersonFilterSet
 from ..forms import ConsentForm, PersonForm
 from ..models import AuditEntry, Consent, Person, Voiceprint
@@ -110,19 +112,29 @@ def _devices_of(person_ids):
 def person_detail(request, pk):
     person = get_object_or_404(Person.objects.select_related("created_by"), pk=pk)
     today = timezone.localdate()
-    consents = [
-        {"consent": consent, "state": _state(consent, today)} for consent in person.consents.all()
-    ]
-    voiceprints = person.voiceprints.select_related("group__device").order_by("-created_at", "-id")
+    held = person_report.holdings(person)
+    consents = [{"consent": consent, "state": _state(consent, today)} for consent in held.consents]
     history = AuditEntry.objects.filter(target_type="person", target_id=str(person.pk))
     context = {
         "person": person,
         "consents": consents,
         "in_force": any(row["state"]["code"] == "in_force" for row in consents),
-        "voiceprints": voiceprints,
+        "voiceprints": held.voiceprints,
+        "deletions": held.deletions,
         "history": history.prefetch_related("device")[:20],
     }
     return render(request, "groups/person_detail.html", context)
+
+
+@permission_required("groups.view_person")
+def person_report_csv(request, pk):
+    """What vpadmin holds about a person, as one CSV (their data-subject report): a Viewer
+    may take it, as they may read the person's page that shows the same; each is audited."""
+    person = get_object_or_404(Person.objects.select_related("created_by"), pk=pk)
+    held = services.report_on(request.actor, person)
+    return csv_response(
+        f"person-{person.pk}-report.csv", person_report.header(), person_report.rows(held)
+    )
 
 
 def _save_person(request, form, action, person=None):

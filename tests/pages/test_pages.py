@@ -108,10 +108,23 @@ def add_people(n, offset, devices):
         for days in ([10] if i % 3 != 2 else [2000])
     )
     groups = VoiceprintGroup.objects.filter(device__in=devices)
-    Voiceprint.objects.bulk_create(
+    voiceprints = Voiceprint.objects.bulk_create(
         Voiceprint(coze_id=f"{9_000_000 + offset + i}{k}", group=group, name=f"vp {i}", person=p)
         for i, group in enumerate(groups)
         for k, p in enumerate([people[i % n], subject])
+    )
+    AuditEntry.objects.bulk_create(  # the subject's deletions (their page and report)
+        AuditEntry(
+            action="voiceprint.delete",
+            outcome=outcome,
+            target_type="voiceprint",
+            target_id=str(voiceprint.pk),
+            device_id=voiceprint.group.device_id,
+            coze_logid=f"DEL{voiceprint.pk}",
+        )
+        for voiceprint in voiceprints
+        if voiceprint.person_id == subject.pk
+        for outcome in ("failure", "success")
     )
     AuditEntry.objects.bulk_create(
         AuditEntry(
@@ -177,6 +190,7 @@ PAGES = [
     "/people/{subject}/",
     "/people/{subject}/edit/",
     "/people/{subject}/consent/",
+    "/people/{subject}/report.csv",
 ]
 # Named URLs that answer only a POST (a button), so no page to count.
 POST_ONLY = {
