@@ -113,3 +113,11 @@ class NotTheCreator(Exception):
     def __init__(self, item, creator_name):
         super().__init__(f"{item} was made on Coze by {creator_name}")
         self.item, self.creator_name = item, creator_name
+
+
+class NothingToWithdraw(Exception):
+    """The person has no consent in force, so there is no consent to withdraw."""
+
+    def __init__(self, person):
+        super().__init__(f"person {person.pk} has no consent in force")
+        self.person = person

@@ -340,7 +340,15 @@ def _not_the_creator(refused):
     return Message("error", "not_the_creator", text)
 
 
+def _nothing_to_withdraw(refused):
+    text = _(
+        "%(person)s has no consent in force, so there is nothing to withdraw: nothing was changed."
+    ) % {"person": refused.person.name}
+    return Message("info", "nothing_to_withdraw", text)
+
+
 SAYINGS = {
+    errors.NothingToWithdraw: _nothing_to_withdraw,
     errors.NoConsent: _no_consent,
     errors.GroupFull: _group_full,
     errors.GroupNotActive: _group_not_active,
