@@ -9,9 +9,8 @@ worker: the audit rows its run left pending are concluded at once (`unknown`, sa
 why), and the job is queued again to run from the start when its work is safe to repeat
 (a sync is; so are deletions and the sweep, which skip what is done and confirm a lost
 answer on Coze's list) and it has not been lost MAX_RUNS times, else it ends
-`interrupted`. Every
-change of state is one conditional UPDATE on the run that made it, so two workers (or a
-worker and the recovery) never both move a job on.
+`interrupted`. Every change of state is one conditional UPDATE on the run that made it, so
+two workers (or a worker and the recovery) never both move a job on.
 """
 
 import logging

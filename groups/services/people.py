@@ -153,6 +153,8 @@ def withdraw_consent(actor, person, *, method, note=""):
     NothingToWithdraw (audited) when no consent of theirs is in force."""
     from .recurring import start_deletions  # the job register needs the services first
 
+    if method not in Consent.WithdrawalMethod.values:
+        raise ValueError(f"not a way of asking to withdraw: {method!r}")
     now = timezone.now()
     with transaction.atomic():
         in_force = Consent.objects.in_force().filter(person=person).select_for_update()

@@ -96,21 +96,30 @@ def retention_here(actor):
 
 # The work of each kind (groups.services.jobs runs it)
 
+PROGRESS_EVERY = 20  # deletions tried between two writes of a job's progress and results
+
+
+def _progress_of(job):
+    """What a run tells after each deletion tried: its row of results, stored with the
+    progress every PROGRESS_EVERY deletions and at the last (a sweep may try thousands)."""
+
+    def tried(done, total, row):
+        if row is not None:
+            job.results.append(row)
+        if done == total or done % PROGRESS_EVERY == 0:
+            jobs._progress(job, done, total)
+
+    return tried
+
 
 def _deletions(job, actor):
-    def tried(done, total, row):
-        jobs._progress(job, done, total, row)
-
-    run = deletions.run_deletions(actor, on_progress=tried)
+    run = deletions.run_deletions(actor, on_progress=_progress_of(job))
     jobs._finish(job, State.SUCCEEDED, run.facts())
     return run
 
 
 def _sweep(job, actor):
-    def tried(done, total, row):
-        jobs._progress(job, done, total, row)
-
-    found = retention.sweep(actor, on_progress=tried)
+    found = retention.sweep(actor, on_progress=_progress_of(job))
     jobs._finish(job, State.SUCCEEDED, found.entry.facts)
     return found
 

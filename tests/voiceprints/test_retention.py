@@ -290,3 +290,16 @@ def test_the_dashboard_shows_what_expires_in_the_next_30_days(viewer_client, dev
     assert shown == ["Grandpa", "Mum", "Dad"]  # soonest first; Kid later, Aunt's under way
     assert response.context["expiring"][0].overdue and not response.context["expiring"][1].overdue
     assert "Living room speaker" in page and f"/people/{people['Mum'].pk}/" in page
+
+
+def test_a_deferred_run_says_when_it_runs_and_waits_quietly(viewer_client, db):
+    recurring.retention_here(Actor.for_command("enforce_retention"))
+    tomorrow = recurring.schedule_retention()
+
+    page = viewer_client.get(f"/jobs/{tomorrow.pk}/").content.decode()
+    listed = viewer_client.get("/jobs/").content.decode()
+
+    assert "Not before" in page and "data-refresh" not in page
+    assert "No worker has taken this job yet" not in page
+    assert "not before" in listed
+    assert viewer_client.get("/").context["jobs_under_way"] == []  # not before its time
