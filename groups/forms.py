@@ -11,6 +11,7 @@ from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 from . import audio, wording
 from .models import (
@@ -353,6 +354,7 @@ class AudioField(forms.FileField):
 
     widget = forms.FileInput(attrs={"accept": "audio/*,.wav,.flac,.mp3,.m4a,.aac,.ogg,.opus,.webm"})
 
+    @sensitive_variables()  # the audio: never on an error page
     def clean(self, data, initial=None):
         uploaded = super().clean(data, initial)
         if not uploaded:

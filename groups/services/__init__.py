@@ -5,15 +5,18 @@ from . import deletions, devices, people, retention, voiceprints
 from .attempts import check_creation
 from .devices import create_device, delete_device, update_device
 from .errors import (
+    AlreadyEnrolled,
     AlreadySubmitted,
     AttemptUnresolved,
     ConsentRefused,
     DeviceBusy,
     DeviceGone,
+    EnrollmentUnresolved,
     GroupFull,
     GroupNotActive,
     NameTaken,
     NoConsent,
+    NoPerson,
     NothingToWithdraw,
     NotRegistered,
     NotTheCreator,
@@ -40,6 +43,9 @@ __all__ = [
     "retention_here",
     "start_deletions",
     "withdraw_consent",
+    "AlreadyEnrolled",
+    "EnrollmentUnresolved",
+    "NoPerson",
     "GroupFull",
     "GroupNotActive",
     "NoConsent",

@@ -11,6 +11,7 @@ from ..forms import EnrollForm, VoiceprintEditForm
 from ..models import FEATURES_MAX, AuditEntry, CozeAccount, Voiceprint, VoiceprintGroup
 from ..services import messages as says
 from ..services.voiceprints import can_change, places_taken
+from ..wording import fact
 from .common import permission_required, tell
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
@@ -65,9 +66,12 @@ def voiceprint_new(request, pk):
         )
     except services.AlreadySubmitted as resent:
         return _answer_resent(request, group, resent.entry)
-    except services.NoConsent as refused:
+    except (services.NoConsent, services.AlreadyEnrolled) as refused:
         form.add_error("person", says.about(refused).text)
         return _enroll_page(request, group, _fresh(form, keep_errors=True))
+    except services.EnrollmentUnresolved as waiting:
+        tell(request, says.about(waiting))
+        return redirect(group)
     except (services.GroupNotActive, coze.CozeNoAnswer) as error:
         tell(request, says.about(error, "enroll"))
         return redirect(group)
@@ -151,19 +155,26 @@ def _maker(voiceprint):
     return voiceprint.coze_creator_name or creator
 
 
-def _changeable_or_redirect(request, voiceprint):
+def _changeable_or_redirect(request, voiceprint, action):
+    """A redirect, with the reason, when the voiceprint cannot be changed on Coze (ended,
+    or made by someone else); a refused POST leaves an audit row."""
     if not voiceprint.is_active:
-        messages.error(
-            request,
-            _("“%(name)s” is %(state)s: it can no longer be changed.")
-            % {"name": voiceprint.name, "state": voiceprint.state_label},
-        )
-        return redirect(voiceprint)
-    maker = can_change(voiceprint)
-    if maker is not True:
+        facts = fact("voiceprint_ended", name=voiceprint.name, state=voiceprint.state)
+        text = _("“%(name)s” is %(state)s: it can no longer be changed.") % {
+            "name": voiceprint.name,
+            "state": voiceprint.state_label,
+        }
+        messages.error(request, text)
+    else:
+        maker = can_change(voiceprint)
+        if maker is True:
+            return None
+        facts = fact("not_the_creator", creator=maker)
         tell(request, says.about(services.NotTheCreator(voiceprint, maker)))
-        return redirect(voiceprint)
-    return None
+    if request.method == "POST":
+        device = voiceprint.group.device
+        audit.refuse(request.actor, action, facts=facts, target=voiceprint, device=device)
+    return redirect(voiceprint)
 
 
 @permission_required("groups.change_voiceprint")
@@ -171,7 +182,11 @@ def voiceprint_edit(request, pk):
     voiceprint = _voiceprint(pk)
     # Whose voice one made by someone else is can still be said: that is ours alone.
     person_only = voiceprint.is_active and not voiceprint.person_id and _maker(voiceprint)
-    refused = None if person_only else _changeable_or_redirect(request, voiceprint)
+    refused = (
+        None
+        if person_only
+        else _changeable_or_redirect(request, voiceprint, Action.VOICEPRINT_UPDATE)
+    )
     if refused:
         return refused
     initial = {"name": voiceprint.name, "desc": voiceprint.desc}
@@ -199,7 +214,7 @@ def voiceprint_edit(request, pk):
             recording=data.get("audio"),
             person=data.get("person"),
         )
-    except services.NoConsent as refused:
+    except (services.NoConsent, services.NoPerson) as refused:
         if "person" in form.fields:
             form.add_error("person", says.about(refused).text)
         else:
@@ -223,7 +238,7 @@ def voiceprint_edit(request, pk):
 @permission_required("groups.delete_voiceprint")
 def voiceprint_delete(request, pk):
     voiceprint = _voiceprint(pk)
-    refused = _changeable_or_redirect(request, voiceprint)
+    refused = _changeable_or_redirect(request, voiceprint, Action.VOICEPRINT_DELETE)
     if refused:
         return refused
     if request.method != "POST":

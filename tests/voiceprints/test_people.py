@@ -378,7 +378,7 @@ def test_the_person_page_shows_their_consents_newest_first(viewer_client):
     assert newest < oldest
     until = TODAY() + datetime.timedelta(days=100)
     assert f"in force until {english(until)}" in page
-    assert "expired on Jun 30, 2024" in page
+    assert "expired after Jun 30, 2024" in page
     assert "electronic" in page and "Recognising her voice on the living room speaker." in page
     assert "olga" in page and "S-12" in page
     assert "No consent is in force" not in page
@@ -452,7 +452,7 @@ def test_the_list_shows_consent_voiceprints_and_devices(viewer_client, device):
     assert rows["Wang"]["person"].voiceprint_count == 3
     assert rows["Li"]["person"].voiceprint_count == 0 and rows["Li"]["devices"] == []
     page = response.content.decode()
-    assert "in force until Jan 1, 2029" in page and "expired on Jan 1, 2021" in page
+    assert "in force until Jan 1, 2029" in page and "expired after Jan 1, 2021" in page
     assert "no consent" in page and "withdrawn on" in page
     assert rows["Qian"]["person"] == qian
 

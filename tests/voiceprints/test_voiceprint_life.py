@@ -224,3 +224,47 @@ def test_deleting_a_group_deletes_its_voiceprints_in_the_register(
 def test_a_missing_voiceprint_is_a_404(viewer_client, db):
     assert viewer_client.get("/voiceprints/999999/").status_code == 404
     assert viewer_client.get("/groups/999999/voiceprints/new/").status_code in (403, 404)
+
+
+def test_new_audio_for_a_voiceprint_nobody_is_named_for_is_refused(
+    operator_client, living_room, spoken, coze_sim
+):
+    answer = coze.get_client().create_voiceprint(living_room.coze_id, "Someone", audio.wav(12.0))
+    nobodys = Voiceprint.objects.create(
+        coze_id=answer.data["id"], group=living_room, name="Someone"
+    )
+    upload = SimpleUploadedFile("new.wav", spoken)
+
+    response = operator_client.post(
+        f"/voiceprints/{nobodys.pk}/edit/", {"name": "Someone", "person": "", "audio": upload}
+    )
+
+    assert "Say whose voice this is" in response.content.decode()
+    assert not feature_calls(coze_sim, "PUT")
+    assert AuditEntry.objects.get(action="voiceprint.update").outcome == "refused"
+
+
+def test_a_refused_change_of_a_colleagues_voiceprint_is_audited(
+    administrator_client, colleagues_voice, coze_sim
+):
+    administrator_client.post(f"/voiceprints/{colleagues_voice.pk}/delete/")
+    administrator_client.post(f"/voiceprints/{colleagues_voice.pk}/edit/", {"name": "x"})
+
+    rows = AuditEntry.objects.filter(action__startswith="voiceprint.").order_by("pk")
+    assert list(rows.values_list("action", "outcome")) == [
+        ("voiceprint.delete", "refused"),
+        ("voiceprint.update", "refused"),
+    ]
+
+
+def test_who_the_token_is_is_asked_again_for_another_token(coze_sim, db, monkeypatch):
+    from groups.services import whoami
+
+    CozeAccount.objects.update_or_create(
+        pk=1, defaults={"coze_user_id": "1111", "coze_user_name": "old token"}
+    )
+    monkeypatch.setattr(whoami, "_asked_for", "the hash of the token used before")
+
+    assert whoami.token_user() == (coze_sim.user["user_id"], coze_sim.user["user_name"])
+    assert whoami.token_user() == (coze_sim.user["user_id"], coze_sim.user["user_name"])
+    assert len([r for r in coze_sim.requests if r["path"] == "/v1/users/me"]) == 1
