@@ -328,6 +328,26 @@ class ConsentForm(LimitsInCharacters, forms.Form):
         return data
 
 
+class WithdrawalForm(LimitsInCharacters, forms.Form):
+    """How a person asked to withdraw their consent, and a note if the team needs one."""
+
+    withdrawal_method = forms.ChoiceField(
+        label=_("How they asked"),
+        choices=Consent.WithdrawalMethod.choices,
+        widget=forms.RadioSelect,
+    )
+    withdrawal_note = forms.CharField(
+        label=_("Note"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        validators=ON_SEVERAL_LINES,
+        help_text=_(
+            "Optional, at most 2,000 characters: e.g. the letter's reference or who took the call."
+        ),
+    )
+
+
 class AudioField(forms.FileField):
     """A recording, read whole and turned into what Coze accepts (groups.audio) while the
     form is checked: the cleaned value is an audio.Recording, never a file on disk."""

@@ -40,6 +40,7 @@ urlpatterns = [
     path("people/<int:pk>/edit/", people.person_edit, name="person_edit"),
     path("people/<int:pk>/consent/", people.person_consent, name="person_consent"),
     path("people/<int:pk>/report.csv", people.person_report_csv, name="person_report"),
+    path("people/<int:pk>/withdraw/", people.person_withdraw, name="person_withdraw"),
     path("audit/", audit.audit_list, name="audit_list"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
     path("jobs/", jobs.job_list, name="job_list"),

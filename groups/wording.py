@@ -32,6 +32,8 @@ FIELDS = {
     "keep_until": _("kept until"),
     "person": _("person"),
     "audio": _("audio"),
+    "withdrawal_method": _("how they asked"),
+    "withdrawal_note": _("withdrawal note"),
     "__all__": _("form"),
 }
 
@@ -128,6 +130,34 @@ SENTENCES = {
     ),
     "voiceprint_ended": _("“%(name)s” is no longer on Coze (%(state)s): nothing was sent."),
     "no_person_for_audio": _("New audio for a voiceprint nobody is named for: refused."),
+    # Deletions the law asks for (%(deletion)s: why, as groups.models.DeletionReason says)
+    "deleting": _("Deleting it on Coze: %(deletion)s."),
+    "voiceprint_deleted": _("Deleted on Coze: %(deletion)s."),
+    "voiceprint_already_deleted_for": _(
+        "Coze no longer has the voiceprint, so it is deleted: %(deletion)s."
+    ),
+    "deletion_done": _("“%(name)s” (%(person)s) deleted on Coze."),
+    "deletion_retry": _(
+        "“%(name)s” (%(person)s): Coze could not delete it now (%(reason)s); attempt "
+        "%(attempts)s, tried again later."
+    ),
+    "deletion_needs_maker": _(
+        "“%(name)s” (%(person)s): only %(creator)s, who made it on Coze, can delete it."
+    ),
+    "deletion_refused": _(
+        "“%(name)s” (%(person)s): Coze refused to delete it (%(reason)s); someone must look "
+        "into it."
+    ),
+    "deletions_run": _(
+        "Deletions on Coze: %(deleted)s done, %(waiting)s to try again later, %(stuck)s "
+        "waiting for a person."
+    ),
+    "retention_swept": _(
+        "Retention sweep of %(day)s: to delete, %(expired)s past their keeping date and "
+        "%(withdrawn)s under a withdrawn consent; deleted %(deleted)s, to try again later "
+        "%(waiting)s, waiting for a person %(stuck)s."
+    ),
+    "nothing_to_withdraw": _("%(person)s has no consent in force: nothing was withdrawn."),
     "sync_failed": _("Coze's list call failed on page %(page)s (%(reason)s); nothing was changed."),
     "sync_no_answer": _(
         "Coze's list call got no answer on page %(page)s (%(reason)s); nothing was changed."
@@ -254,7 +284,17 @@ def render(facts):
     for name in ("role", "old_role"):
         if name in facts:
             values[name] = str(ROLES.get(facts[name], facts[name]))
+    if "deletion" in facts:
+        values["deletion"] = _deletion_reason(facts["deletion"])
+    if "day" in facts:
+        values["day"] = day(facts["day"])
     return str(SENTENCES[say]) % values
+
+
+def _deletion_reason(reason):
+    from .models import DeletionReason, choice_label
+
+    return str(choice_label(DeletionReason, reason))
 
 
 def locked_message(minutes):
@@ -482,6 +522,30 @@ def _person_report(facts):
     return str(_("Report downloaded, holding %(held)s.")) % {"held": held}
 
 
+def _consent_withdrawn(facts):
+    from .models import Consent, choice_label
+
+    text = ngettext(
+        "Consent withdrawn (%(method)s): %(n)s voiceprint to delete on Coze.",
+        "Consent withdrawn (%(method)s): %(n)s voiceprints to delete on Coze.",
+        facts["voiceprints"],
+    ) % {
+        "method": choice_label(Consent.WithdrawalMethod, facts["method"]),
+        "n": shown(facts["voiceprints"]),
+    }
+    if facts.get("note"):
+        text += " " + str(_("A note was recorded with it."))
+    return text
+
+
+def deletion_problem(text):
+    """A voiceprint's `deletion_error` as the reader's language says it: our reason's code
+    translated, Coze's own words as Coze wrote them."""
+    from django.conf import settings
+
+    return coze_reason(text, settings.COZE_TIMEOUT)
+
+
 def day(iso):
     """A day stored as YYYY-MM-DD, as the reader's language writes dates."""
     return date_format(datetime.date.fromisoformat(iso), "DATE_FORMAT")
@@ -507,4 +571,5 @@ SPECIAL = {
     "voiceprints_stopped": _voiceprints_stopped,
     "consent_recorded": _consent_recorded,
     "person_report": _person_report,
+    "consent_withdrawn": _consent_withdrawn,
 }

@@ -1,7 +1,7 @@
 """Every write to the register, audited, for the web, the API and jobs alike: each takes
 an explicit Actor (groups.actors) and raises the errors of groups.services.errors."""
 
-from . import devices, people, voiceprints
+from . import deletions, devices, people, retention, voiceprints
 from .attempts import check_creation
 from .devices import create_device, delete_device, update_device
 from .errors import (
@@ -17,6 +17,7 @@ from .errors import (
     NameTaken,
     NoConsent,
     NoPerson,
+    NothingToWithdraw,
     NotRegistered,
     NotTheCreator,
     QuotaExceeded,
@@ -26,14 +27,22 @@ from .errors import (
 )
 from .groups import create_group, delete_group, update_group
 from .jobs import start_sync, sync_here
-from .people import create_person, record_consent, report_on, update_person
+from .people import create_person, record_consent, report_on, update_person, withdraw_consent
+from .recurring import keep_scheduled, retention_here, start_deletions
 from .sync import SyncFailed, sync_groups
 from .voiceprints import delete_voiceprint, enroll, update_voiceprint
 
 __all__ = [
+    "deletions",
     "devices",
     "people",
+    "retention",
     "voiceprints",
+    "NothingToWithdraw",
+    "keep_scheduled",
+    "retention_here",
+    "start_deletions",
+    "withdraw_consent",
     "AlreadyEnrolled",
     "EnrollmentUnresolved",
     "NoPerson",

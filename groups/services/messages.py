@@ -340,6 +340,13 @@ def _not_the_creator(refused):
     return Message("error", "not_the_creator", text)
 
 
+def _nothing_to_withdraw(refused):
+    text = _(
+        "%(person)s has no consent in force, so there is nothing to withdraw: nothing was changed."
+    ) % {"person": refused.person.name}
+    return Message("info", "nothing_to_withdraw", text)
+
+
 def _already_enrolled(held):
     text = _(
         "%(person)s is already enrolled in this group as “%(name)s”: nothing was sent to "
@@ -363,6 +370,7 @@ def _no_person(_refused):
 
 
 SAYINGS = {
+    errors.NothingToWithdraw: _nothing_to_withdraw,
     errors.AlreadyEnrolled: _already_enrolled,
     errors.EnrollmentUnresolved: _enrollment_unresolved,
     errors.NoPerson: _no_person,

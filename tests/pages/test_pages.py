@@ -109,7 +109,13 @@ def add_people(n, offset, devices):
     )
     groups = VoiceprintGroup.objects.filter(device__in=devices)
     voiceprints = Voiceprint.objects.bulk_create(
-        Voiceprint(coze_id=f"{9_000_000 + offset + i}{k}", group=group, name=f"vp {i}", person=p)
+        Voiceprint(
+            coze_id=f"{9_000_000 + offset + i}{k}",
+            group=group,
+            name=f"vp {i}",
+            person=p,
+            **(deletion(i) if p == subject else {}),
+        )
         for i, group in enumerate(groups)
         for k, p in enumerate([people[i % n], subject])
     )
@@ -145,6 +151,19 @@ def add_people(n, offset, devices):
         )
         for _ in range(n)
     )
+
+
+def deletion(i):
+    """A requested deletion, in each of the states a person's page tells: waiting to be
+    tried again, waiting for its maker, done."""
+    now = timezone.now()
+    requested = {"deletion_requested_at": now, "deletion_reason": "withdrawal"}
+    states = [
+        {"deletion_next_try_at": now, "deletion_attempts": 2, "deletion_error": "timeout"},
+        {"deletion_error": "not_the_maker", "coze_creator_name": "Wang"},
+        {"state": "deleted", "ended_at": now, "logid": f"LOGDEL{i}"},
+    ]
+    return {**requested, **states[i % 3]}
 
 
 PAGES = [
@@ -191,6 +210,7 @@ PAGES = [
     "/people/{subject}/edit/",
     "/people/{subject}/consent/",
     "/people/{subject}/report.csv",
+    "/people/{subject}/withdraw/",
 ]
 # Named URLs that answer only a POST (a button), so no page to count.
 POST_ONLY = {
@@ -240,7 +260,7 @@ def test_page_queries_do_not_grow_with_rows(administrator_client, administrator,
         target_id=str(group.pk),
     )
     job = Job.objects.create(kind="sync", state="running", username="ada", done=1, total=2)
-    voiceprint = Voiceprint.objects.filter(group=group).first()
+    voiceprint = Voiceprint.objects.filter(group=group, deletion_requested_at=None).first()
     path = page.format(
         device=device.pk,
         group=group.pk,

@@ -35,3 +35,9 @@ def test_every_command_has_a_test():
         name for name in names if f'"{name}"' not in sources and f"manage.py {name}" not in sources
     }
     assert untested == set()
+
+
+def test_enforce_retention_with_nothing_to_delete_says_so(db):
+    assert "Nothing was changed." in run("enforce_retention", "--dry-run")
+    printed = run("enforce_retention")
+    assert "0 past their keeping date" in printed and "deleted 0" in printed
