@@ -203,6 +203,25 @@ SENTENCES = {
     "own_password": _(
         "Your own password is changed on your page, where your current one is asked for."
     ),
+    # API tokens (%(scope)s: read-only or read-write)
+    "token_created": _(
+        "API token “%(name)s” (vpa_%(prefix)s…, %(scope)s) issued to “%(username)s”."
+    ),
+    "token_revoked": _("API token “%(name)s” (vpa_%(prefix)s…) of “%(username)s” revoked."),
+    "token_unknown": _("A request with an unknown API token (vpa_%(prefix)s…) was refused."),
+    "token_expired": _(
+        "API token “%(name)s” (vpa_%(prefix)s…) has expired: the request was refused."
+    ),
+    "token_revoked_used": _(
+        "API token “%(name)s” (vpa_%(prefix)s…) was revoked: the request was refused."
+    ),
+    "token_inactive": _(
+        "API token “%(name)s” (vpa_%(prefix)s…) belongs to “%(username)s”, who can no longer "
+        "sign in: the request was refused."
+    ),
+    "token_read_only": _(
+        "API token “%(name)s” (vpa_%(prefix)s…) is read-only: %(method)s %(path)s was refused."
+    ),
     # People and their consents
     "person_recorded": _("Recorded “%(name)s”."),
     "person_recorded_with_reference": _("Recorded “%(name)s”, reference %(reference)s."),
@@ -223,6 +242,9 @@ ROLES = {
     "superuser": _("superuser"),
     "": _("no role"),
 }
+
+# What an API token may do (the "scope" of its facts).
+TOKEN_SCOPES = {"read": _("read-only"), "write": _("read-write")}
 
 # What a sign-in lock holds back (the "kind" and "key" of its facts).
 LOCKS = {
@@ -281,6 +303,8 @@ def render(facts):
         values["lock"] = lock_phrase(facts["kind"], facts["key"])
     if "why" in facts:
         values["why"] = str(JOB_STOPS[facts["why"]]) % {"seconds": shown(facts.get("seconds"))}
+    if "scope" in facts:
+        values["scope"] = str(TOKEN_SCOPES.get(facts["scope"], facts["scope"]))
     for name in ("role", "old_role"):
         if name in facts:
             values[name] = str(ROLES.get(facts[name], facts[name]))

@@ -137,6 +137,9 @@ class AuditEntry(models.Model):
         ACCOUNT_PASSWORD = "account.password", _("change password")
         PERMISSION_DENIED = "permission.denied", _("permission denied")
         AUDIT_PRUNE = "audit.prune", _("prune the audit log")
+        TOKEN_CREATE = "token.create", _("issue API token")
+        TOKEN_REVOKE = "token.revoke", _("revoke API token")
+        TOKEN_REFUSED = "token.refused", _("API token refused")
 
     class Outcome(models.TextChoices):
         PENDING = "pending", _("pending")
