@@ -40,6 +40,31 @@ def group_gone(group, error):
     return Message("error", "group_gone", text)
 
 
+def group_ended(group):
+    """A group deleted or gone from Coze cannot be changed any more."""
+    text = _("“%(name)s” is %(state)s: it can no longer be changed.") % {
+        "name": group.name,
+        "state": group.state_label,
+    }
+    return Message("error", "group_not_active", text)
+
+
+def already_submitted(earlier):
+    """The API's Idempotency-Key (the form's hidden token) was used before, by an attempt
+    that made no group: nothing was sent again."""
+    if earlier.outcome == "pending":
+        text = _(
+            "A request with this Idempotency-Key was already made and Coze has not answered "
+            "yet; nothing was sent again."
+        )
+    else:
+        text = _(
+            "A request with this Idempotency-Key was already made (outcome: %(outcome)s); "
+            "nothing was sent again. Use a new key to try again."
+        ) % {"outcome": earlier.outcome_label}
+    return Message("info", "already_submitted", text)
+
+
 def audio_refused(error):
     """Why a recording (groups.audio.AudioRejected) cannot be enrolled, for anyone."""
     # A refusal raised outside prepare() (a form's own size check) may leave out the limit.
