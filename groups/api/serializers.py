@@ -3,6 +3,7 @@ so the API accepts exactly what the pages accept, with the same messages; output
 register's rows, with texts (an audit row's explanation, a job's summary) in the reader's
 language."""
 
+from django.core.validators import MaxLengthValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -37,10 +38,18 @@ class FormChecked(serializers.Serializer):
         return {name: self.form.cleaned_data[name] for name in self.form.fields}
 
 
+class FormText(serializers.CharField):
+    """Text whose limit the schema documents and the form checks (after trimming, with
+    the pages' message), not DRF."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, MaxLengthValidator)]
+
+
 def text(max_length, **kwargs):
-    """A text field: its limit documented, checked by the form (in characters)."""
     kwargs.setdefault("allow_blank", True)
-    return serializers.CharField(trim_whitespace=False, max_length=max_length, **kwargs)
+    return FormText(trim_whitespace=False, max_length=max_length, **kwargs)
 
 
 class DeviceSerializer(FormChecked, serializers.ModelSerializer):

@@ -62,6 +62,13 @@ class ApiMixin:
     def as_view(cls, *args, **kwargs):
         return login_not_required(super().as_view(*args, **kwargs))
 
+    def filter_queryset(self, queryset):
+        """The FilterSets choose a list's rows; one object is found by its id alone (a
+        deleted group too, which the groups' list leaves out unless asked)."""
+        if self.action in ("list", None):
+            return super().filter_queryset(queryset)
+        return queryset
+
     @property
     def actor(self):
         return Actor.for_api(self.request, self.request.user)
