@@ -4,7 +4,6 @@ the answer. Lists use the pages' FilterSets and page with limit/offset."""
 
 import uuid
 
-from django.contrib.auth.decorators import login_not_required
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -55,12 +54,8 @@ COZE_ERRORS = (502, 503, 504)
 
 
 class ApiMixin:
-    """Open to requests without a session (LoginRequiredMiddleware would send them to the
-    sign-in page): DRF authenticates them, and answers 401 itself."""
-
-    @classmethod
-    def as_view(cls, *args, **kwargs):
-        return login_not_required(super().as_view(*args, **kwargs))
+    """What every API view shares. (DRF marks its views login_not_required: it
+    authenticates them itself, and answers 401 rather than sending to the sign-in page.)"""
 
     def filter_queryset(self, queryset):
         """The FilterSets choose a list's rows; one object is found by its id alone (a

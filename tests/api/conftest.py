@@ -51,9 +51,7 @@ class Api:
 
 
 def api_for(user, read_only=False, **headers):
-    _, secret = tokens.create_token(
-        factories.actor(user), user, name="script", read_only=read_only
-    )
+    _, secret = tokens.create_token(factories.actor(user), user, name="script", read_only=read_only)
     return Api(secret, **headers)
 
 

@@ -92,9 +92,10 @@ def test_devices_are_created_changed_and_deleted(operator_api, administrator_api
     pk = made.json()["id"]
     taken = operator_api.post("/api/devices/", {"name": "Other", "serial": "CAR-1"})
     assert taken.status_code == 400 and "serial" in taken.json()["fields"]
-    assert operator_api.patch(f"/api/devices/{pk}/", {"location": "garage"}).json()[
-        "location"
-    ] == "garage"
+    assert (
+        operator_api.patch(f"/api/devices/{pk}/", {"location": "garage"}).json()["location"]
+        == "garage"
+    )
     assert administrator_api.delete(f"/api/devices/{pk}/").status_code == 204
     actions = set(AuditEntry.objects.filter(via="api").values_list("action", "outcome"))
     assert {("device.create", "success"), ("device.update", "success")} <= actions
