@@ -201,6 +201,33 @@ class MyPasswordForm(PasswordChangeForm):
     """Changing my own password: the current one, then the new one twice."""
 
 
+class ApiTokenForm(LimitsInCharacters, forms.Form):
+    """A new API token: what it is for, what it may do, how long it works."""
+
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        validators=VISIBLE_ON_ONE_LINE,
+        help_text=_("What the token is for, e.g. “factory line 2”."),
+    )
+    scope = forms.ChoiceField(
+        label=_("Access"),
+        choices=[("read", _("read-only")), ("write", _("read-write"))],
+        initial="read",
+    )
+    expires_days = forms.TypedChoiceField(
+        label=_("Expires"),
+        coerce=int,
+        choices=[
+            (0, _("never")),
+            (30, _("in 30 days")),
+            (90, _("in 90 days")),
+            (365, _("in 365 days")),
+        ],
+        initial=90,
+    )
+
+
 class PersonForm(LimitsInCharacters, forms.ModelForm):
     """A person in the register: how the team knows them, its own reference, notes."""
 

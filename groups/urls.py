@@ -13,6 +13,7 @@ from .views import (
     quota,
     sync,
     team,
+    tokens,
     voiceprints,
 )
 
@@ -53,5 +54,8 @@ urlpatterns = [
     path("team/locks/<int:pk>/unlock/", team.unlock_sign_in, name="unlock_sign_in"),
     path("me/", me.my_activity, name="my_activity"),
     path("me/password/", me.my_password, name="my_password"),
+    path("me/tokens/new/", tokens.my_token_new, name="my_token_new"),
+    path("team/<int:pk>/tokens/new/", tokens.team_token_new, name="team_token_new"),
+    path("tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
     path("healthz", dashboard.healthz, name="healthz"),
 ]

@@ -10,7 +10,16 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import resolve
 from django.utils import timezone
 
-from groups.models import AuditEntry, Consent, Device, Job, Person, Voiceprint, VoiceprintGroup
+from groups.models import (
+    ApiToken,
+    AuditEntry,
+    Consent,
+    Device,
+    Job,
+    Person,
+    Voiceprint,
+    VoiceprintGroup,
+)
 
 from .. import factories
 
@@ -43,6 +52,10 @@ def add_rows(n, offset, creator):
         for action, outcome in [("group.create", "success"), ("group.create", "failure")]
     )
     Job.objects.bulk_create(Job(kind="sync", state="succeeded", username="ada") for _ in range(n))
+    ApiToken.objects.bulk_create(
+        ApiToken(user=creator, name=f"token {i}", key_hash=f"{i:064d}", prefix=f"{i:08d}")
+        for i in range(offset, offset + n)
+    )
     add_voiceprints(n, offset, devices[0])
     add_people(n, offset, devices)
     return devices[0]
@@ -211,6 +224,7 @@ PAGES = [
     "/people/{subject}/consent/",
     "/people/{subject}/report.csv",
     "/people/{subject}/withdraw/",
+    "/tokens/{token}/revoke/",
 ]
 # Named URLs that answer only a POST (a button), so no page to count.
 POST_ONLY = {
@@ -219,6 +233,8 @@ POST_ONLY = {
     "team_password",
     "unlock_sign_in",
     "my_password",
+    "my_token_new",
+    "team_token_new",
 }
 
 
@@ -230,7 +246,7 @@ def test_every_page_is_in_the_query_count_checks():
     counted = {
         resolve(
             page.split("?")[0].format(
-                device=1, group=1, person=1, job=uuid.UUID(int=1), voiceprint=1, subject=1
+                device=1, group=1, person=1, job=uuid.UUID(int=1), voiceprint=1, subject=1, token=1
             )
         ).url_name
         for page in PAGES
@@ -268,6 +284,7 @@ def test_page_queries_do_not_grow_with_rows(administrator_client, administrator,
         job=job.pk,
         voiceprint=voiceprint.pk,
         subject=Person.objects.order_by("pk").first().pk,  # the one add_people() grows
+        token=ApiToken.objects.order_by("pk").first().pk,
     )
     small = count_queries(administrator_client, path)
     add_rows(60, 100, administrator)
