@@ -7,9 +7,9 @@ def test_the_api_docs_render_under_the_csp(page, live_server, sign_in, make_user
     refused = []
     page.on(
         "console",
-        lambda message: refused.append(message.text)
-        if "Content Security Policy" in message.text
-        else None,
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
     )
     page.goto(f"{live_server.url}/api/docs/")
     page.wait_for_selector("text=/api/devices/", timeout=15000)
