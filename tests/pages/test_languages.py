@@ -69,6 +69,9 @@ NOT_WORDS = {
     "CSV",
     "English",
     "COZE_API_TOKEN",
+    "API",  # kept as it is in Chinese too (API 令牌)
+    "api",  # in the paths /api/ and /api/docs/
+    "docs",
     "http",
     "ada",
     "SPK",
