@@ -39,6 +39,14 @@ class Actor:
         )
 
     @classmethod
+    def for_api(cls, request, user=None):
+        """A request to the JSON API (a DRF request or its HttpRequest), made as `user`
+        (the token's owner; none when the token was refused), acting `api`."""
+        http = getattr(request, "_request", request)  # a DRF request's own user is the token's
+        actor = cls.from_request(http, via=Via.API)
+        return replace(actor, user=user, username=user.get_username() if user else "")
+
+    @classmethod
     def for_command(cls, command, user=None):
         """`manage.py <command>`, run by someone at a shell (as `user`, if they said so)."""
         return cls(

@@ -227,6 +227,33 @@ class MyPasswordForm(PasswordChangeForm):
     """Changing my own password: the current one, then the new one twice."""
 
 
+class ApiTokenForm(LimitsInCharacters, forms.Form):
+    """A new API token: what it is for, what it may do, how long it works."""
+
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=100,
+        validators=VISIBLE_ON_ONE_LINE,
+        help_text=_("What the token is for, e.g. “factory line 2”."),
+    )
+    scope = forms.ChoiceField(
+        label=_("Access"),
+        choices=[("read", _("read-only")), ("write", _("read-write"))],
+        initial="read",
+    )
+    expires_days = forms.TypedChoiceField(
+        label=_("Expires"),
+        coerce=int,
+        choices=[
+            (0, _("never")),
+            (30, _("in 30 days")),
+            (90, _("in 90 days")),
+            (365, _("in 365 days")),
+        ],
+        initial=90,
+    )
+
+
 class PersonForm(LimitsInCharacters, forms.ModelForm):
     """A person in the register: how the team knows them, its own reference, notes."""
 
@@ -352,6 +379,26 @@ class ConsentForm(LimitsInCharacters, forms.Form):
             if name not in self.errors:  # a field's own error says it first
                 self.add_error(name, error)
         return data
+
+
+class WithdrawalForm(LimitsInCharacters, forms.Form):
+    """How a person asked to withdraw their consent, and a note if the team needs one."""
+
+    withdrawal_method = forms.ChoiceField(
+        label=_("How they asked"),
+        choices=Consent.WithdrawalMethod.choices,
+        widget=forms.RadioSelect,
+    )
+    withdrawal_note = forms.CharField(
+        label=_("Note"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        validators=ON_SEVERAL_LINES,
+        help_text=_(
+            "Optional, at most 2,000 characters: e.g. the letter's reference or who took the call."
+        ),
+    )
 
 
 class AudioField(forms.FileField):

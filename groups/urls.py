@@ -14,6 +14,7 @@ from .views import (
     quota,
     sync,
     team,
+    tokens,
     voiceprints,
 )
 
@@ -41,6 +42,8 @@ urlpatterns = [
     path("people/<int:pk>/", people.person_detail, name="person_detail"),
     path("people/<int:pk>/edit/", people.person_edit, name="person_edit"),
     path("people/<int:pk>/consent/", people.person_consent, name="person_consent"),
+    path("people/<int:pk>/report.csv", people.person_report_csv, name="person_report"),
+    path("people/<int:pk>/withdraw/", people.person_withdraw, name="person_withdraw"),
     path("audit/", audit.audit_list, name="audit_list"),
     path("audit/export.csv", audit.audit_export, name="audit_export"),
     path("jobs/", jobs.job_list, name="job_list"),
@@ -53,5 +56,8 @@ urlpatterns = [
     path("team/locks/<int:pk>/unlock/", team.unlock_sign_in, name="unlock_sign_in"),
     path("me/", me.my_activity, name="my_activity"),
     path("me/password/", me.my_password, name="my_password"),
+    path("me/tokens/new/", tokens.my_token_new, name="my_token_new"),
+    path("team/<int:pk>/tokens/new/", tokens.team_token_new, name="team_token_new"),
+    path("tokens/<int:pk>/revoke/", tokens.token_revoke, name="token_revoke"),
     path("healthz", dashboard.healthz, name="healthz"),
 ]

@@ -35,6 +35,8 @@ FIELDS = {
     "group": _("group"),
     "top_k": _("number of results"),
     "identify_threshold": _("recognition threshold"),
+    "withdrawal_method": _("how they asked"),
+    "withdrawal_note": _("withdrawal note"),
     "__all__": _("form"),
 }
 
@@ -133,6 +135,34 @@ SENTENCES = {
     ),
     "voiceprint_ended": _("“%(name)s” is no longer on Coze (%(state)s): nothing was sent."),
     "no_person_for_audio": _("New audio for a voiceprint nobody is named for: refused."),
+    # Deletions the law asks for (%(deletion)s: why, as groups.models.DeletionReason says)
+    "deleting": _("Deleting it on Coze: %(deletion)s."),
+    "voiceprint_deleted": _("Deleted on Coze: %(deletion)s."),
+    "voiceprint_already_deleted_for": _(
+        "Coze no longer has the voiceprint, so it is deleted: %(deletion)s."
+    ),
+    "deletion_done": _("“%(name)s” (%(person)s) deleted on Coze."),
+    "deletion_retry": _(
+        "“%(name)s” (%(person)s): Coze could not delete it now (%(reason)s); attempt "
+        "%(attempts)s, tried again later."
+    ),
+    "deletion_needs_maker": _(
+        "“%(name)s” (%(person)s): only %(creator)s, who made it on Coze, can delete it."
+    ),
+    "deletion_refused": _(
+        "“%(name)s” (%(person)s): Coze refused to delete it (%(reason)s); someone must look "
+        "into it."
+    ),
+    "deletions_run": _(
+        "Deletions on Coze: %(deleted)s done, %(waiting)s to try again later, %(stuck)s "
+        "waiting for a person."
+    ),
+    "retention_swept": _(
+        "Retention sweep of %(day)s: to delete, %(expired)s past their keeping date and "
+        "%(withdrawn)s under a withdrawn consent; deleted %(deleted)s, to try again later "
+        "%(waiting)s, waiting for a person %(stuck)s."
+    ),
+    "nothing_to_withdraw": _("%(person)s has no consent in force: nothing was withdrawn."),
     "sync_failed": _("Coze's list call failed on page %(page)s (%(reason)s); nothing was changed."),
     "sync_no_answer": _(
         "Coze's list call got no answer on page %(page)s (%(reason)s); nothing was changed."
@@ -183,6 +213,25 @@ SENTENCES = {
     "own_password": _(
         "Your own password is changed on your page, where your current one is asked for."
     ),
+    # API tokens (%(scope)s: read-only or read-write)
+    "token_created": _(
+        "API token “%(name)s” (vpa_%(prefix)s…, %(scope)s) issued to “%(username)s”."
+    ),
+    "token_revoked": _("API token “%(name)s” (vpa_%(prefix)s…) of “%(username)s” revoked."),
+    "token_unknown": _("A request with an unknown API token (vpa_%(prefix)s…) was refused."),
+    "token_expired": _(
+        "API token “%(name)s” (vpa_%(prefix)s…) has expired: the request was refused."
+    ),
+    "token_revoked_used": _(
+        "API token “%(name)s” (vpa_%(prefix)s…) was revoked: the request was refused."
+    ),
+    "token_inactive": _(
+        "API token “%(name)s” (vpa_%(prefix)s…) belongs to “%(username)s”, who can no longer "
+        "sign in: the request was refused."
+    ),
+    "token_read_only": _(
+        "API token “%(name)s” (vpa_%(prefix)s…) is read-only: %(method)s %(path)s was refused."
+    ),
     # People and their consents
     "person_recorded": _("Recorded “%(name)s”."),
     "person_recorded_with_reference": _("Recorded “%(name)s”, reference %(reference)s."),
@@ -203,6 +252,9 @@ ROLES = {
     "superuser": _("superuser"),
     "": _("no role"),
 }
+
+# What an API token may do (the "scope" of its facts).
+TOKEN_SCOPES = {"read": _("read-only"), "write": _("read-write")}
 
 # What a sign-in lock holds back (the "kind" and "key" of its facts).
 LOCKS = {
@@ -261,10 +313,22 @@ def render(facts):
         values["lock"] = lock_phrase(facts["kind"], facts["key"])
     if "why" in facts:
         values["why"] = str(JOB_STOPS[facts["why"]]) % {"seconds": shown(facts.get("seconds"))}
+    if "scope" in facts:
+        values["scope"] = str(TOKEN_SCOPES.get(facts["scope"], facts["scope"]))
     for name in ("role", "old_role"):
         if name in facts:
             values[name] = str(ROLES.get(facts[name], facts[name]))
+    if "deletion" in facts:
+        values["deletion"] = _deletion_reason(facts["deletion"])
+    if "day" in facts:
+        values["day"] = day(facts["day"])
     return str(SENTENCES[say]) % values
+
+
+def _deletion_reason(reason):
+    from .models import DeletionReason, choice_label
+
+    return str(choice_label(DeletionReason, reason))
 
 
 def locked_message(minutes):
@@ -419,7 +483,7 @@ def _pruned(facts):
     by_action = joined(
         f"{action} {shown(n)}" for action, n in sorted(facts.get("by_action", {}).items())
     )
-    return str(
+    text = str(
         _(
             "Removed %(removed)s rows older than %(before)s (%(by_action)s); kept %(kept)s "
             "still needed."
@@ -430,6 +494,14 @@ def _pruned(facts):
         "by_action": by_action or "—",
         "kept": shown(facts["kept"]),
     }
+    if facts.get("kept_by_law"):
+        text += " " + str(
+            _(
+                "Of those, %(n)s are records of processing people's voices, which the law "
+                "(PIPL art. 56) keeps for 3 years."
+            )
+        ) % {"n": shown(facts["kept_by_law"])}
+    return text
 
 
 def _listed_page(facts):
@@ -494,6 +566,42 @@ def _identified(facts):
     return f"{str(text) % values} {scored % {'n': shown(count)}}"
 
 
+def _person_report(facts):
+    counts = [
+        ngettext("%(n)s consent", "%(n)s consents", facts["consents"]),
+        ngettext("%(n)s withdrawal", "%(n)s withdrawals", facts["withdrawals"]),
+        ngettext("%(n)s voiceprint", "%(n)s voiceprints", facts["voiceprints"]),
+        ngettext("%(n)s deletion", "%(n)s deletions", facts["deletions"]),
+    ]
+    numbers = [facts[key] for key in ("consents", "withdrawals", "voiceprints", "deletions")]
+    held = joined(text % {"n": shown(n)} for text, n in zip(counts, numbers, strict=True))
+    return str(_("Report downloaded, holding %(held)s.")) % {"held": held}
+
+
+def _consent_withdrawn(facts):
+    from .models import Consent, choice_label
+
+    text = ngettext(
+        "Consent withdrawn (%(method)s): %(n)s voiceprint to delete on Coze.",
+        "Consent withdrawn (%(method)s): %(n)s voiceprints to delete on Coze.",
+        facts["voiceprints"],
+    ) % {
+        "method": choice_label(Consent.WithdrawalMethod, facts["method"]),
+        "n": shown(facts["voiceprints"]),
+    }
+    if facts.get("note"):
+        text += " " + str(_("A note was recorded with it."))
+    return text
+
+
+def deletion_problem(text):
+    """A voiceprint's `deletion_error` as the reader's language says it: our reason's code
+    translated, Coze's own words as Coze wrote them."""
+    from django.conf import settings
+
+    return coze_reason(text, settings.COZE_TIMEOUT)
+
+
 def day(iso):
     """A day stored as YYYY-MM-DD, as the reader's language writes dates."""
     return date_format(datetime.date.fromisoformat(iso), "DATE_FORMAT")
@@ -519,4 +627,6 @@ SPECIAL = {
     "voiceprints_stopped": _voiceprints_stopped,
     "consent_recorded": _consent_recorded,
     "identified": _identified,
+    "person_report": _person_report,
+    "consent_withdrawn": _consent_withdrawn,
 }

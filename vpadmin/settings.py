@@ -62,6 +62,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_filters",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files for /api/docs/, served from here
     "groups",  # before django_tasks_db: its `db_worker` command is groups' (recovery added)
     "django_tasks",
     "django_tasks_db",
@@ -162,6 +165,52 @@ if not 0 < 2 * JOB_HEARTBEAT_SECONDS <= JOB_STALE_SECONDS:
     raise ImproperlyConfigured(
         "JOB_HEARTBEAT_SECONDS must be positive and JOB_STALE_SECONDS at least twice as long."
     )
+
+# The JSON API (groups/api/): API tokens or the session, the roles' permissions, JSON only,
+# the pages' FilterSets, limit/offset paging, one error shape. Requests with a token are
+# throttled per person at API_THROTTLE_RATE (n/second, minute, hour or day), counted in
+# each process's memory (the default cache).
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="600/minute")
+try:
+    _count, _period = API_THROTTLE_RATE.split("/")
+    if int(_count) < 1 or _period not in ("second", "minute", "hour", "day", "s", "m", "h", "d"):
+        raise ValueError
+except ValueError:
+    raise ImproperlyConfigured(
+        "API_THROTTLE_RATE must be requests per period, e.g. 600/minute."
+    ) from None
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "groups.api.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["groups.api.permissions.RolePermissions"],
+    "DEFAULT_THROTTLE_CLASSES": ["groups.api.permissions.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "groups.api.pagination.Paging",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "groups.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "vpadmin API",
+    "DESCRIPTION": (
+        "The register of Coze voiceprint groups, one per device, as JSON. Every write goes "
+        "through the same services as the pages and is audited as the token's owner acting "
+        "`api`. Errors: `{code, message, coze?, fields?}`."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SECURITY": [{"apiToken": []}],
+    "ENUM_NAME_OVERRIDES": {},
+}
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]

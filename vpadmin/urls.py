@@ -17,5 +17,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Open to everyone: the sign-in page has the language switcher too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("api/", include("groups.api.urls")),  # the JSON API, its schema and docs
     path("", include("groups.urls")),
 ]

@@ -7,6 +7,11 @@ RATE_LIMIT_CODES = frozenset({4009, 4020})
 # The day's usage limit ("try again tomorrow"): no pause of seconds lifts it.
 USAGE_LIMIT_CODE = 4008
 # 4013 is Coze's "model error", not a rate limit, whatever some SDKs assume.
+AUTH_CODE = 4100  # the token is not valid (any more): fixed in the settings, not per call
+NO_PERMISSION_CODE = 4101  # not this item's maker (only they may change or delete it)
+# Failures we name before anything is sent, because the id cannot be Coze's: no later try
+# of the same call can pass.
+NEVER_SENT = frozenset({"bad_id", "bad_voiceprint_id"})
 
 
 class CozeError(Exception):
@@ -55,6 +60,22 @@ class CozeError(Exception):
         """Sending the same call again after a pause may succeed: Coze rate-limited a call
         that does no harm when sent twice. Never a create, never another failure."""
         return self.retry_safe and self.rate_limited
+
+    @property
+    def temporary(self):
+        """The same call may pass later without anyone changing it: no answer, a server or
+        transport failure, a rate or usage limit, or a token refused (fixed once in the
+        settings, for every call). Not Coze's refusal of this call (a 4xx or a code), and
+        not an id that cannot be Coze's."""
+        token_refused = self.code == AUTH_CODE or self.http_status == 401
+        if self.rate_limited or self.usage_limited or token_refused:
+            return True
+        return isinstance(self, CozeFailed | CozeNoAnswer) and self.reason not in NEVER_SENT
+
+    @property
+    def not_the_maker(self):
+        """Coze says only the item's maker may do this (4101)."""
+        return self.code == NO_PERMISSION_CODE
 
     @property
     def not_found(self):

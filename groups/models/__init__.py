@@ -16,6 +16,7 @@ from .groups import (
 from .jobs import Job
 from .people import PERSON_NAME_MAX, Consent, ConsentQuerySet, Person
 from .signin import SignInLock
+from .tokens import ApiToken
 from .voiceprints import (
     FEATURES_MAX,
     VOICEPRINT_NAME_MAX,
@@ -25,6 +26,7 @@ from .voiceprints import (
 )
 
 __all__ = [
+    "ApiToken",
     "DESC_MAX",
     "FEATURES_MAX",
     "PERSON_NAME_MAX",

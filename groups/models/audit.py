@@ -121,6 +121,7 @@ class AuditEntry(models.Model):
         RETENTION_SWEEP = "retention.sweep", _("retention sweep")
         PERSON_CREATE = "person.create", _("record person")
         PERSON_UPDATE = "person.update", _("change person record")
+        PERSON_REPORT = "person.report", _("download a person's report")
         CONSENT_CREATE = "consent.create", _("record consent")
         CONSENT_WITHDRAW = "consent.withdraw", _("record withdrawal of consent")
         DEVICE_CREATE = "device.create", _("create device")
@@ -136,6 +137,9 @@ class AuditEntry(models.Model):
         ACCOUNT_PASSWORD = "account.password", _("change password")
         PERMISSION_DENIED = "permission.denied", _("permission denied")
         AUDIT_PRUNE = "audit.prune", _("prune the audit log")
+        TOKEN_CREATE = "token.create", _("issue API token")
+        TOKEN_REVOKE = "token.revoke", _("revoke API token")
+        TOKEN_REFUSED = "token.refused", _("API token refused")
 
     class Outcome(models.TextChoices):
         PENDING = "pending", _("pending")

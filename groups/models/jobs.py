@@ -1,5 +1,6 @@
-"""The job register: work that outlasts a page load (a sync now; imports, retention runs
-and deletion retries later), who started it, how far it got and what each row came to."""
+"""The job register: work that outlasts a page load (syncs, deletions retried until Coze has
+done them, the daily retention sweep; imports later), who started it, how far it got and
+what each row came to."""
 
 import uuid
 from datetime import timedelta
@@ -17,6 +18,8 @@ from .groups import choice_label
 class Job(models.Model):
     class Kind(models.TextChoices):
         SYNC = "sync", _("Sync with Coze")
+        DELETIONS = "deletions", _("Deletions on Coze")
+        RETENTION = "retention", _("Retention sweep")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("queued")
@@ -48,6 +51,8 @@ class Job(models.Model):
     )
     program = models.CharField(_("program"), max_length=300, blank=True)  # e.g. manage.py ...
     created_at = models.DateTimeField(_("queued at"), default=timezone.now)
+    # A run deferred until then (a retry after a pause, tomorrow's sweep); none: at once.
+    run_after = models.DateTimeField(_("not before"), null=True, blank=True)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     # Runs begun: more than one when a worker stopped and another resumed the job.
@@ -145,10 +150,19 @@ class Job(models.Model):
 
     @property
     def unclaimed(self):
-        """Queued for a while (since queued again, for a resumed job) and no worker took
-        it: is one running?"""
-        queued_at = self.heartbeat_at or self.created_at
+        """Queued for a while (since queued again, for a resumed job, or since the time it
+        was deferred to) and no worker took it: is one running?"""
+        queued_at = max(self.heartbeat_at or self.created_at, self.run_after or self.created_at)
         return self.state == self.State.QUEUED and self._older_than_stale(queued_at)
+
+    @property
+    def deferred(self):
+        """Queued to run later, not yet due."""
+        return (
+            self.state == self.State.QUEUED
+            and self.run_after is not None
+            and self.run_after > timezone.now()
+        )
 
     @property
     def silent(self):

@@ -159,6 +159,10 @@ class Consent(models.Model):
     def method_label(self):
         return choice_label(self.Method, self.method)
 
+    @property
+    def withdrawal_method_label(self):
+        return choice_label(self.WithdrawalMethod, self.withdrawal_method)
+
     def in_force(self, today=None):
         today = today or timezone.localdate()
         return self.withdrawn_at is None and self.keep_until >= today

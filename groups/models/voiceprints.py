@@ -4,6 +4,7 @@ enrolled it and what the audio was like. The audio itself is never kept."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef
+from django.db.models.functions import Coalesce, Least
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -13,6 +14,8 @@ from .people import Consent, Person
 
 VOICEPRINT_NAME_MAX = 20  # [inf] Coze documents no limit; its console takes 20 characters
 FEATURES_MAX = 10  # voiceprints a group may hold [doc]
+# A requested deletion's `deletion_error` when only the voiceprint's maker on Coze may do it.
+NEEDS_MAKER = "not_the_maker"
 
 
 class DeletionReason(models.TextChoices):
@@ -32,6 +35,31 @@ class VoiceprintQuerySet(models.QuerySet):
         # Coze deletes a group's voiceprints with it, whatever the register still says.
         on_coze = self.active().filter(group__state=VoiceprintGroup.State.ACTIVE)
         return on_coze.filter(~Exists(in_force))
+
+    def with_expiry(self):
+        """Each with `expires_on`: the earlier of its own keeping date and its consent's
+        (either may be missing; neither: None)."""
+        own, consents = "keep_until", "consent__keep_until"
+        return self.annotate(expires_on=Least(Coalesce(own, consents), Coalesce(consents, own)))
+
+    def expiring(self, until):
+        """Active voiceprints whose deletion is not requested yet and whose keeping date
+        (with_expiry) is `until` or earlier, soonest first."""
+        not_requested = self.active().filter(deletion_requested_at__isnull=True)
+        found = not_requested.with_expiry().filter(expires_on__lte=until)
+        return found.order_by("expires_on", "pk")
+
+    def deletion_requested(self):
+        """Active voiceprints whose deletion the law asks for and Coze has not done yet."""
+        return self.active().filter(deletion_requested_at__isnull=False)
+
+    def deletions_due(self, now):
+        """Requested deletions to try now: due, and not waiting for a person."""
+        return self.deletion_requested().filter(deletion_next_try_at__lte=now)
+
+    def deletions_waiting(self):
+        """Requested deletions that will be tried (again) by themselves."""
+        return self.deletion_requested().filter(deletion_next_try_at__isnull=False)
 
 
 class Voiceprint(models.Model):
@@ -124,3 +152,28 @@ class Voiceprint(models.Model):
     @property
     def is_active(self):
         return self.state == self.State.ACTIVE
+
+    @property
+    def deletion_reason_label(self):
+        return choice_label(DeletionReason, self.deletion_reason)
+
+    @property
+    def deletion_state(self):
+        """Where a requested deletion stands: "done" (deleted, or gone from Coze), "waiting"
+        (to be tried at deletion_next_try_at), "needs_maker" (only its maker on Coze may
+        delete it), "needs_person" (Coze refused it: someone must look), or "" when none
+        was requested."""
+        if self.deletion_requested_at is None:
+            return ""
+        if not self.is_active:
+            return "done"
+        if self.deletion_next_try_at is not None:
+            return "waiting"
+        return "needs_maker" if self.deletion_error == NEEDS_MAKER else "needs_person"
+
+    @property
+    def deletion_problem(self):
+        """Why the last try did not delete it, in the reader's language."""
+        from ..wording import deletion_problem
+
+        return deletion_problem(self.deletion_error) if self.deletion_error else ""

@@ -1,7 +1,7 @@
 """Every write to the register, audited, for the web, the API and jobs alike: each takes
 an explicit Actor (groups.actors) and raises the errors of groups.services.errors."""
 
-from . import devices, identify, people, voiceprints
+from . import deletions, devices, identify, people, retention, voiceprints
 from .attempts import check_creation
 from .devices import create_device, delete_device, update_device
 from .errors import (
@@ -18,6 +18,7 @@ from .errors import (
     NameTaken,
     NoConsent,
     NoPerson,
+    NothingToWithdraw,
     NotRegistered,
     NotTheCreator,
     QuotaExceeded,
@@ -27,15 +28,23 @@ from .errors import (
 )
 from .groups import create_group, delete_group, update_group
 from .jobs import start_sync, sync_here
-from .people import create_person, record_consent, update_person
+from .people import create_person, record_consent, report_on, update_person, withdraw_consent
+from .recurring import keep_scheduled, retention_here, start_deletions
 from .sync import SyncFailed, sync_groups
 from .voiceprints import delete_voiceprint, enroll, update_voiceprint
 
 __all__ = [
+    "deletions",
     "devices",
     "identify",
     "people",
+    "retention",
     "voiceprints",
+    "NothingToWithdraw",
+    "keep_scheduled",
+    "retention_here",
+    "start_deletions",
+    "withdraw_consent",
     "AlreadyEnrolled",
     "EnrollmentUnresolved",
     "NoPerson",
@@ -66,6 +75,7 @@ __all__ = [
     "delete_device",
     "delete_group",
     "record_consent",
+    "report_on",
     "start_sync",
     "sync_here",
     "sync_groups",

@@ -115,6 +115,14 @@ class NotTheCreator(Exception):
         self.item, self.creator_name = item, creator_name
 
 
+class NothingToWithdraw(Exception):
+    """The person has no consent in force, so there is no consent to withdraw."""
+
+    def __init__(self, person):
+        super().__init__(f"person {person.pk} has no consent in force")
+        self.person = person
+
+
 class AlreadyEnrolled(Exception):
     """The person already has an active voiceprint in the group (`voiceprint`): a second
     would be a duplicate of their biometric data. Re-enroll that one instead."""

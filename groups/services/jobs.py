@@ -1,22 +1,25 @@
 """The job register's writes: starting a job (a sync: one at a time from the web), running
 one with a heartbeat (in a worker, or in the foreground for a command), and finding the
-jobs whose worker stopped.
+jobs whose worker stopped. The jobs that come back by themselves (deletions retried, the
+daily retention sweep) are queued by groups.services.recurring, with this machinery.
 
 A job's worker marks it alive every JOB_HEARTBEAT_SECONDS. A running job that has not been
 marked for JOB_STALE_SECONDS, or whose worker process on this machine is gone, lost its
 worker: the audit rows its run left pending are concluded at once (`unknown`, saying
 why), and the job is queued again to run from the start when its work is safe to repeat
-(a sync is) and it has not been lost MAX_RUNS times, else it ends `interrupted`. Every
-change of state is one conditional UPDATE on the run that made it, so two workers (or a
-worker and the recovery) never both move a job on.
+(a sync is; so are deletions and the sweep, which skip what is done and confirm a lost
+answer on Coze's list) and it has not been lost MAX_RUNS times, else it ends
+`interrupted`. Every change of state is one conditional UPDATE on the run that made it, so
+two workers (or a worker and the recovery) never both move a job on.
 """
 
 import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
 from contextlib import contextmanager, suppress
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -39,7 +42,7 @@ log = logging.getLogger("vpadmin.jobs")
 State, Kind = Job.State, Job.Kind
 
 MAX_RUNS = 3  # a job whose worker stopped this many times is not resumed again
-RESUMABLE = {Kind.SYNC}  # work that is safe to run again from the start
+RESUMABLE = {Kind.SYNC, Kind.DELETIONS, Kind.RETENTION}  # safe to run again from the start
 HOST = socket.gethostname()
 _here = set()  # the jobs this process is running
 
@@ -66,9 +69,15 @@ def start_sync(actor):
 def sync_here(actor):
     """Sync in this process (`manage.py sync_coze_groups`, cron's scheduled sync), recorded
     in the register like a worker's; returns the SyncResult, raises SyncFailed."""
+    return run_here(actor, Kind.SYNC)
+
+
+def run_here(actor, kind):
+    """Do a job of `kind` in this process (a command), recorded in the register like a
+    worker's run; returns what its work returns."""
     now = timezone.now()
     job = Job.objects.create(
-        kind=Kind.SYNC,
+        kind=kind,
         state=State.RUNNING,
         attempts=1,
         started_at=now,
@@ -84,14 +93,16 @@ def _started_by(actor):
     return {"user": actor.user, "username": actor.username, "via": actor.via, "program": program}
 
 
-def _enqueue(job):
-    """Queue a run of `job` (inside the caller's transaction: with the database backend the
-    job and its task are committed together, so no worker sees one without the other)."""
+def _enqueue(job, run_after=None):
+    """Queue a run of `job`, at once or not before `run_after` (inside the caller's
+    transaction: with the database backend the job and its task are committed together,
+    so no worker sees one without the other)."""
     from ..tasks import run_job  # the task module needs the settings' backend
 
-    result = run_job.enqueue(str(job.pk))
-    job.task_result_id = str(result.id)
-    job.save(update_fields=["task_result_id"])
+    task = run_job if run_after is None else run_job.using(run_after=run_after)
+    result = task.enqueue(str(job.pk))
+    job.task_result_id, job.run_after = str(result.id), run_after
+    job.save(update_fields=["task_result_id", "run_after"])
     return job
 
 
@@ -118,6 +129,10 @@ def run(job_id):
     # A failure the work reports is said on the job's page: the run itself went as it should.
     with suppress(SyncFailed):
         _execute(job, actor)
+    try:
+        _work(job.kind).after(job)
+    except DatabaseError:  # the worker's keep_scheduled() queues it in a moment
+        log.exception("job %s: what follows it could not be queued", job.pk)
     return job.state
 
 
@@ -125,7 +140,7 @@ def _execute(job, actor):
     """Do the job's work in this process: heartbeat, log context, and a final state."""
     with _running(job, actor):
         try:
-            return WORK[job.kind](job, actor)
+            return _work(job.kind).run(job, actor)
         except (KeyboardInterrupt, SystemExit):
             # Told to stop at once (a second Ctrl-C, or SIGTERM twice): resume it elsewhere.
             lost(job, "stopped")
@@ -245,7 +260,19 @@ def _sync(job, actor):
     return result
 
 
-WORK = {Kind.SYNC: _sync}
+@dataclass(frozen=True)
+class Work:
+    """What a job of one kind does (`run(job, actor)`), and what a worker's run of it
+    leaves queued after it (`after(job)`)."""
+
+    run: Callable
+    after: Callable = lambda job: None
+
+
+def _work(kind):
+    from . import recurring  # its jobs are run with this module's machinery
+
+    return {Kind.SYNC: Work(_sync), **recurring.WORK}[kind]
 
 
 # Jobs whose worker stopped

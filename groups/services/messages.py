@@ -42,6 +42,31 @@ def group_gone(group, error):
     return Message("error", "group_gone", text)
 
 
+def group_ended(group):
+    """A group deleted or gone from Coze cannot be changed any more."""
+    text = _("“%(name)s” is %(state)s: it can no longer be changed.") % {
+        "name": group.name,
+        "state": group.state_label,
+    }
+    return Message("error", "group_not_active", text)
+
+
+def already_submitted(earlier):
+    """The API's Idempotency-Key (the form's hidden token) was used before, by an attempt
+    that made no group: nothing was sent again."""
+    if earlier.outcome == "pending":
+        text = _(
+            "A request with this Idempotency-Key was already made and Coze has not answered "
+            "yet; nothing was sent again."
+        )
+    else:
+        text = _(
+            "A request with this Idempotency-Key was already made (outcome: %(outcome)s); "
+            "nothing was sent again. Use a new key to try again."
+        ) % {"outcome": earlier.outcome_label}
+    return Message("info", "already_submitted", text)
+
+
 def audio_refused(error):
     """Why a recording (groups.audio.AudioRejected) cannot be enrolled, for anyone."""
     # A refusal raised outside prepare() (a form's own size check) may leave out the limit.
@@ -409,6 +434,13 @@ def _not_the_creator(refused):
     return Message("error", "not_the_creator", text)
 
 
+def _nothing_to_withdraw(refused):
+    text = _(
+        "%(person)s has no consent in force, so there is nothing to withdraw: nothing was changed."
+    ) % {"person": refused.person.name}
+    return Message("info", "nothing_to_withdraw", text)
+
+
 def _already_enrolled(held):
     text = _(
         "%(person)s is already enrolled in this group as “%(name)s”: nothing was sent to "
@@ -432,6 +464,7 @@ def _no_person(_refused):
 
 
 SAYINGS = {
+    errors.NothingToWithdraw: _nothing_to_withdraw,
     errors.AlreadyEnrolled: _already_enrolled,
     errors.EnrollmentUnresolved: _enrollment_unresolved,
     errors.NoPerson: _no_person,

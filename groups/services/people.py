@@ -1,6 +1,7 @@
 """People whose voices are enrolled, and their consents: recorded and changed, each write
 and its audit row in one transaction. A consent is a record of proof: added, never changed
-here (a withdrawal is its own step)."""
+here (a withdrawal is its own step, which asks for every voiceprint of the person to
+be deleted). A person's report, handed out, is audited too."""
 
 import datetime
 
@@ -11,11 +12,12 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from .. import audit
-from ..models import AuditEntry, Consent, Person
+from .. import audit, person_report
+from ..models import AuditEntry, Consent, DeletionReason, Person, Voiceprint
 from ..models.people import default_keep_until
 from ..wording import fact, invalid_facts, shown
-from .errors import ConsentRefused, ReferenceTaken
+from .deletions import request_deletion
+from .errors import ConsentRefused, NothingToWithdraw, ReferenceTaken
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 FIELDS = ("name", "reference", "notes")
@@ -64,6 +66,21 @@ def update_person(actor, person, **values):
             setattr(person, name, old)
         raise
     return changes
+
+
+def report_on(actor, person):
+    """What vpadmin holds about `person` (groups.person_report.Holdings), for `actor` to
+    take away: each report handed out is an audit row saying what it held."""
+    held = person_report.holdings(person)
+    facts = fact(
+        "person_report",
+        consents=len(held.consents),
+        withdrawals=len(held.withdrawals),
+        voiceprints=len(held.voiceprints),
+        deletions=len(held.deletions),
+    )
+    audit.record(actor, Action.PERSON_REPORT, Outcome.SUCCESS, target=person, facts=facts)
+    return held
 
 
 def _save(person, **kwargs):
@@ -142,6 +159,53 @@ def record_consent(
         # consent is named by its id.
         audit.record(actor, Action.CONSENT_CREATE, Outcome.SUCCESS, target=person, facts=facts)
     return consent
+
+
+def withdraw_consent(actor, person, *, method, note=""):
+    """Record that `person` withdrew consent (how they asked: a Consent.WithdrawalMethod),
+    on every consent of theirs in force, and ask for each of their active voiceprints to be
+    deleted on Coze; one transaction, audited. Then a deletions run is queued. Returns
+    (the consents withdrawn, how many voiceprints are to be deleted); raises
+    NothingToWithdraw (audited) when no consent of theirs is in force."""
+    from .recurring import start_deletions  # the job register needs the services first
+
+    if method not in Consent.WithdrawalMethod.values:
+        raise ValueError(f"not a way of asking to withdraw: {method!r}")
+    now = timezone.now()
+    with transaction.atomic():
+        in_force = Consent.objects.in_force().filter(person=person).select_for_update()
+        consents = list(in_force.order_by("pk"))
+        if consents:
+            Consent.objects.filter(pk__in=[c.pk for c in consents]).update(
+                withdrawn_at=now,
+                withdrawn_by=actor.user,
+                withdrawn_by_name=actor.username,
+                withdrawal_method=method,
+                withdrawal_note=note,
+            )
+            theirs = Voiceprint.objects.active().filter(person=person)
+            request_deletion(theirs, DeletionReason.WITHDRAWAL, now=now)
+            # Those a retention sweep asked for already are deleted all the same.
+            voiceprints = theirs.filter(deletion_requested_at__isnull=False).count()
+            facts = fact(
+                "consent_withdrawn",
+                consents=[c.pk for c in consents],
+                method=method,
+                voiceprints=voiceprints,
+                note=bool(note),  # free text about a person: that there is one, not what
+            )
+            audit.record(
+                actor, Action.CONSENT_WITHDRAW, Outcome.SUCCESS, target=person, facts=facts
+            )
+    if not consents:
+        facts = fact("nothing_to_withdraw", person=person.name)
+        audit.refuse(actor, Action.CONSENT_WITHDRAW, facts, target=person)
+        raise NothingToWithdraw(person)
+    if voiceprints:
+        # Committed: the deletions run sees the requests. Should queueing fail, a worker
+        # queues one for the waiting deletions by itself (services.recurring).
+        start_deletions(actor, now=now)
+    return consents, voiceprints
 
 
 def consent_problems(

@@ -436,20 +436,27 @@ def update_voiceprint(actor, voiceprint, *, name, desc, recording=None, person=N
     return changes
 
 
-def delete_voiceprint(actor, voiceprint):
+def delete_voiceprint(actor, voiceprint, *, reason=None):
     """Delete a voiceprint on Coze; it stays in the register as deleted, with the logid.
 
+    `reason` (a DeletionReason) says why the law asks for it; its audit rows keep it.
     "Not found" from Coze, confirmed by the group's list, is the deletion already done (a
     retry after a lost answer); so is a lost answer after which the list no longer shows
     it. Raises NotTheCreator before any call, or a coze.CozeError."""
     device = voiceprint.group.device
+    why = {"deletion": reason} if reason else {}
     creator = can_change(voiceprint)
     if creator is not True:
-        facts = fact("not_the_creator", creator=creator)
+        facts = fact("not_the_creator", creator=creator, **why)
         audit.refuse(actor, Action.VOICEPRINT_DELETE, facts=facts, target=voiceprint, device=device)
         raise NotTheCreator(voiceprint, creator)
     entry = audit.record(
-        actor, Action.VOICEPRINT_DELETE, Outcome.PENDING, target=voiceprint, device=device
+        actor,
+        Action.VOICEPRINT_DELETE,
+        Outcome.PENDING,
+        target=voiceprint,
+        device=device,
+        facts=fact("deleting", **why) if why else None,
     )
     try:
         answer = coze.get_client().delete_voiceprint(voiceprint.group.coze_id, voiceprint.coze_id)
@@ -457,21 +464,21 @@ def delete_voiceprint(actor, voiceprint):
         if (error.not_found or isinstance(error, coze.CozeNoAnswer)) and _on_coze(
             voiceprint
         ) is False:
+            say = "voiceprint_already_deleted_for" if why else "voiceprint_already_deleted"
             with transaction.atomic():
                 _mark(voiceprint, Voiceprint.State.DELETED, logid=error.logid or "")
                 _conclude(
-                    entry,
-                    Outcome.SUCCESS,
-                    facts=fact("voiceprint_already_deleted"),
-                    **audit.coze_fields(error),
+                    entry, Outcome.SUCCESS, facts=fact(say, **why), **audit.coze_fields(error)
                 )
             return
         outcome = Outcome.UNKNOWN if isinstance(error, coze.CozeNoAnswer) else Outcome.FAILURE
-        _conclude(entry, outcome, facts=audit.error_facts(error), **audit.coze_fields(error))
+        facts = {**audit.error_facts(error), **why}
+        _conclude(entry, outcome, facts=facts, **audit.coze_fields(error))
         raise
+    facts = fact("voiceprint_deleted", **why) if why else None
     with transaction.atomic():
         _mark(voiceprint, Voiceprint.State.DELETED, logid=answer.logid)
-        _conclude(entry, Outcome.SUCCESS, **audit.coze_fields(answer))
+        _conclude(entry, Outcome.SUCCESS, facts=facts, **audit.coze_fields(answer))
 
 
 def _mark(voiceprint, state, logid=None):

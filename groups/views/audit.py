@@ -1,13 +1,10 @@
 """The audit log: the filtered list and its CSV export."""
 
-import csv
-import io
-
-from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from vpadmin.lists import DeferredJoinPaginator, page_of
+from vpadmin.spreadsheets import csv_response
 
 from .. import wording
 from ..filtersets import AuditEntryFilterSet
@@ -81,12 +78,6 @@ AUDIT_CSV_COLUMNS = [
 
 
 EXPORT_CHUNK = 2000  # rows read from the database, and written to the client, at a time
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _inert(value):
-    """A text cell a spreadsheet would run as a formula gets a leading apostrophe."""
-    return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
 @permission_required("groups.export_auditentry")
@@ -98,24 +89,11 @@ def audit_export(request):
     rows = found.qs.values_list(*AUDIT_CSV_COLUMNS, "facts")
     at_detail = AUDIT_CSV_COLUMNS.index("detail")
 
-    def chunks():
-        """The CSV text in pieces of EXPORT_CHUNK rows: a piece per row would make the
-        server write (and the network send) 100,000 tiny pieces."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        buffer.write("\ufeff")
-        writer.writerow(AUDIT_CSV_COLUMNS)
-        for number, row in enumerate(rows.iterator(chunk_size=EXPORT_CHUNK), start=1):
+    def cells():
+        for row in rows.iterator(chunk_size=EXPORT_CHUNK):
             *row, facts = row
             if facts:
                 row[at_detail] = wording.render_safely(facts)
-            writer.writerow([_inert(value) for value in row])
-            if number % EXPORT_CHUNK == 0:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
+            yield row
 
-    response = StreamingHttpResponse(chunks(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="vpadmin-audit.csv"'
-    return response
+    return csv_response("vpadmin-audit.csv", AUDIT_CSV_COLUMNS, cells(), EXPORT_CHUNK)

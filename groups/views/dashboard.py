@@ -1,10 +1,13 @@
 """The dashboard, and the health check load balancers call."""
 
+from datetime import timedelta
+
 from django.contrib.auth.decorators import login_not_required
 from django.db import connection
 from django.db.models import prefetch_related_objects
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -15,6 +18,8 @@ from .common import permission_required
 
 Outcome = AuditEntry.Outcome
 UNVOUCHED_SHOWN = 10  # voiceprints nobody vouched for, listed by name (all are counted)
+EXPIRING_DAYS = 30  # how far ahead the voiceprints whose keeping date comes are shown
+EXPIRING_SHOWN = 5
 
 
 @permission_required("groups.view_voiceprintgroup")
@@ -31,10 +36,17 @@ def dashboard(request):
     # The devices of the tables in one query. Not joined: joined, the failures' ORDER BY
     # ... LIMIT 10 sorts every failure with its device (10 times slower on SQLite).
     prefetch_related_objects(latest + failures + waiting, "device")
-    under_way = Job.objects.filter(state__in=Job.UNDER_WAY)
+    # Runs deferred to later (tomorrow's sweep, a retry after a pause) are not under way yet.
+    under_way = Job.objects.filter(state__in=Job.UNDER_WAY).exclude(run_after__gt=timezone.now())
     unvouched = Voiceprint.objects.unvouched()
     unvouched_count = unvouched.count()
     unvouched_shown = list(unvouched.select_related("group")[:UNVOUCHED_SHOWN])
+    today = timezone.localdate()
+    expiring = Voiceprint.objects.expiring(today + timedelta(days=EXPIRING_DAYS))
+    expiring_count = expiring.count()
+    expiring_shown = list(expiring.select_related("person", "group__device")[:EXPIRING_SHOWN])
+    for voiceprint in expiring_shown:
+        voiceprint.overdue = voiceprint.expires_on < today  # the next sweep deletes it
     context = {
         "quota": usage,
         "device_count": Device.objects.count(),
@@ -47,6 +59,10 @@ def dashboard(request):
         "unvouched_count": unvouched_count,
         "unvouched": unvouched_shown,
         "unvouched_more": unvouched_count - len(unvouched_shown),
+        "expiring_days": EXPIRING_DAYS,
+        "expiring_count": expiring_count,
+        "expiring": expiring_shown,
+        "expiring_more": expiring_count - len(expiring_shown),
     }
     return render(request, "groups/dashboard.html", context)
 

@@ -1,5 +1,5 @@
-"""The job register: background work (syncs now; imports, retention runs and deletion
-retries later), its state, progress and results. Every role reads it."""
+"""The job register: background work (syncs, deletions retried, the daily retention sweep;
+imports later), its state, progress and results. Every role reads it."""
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404, render
@@ -26,7 +26,8 @@ def job_detail(request, pk):
     job = get_object_or_404(Job.objects.defer("params"), pk=pk)
     context = {
         "job": job,
-        "refresh": REFRESH_SECONDS if job.under_way else None,
+        # A run deferred to later (a retry, tomorrow's sweep) has nothing to show until then.
+        "refresh": REFRESH_SECONDS if job.under_way and not job.deferred else None,
         "stale_seconds": round(settings.JOB_STALE_SECONDS),
     }
     return render(request, "groups/job_detail.html", context)

@@ -1,4 +1,4 @@
-"""The signed-in person's own page: their activity and their password."""
+"""The signed-in person's own page: their activity, their API tokens and their password."""
 
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
@@ -10,9 +10,10 @@ from vpadmin.lists import DeferredJoinPaginator, page_of
 
 from .. import audit, wording
 from ..forms import (
+    ApiTokenForm,
     MyPasswordForm,
 )
-from ..models import AuditEntry
+from ..models import ApiToken, AuditEntry
 from ..services import throttling
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
@@ -25,6 +26,8 @@ def my_activity(request, password_form=None, status=200):
     context = {
         "page": page_of(request, entries, DeferredJoinPaginator),
         "password_form": password_form or MyPasswordForm(request.user),
+        "tokens": ApiToken.objects.filter(user=request.user),
+        "token_form": ApiTokenForm(),
     }
     return render(request, "groups/my_activity.html", context, status=status)
 

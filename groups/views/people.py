@@ -1,5 +1,7 @@
 """People pages: the register of people whose voices are enrolled, one person (their
-consents and voiceprints), recording and editing a person, and recording a consent."""
+consents, voiceprints and how their deletions stand), recording and editing a person,
+recording a consent and its withdrawal, and a person's report of what vpadmin holds about
+them."""
 
 import copy
 
@@ -11,15 +13,18 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from vpadmin.lists import page_of, sort_by
+from vpadmin.spreadsheets import csv_response
 
-from .. import audit, services, wording
+from .. import audit, person_report, services, wording
 from ..filtersets import PersonFilterSet
-from ..forms import ConsentForm, PersonForm
+from ..forms import ConsentForm, PersonForm, WithdrawalForm
 from ..models import AuditEntry, Consent, Person, Voiceprint
 from ..services import messages as says
-from .common import permission_required
+from ..services.whoami import token_user
+from .common import permission_required, tell
 
 Action = AuditEntry.Action
 
@@ -110,19 +115,35 @@ def _devices_of(person_ids):
 def person_detail(request, pk):
     person = get_object_or_404(Person.objects.select_related("created_by"), pk=pk)
     today = timezone.localdate()
-    consents = [
-        {"consent": consent, "state": _state(consent, today)} for consent in person.consents.all()
-    ]
-    voiceprints = person.voiceprints.select_related("group__device").order_by("-created_at", "-id")
+    held = person_report.holdings(person)
+    consents = [{"consent": consent, "state": _state(consent, today)} for consent in held.consents]
+    voiceprints = held.voiceprints
     history = AuditEntry.objects.filter(target_type="person", target_id=str(person.pk))
+    still_to_delete = [
+        v for v in voiceprints if v.deletion_state in ("waiting", "needs_maker", "needs_person")
+    ]
     context = {
         "person": person,
         "consents": consents,
         "in_force": any(row["state"]["code"] == "in_force" for row in consents),
         "voiceprints": voiceprints,
+        "deletions": held.deletions,
+        "still_to_delete": len(still_to_delete),
+        "deletions_shown": any(v.deletion_state for v in voiceprints),
         "history": history.prefetch_related("device")[:20],
     }
     return render(request, "groups/person_detail.html", context)
+
+
+@permission_required("groups.view_person")
+def person_report_csv(request, pk):
+    """What vpadmin holds about a person, as one CSV (their data-subject report): a Viewer
+    may take it, as they may read the person's page that shows the same; each is audited."""
+    person = get_object_or_404(Person.objects.select_related("created_by"), pk=pk)
+    held = services.report_on(request.actor, person)
+    return csv_response(
+        f"person-{person.pk}-report.csv", person_report.header(), person_report.rows(held)
+    )
 
 
 def _save_person(request, form, action, person=None):
@@ -191,3 +212,62 @@ def person_consent(request, pk):
                 )
                 return redirect(person)
     return render(request, "groups/consent_form.html", {"form": form, "person": person})
+
+
+@permission_required("groups.withdraw_consent")
+def person_withdraw(request, pk):
+    """Record a withdrawal of consent, after a page that lists every voiceprint of the
+    person that will be deleted on Coze."""
+    person = get_object_or_404(Person, pk=pk)
+    form = WithdrawalForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            return _withdraw(request, person, form.cleaned_data)
+        audit.refuse(
+            request.actor, Action.CONSENT_WITHDRAW, wording.form_facts(form), target=person
+        )
+    elif not person.consents.in_force().exists():
+        tell(request, says.about(services.NothingToWithdraw(person)))
+        return redirect(person)
+    voiceprints = person.voiceprints.active().select_related("group__device")
+    token = token_user()
+    rows = [
+        {"voiceprint": voiceprint, "maker": _other_maker(voiceprint, token)}
+        for voiceprint in voiceprints.order_by("group__name", "pk")
+    ]
+    context = {"person": person, "form": form, "rows": rows}
+    return render(request, "groups/person_withdraw.html", context)
+
+
+def _withdraw(request, person, data):
+    try:
+        _consents, count = services.withdraw_consent(
+            request.actor,
+            person,
+            method=data["withdrawal_method"],
+            note=data["withdrawal_note"],
+        )
+    except services.NothingToWithdraw as refused:
+        tell(request, says.about(refused))
+        return redirect(person)
+    if count:
+        text = ngettext(
+            "The consent of “%(name)s” is withdrawn. %(n)s voiceprint is being deleted on "
+            "Coze: this page shows how it goes.",
+            "The consent of “%(name)s” is withdrawn. %(n)s voiceprints are being deleted on "
+            "Coze: this page shows how it goes.",
+            count,
+        )
+    else:
+        text = _("The consent of “%(name)s” is withdrawn. No voiceprint of theirs is held.")
+    messages.success(request, text % {"name": person.name, "n": wording.shown(count)})
+    return redirect(person)
+
+
+def _other_maker(voiceprint, token):
+    """Who made `voiceprint` on Coze when it is not the token's user (only they can delete
+    it), else None. `token`: services.whoami.token_user()."""
+    creator = voiceprint.coze_creator_id
+    if not creator or token is None or token[0] == creator:
+        return None
+    return voiceprint.coze_creator_name or creator

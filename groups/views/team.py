@@ -15,6 +15,7 @@ from .. import audit, wording
 from ..forms import (
     AccountChangeForm,
     AccountForm,
+    ApiTokenForm,
     PasswordResetForm,
 )
 from ..models import AuditEntry, SignInLock
@@ -136,6 +137,9 @@ def team_member(request, pk):
         "password_form": PasswordResetForm(person=person),
         "may_change": accounts.may_change(request.user, person),
         "is_self": person.pk == request.user.pk,
+        "may_issue": request.user.has_perm("auth.change_user"),
+        "tokens": person.api_tokens.all(),
+        "token_form": ApiTokenForm(),
     }
     return render(request, "groups/team_member.html", context)
 

@@ -207,3 +207,114 @@ def test_a_failed_prune_removes_nothing(monkeypatch):
     with pytest.raises(RuntimeError):
         prune("--older-than", "30")
     assert len(remaining()) == 1 and refuses_delete()
+
+
+# Records of processing people's voices: kept 3 years whatever --older-than says (PIPL
+# art. 56).
+
+TWO_YEARS, FOUR_YEARS = 730, 1461
+
+
+def test_a_voiceprints_deletion_is_kept_three_years_whatever_older_than_says():
+    young = entry(TWO_YEARS, "voiceprint.delete", target_type="voiceprint", target_id="7")
+    entry(FOUR_YEARS, "voiceprint.delete", target_type="voiceprint", target_id="8")
+    entry(TWO_YEARS, "group.create", "failure")  # not about a voice: --older-than decides
+
+    output = prune("--older-than", "365")
+
+    assert remaining() == {young.pk}
+    assert "removed 2 audit entries" in output
+    assert "kept 1 audit entry still needed, 1 of them kept 3 years by law (PIPL art. 56)" in output
+
+
+@pytest.mark.parametrize("action", prune_audit.PROCESSING_RECORDS)
+def test_every_record_of_processing_is_kept_three_years(action):
+    young, old = entry(TWO_YEARS, action), entry(FOUR_YEARS, action)
+    prune("--older-than", "1")
+    assert young.pk in remaining() and old.pk not in remaining()
+
+
+def test_the_records_the_law_keeps_are_those_about_voices_consents_people_and_sweeps():
+    assert set(prune_audit.PROCESSING_RECORDS) >= {
+        "voiceprint.create",
+        "voiceprint.update",
+        "voiceprint.delete",
+        "voiceprint.identify",
+        "consent.create",
+        "consent.withdraw",
+        "person.create",
+        "person.update",
+        "person.report",
+        "retention.sweep",
+    }
+    assert not {"group.create", "auth.login", "audit.prune"} & set(prune_audit.PROCESSING_RECORDS)
+
+
+def test_the_three_years_are_counted_in_calendar_years():
+    since = prune_audit.law_cutoff()
+    kept = AuditEntry.objects.create(
+        action="consent.withdraw", outcome="success", created_at=since + timedelta(hours=1)
+    )
+    AuditEntry.objects.create(
+        action="consent.withdraw", outcome="success", created_at=since - timedelta(hours=1)
+    )
+
+    prune("--older-than", "30")
+
+    assert remaining() == {kept.pk}
+    assert (timezone.now() - since).days in (1095, 1096)  # 1096 across a 29 February
+
+
+def test_a_leap_day_is_three_years_back_to_the_28th():
+    leap = timezone.now().replace(year=2028, month=2, day=29)
+    assert prune_audit.years_before(leap, 3).date().isoformat() == "2025-02-28"
+
+
+def test_a_groups_deletion_is_kept_when_the_group_held_someones_voiceprint():
+    from .. import factories
+
+    theirs, nobodys = make_group("theirs", "deleted"), make_group("nobody's", "deleted")
+    factories.voiceprint(theirs, person=factories.enrollee("Mum"), state="deleted")
+    factories.voiceprint(nobodys, state="deleted")  # made elsewhere, nobody's voice
+    kept = entry(TWO_YEARS, "group.delete", target_type="voiceprintgroup", target_id=str(theirs.pk))
+    entry(TWO_YEARS, "group.delete", target_type="voiceprintgroup", target_id=str(nobodys.pk))
+    entry(FOUR_YEARS, "group.delete", target_type="voiceprintgroup", target_id=str(theirs.pk))
+
+    prune("--older-than", "365")
+
+    assert remaining() == {kept.pk}
+
+
+def test_an_attempt_the_law_keeps_keeps_its_resolution():
+    attempt = entry(TWO_YEARS, "voiceprint.create", "unknown")
+    resolution = entry(TWO_YEARS, "group.check", "success", resolves=attempt)
+
+    prune("--older-than", "365")
+
+    assert remaining() == {attempt.pk, resolution.pk}
+
+
+def test_the_prune_row_and_a_dry_run_say_how_many_the_law_kept():
+    entry(TWO_YEARS, "voiceprint.identify")
+    entry(TWO_YEARS, "person.report")
+    entry(TWO_YEARS, "auth.login")
+
+    dry = prune("--older-than", "365", "--dry-run")
+    assert "would keep 2 audit entries still needed, 2 of them kept 3 years by law" in dry
+
+    prune("--older-than", "365")
+    [row] = prune_rows()
+    assert (row.facts["removed"], row.facts["kept"], row.facts["kept_by_law"]) == (1, 2, 2)
+    assert row.explanation.endswith(
+        "kept 2 still needed. Of those, 2 are records of processing people's voices, which "
+        "the law (PIPL art. 56) keeps for 3 years."
+    )
+
+
+def test_older_than_three_years_the_law_keeps_nothing_more():
+    entry(FOUR_YEARS, "voiceprint.delete")
+    entry(FOUR_YEARS + 400, "consent.create")
+
+    output = prune("--older-than", str(FOUR_YEARS - 1))
+
+    assert not remaining() and "by law" not in output

@@ -69,6 +69,9 @@ NOT_WORDS = {
     "CSV",
     "English",
     "COZE_API_TOKEN",
+    "API",  # kept as it is in Chinese too (API 令牌)
+    "api",  # in the paths /api/ and /api/docs/
+    "docs",
     "http",
     "ada",
     "SPK",
@@ -108,6 +111,8 @@ MAIN_PAGES = [
     "/people/{person_in_force}/edit/",
     "/people/{person_in_force}/consent/",
     "/people/{person_withdrawn}/",
+    "/people/{person_in_force}/withdraw/",
+    "/jobs/{deletions}/",
     "/identify/",
     "/identify/?device={device}",
 ]
@@ -176,10 +181,61 @@ def test_no_english_is_left_on_the_main_pages_in_chinese(
         purpose="识别声音",
         recorded_by_name="ada",
     )
-    factories.voiceprint(group, "王小明", person=child)
+    # Its keeping date comes within 30 days: on the dashboard.
+    factories.voiceprint(
+        group, "王小明", person=child, keep_until=timezone.localdate() + timedelta(days=10)
+    )
     withdrawn = factories.enrollee("张伟")
     factories.consent_for(
-        withdrawn, withdrawn_at=timezone.now(), purpose="识别", recorded_by_name="ada"
+        withdrawn,
+        withdrawn_at=timezone.now(),
+        withdrawn_by_name="ada",
+        withdrawal_method="phone",
+        purpose="识别",
+        recorded_by_name="ada",
+    )
+    requested = {"deletion_requested_at": timezone.now(), "deletion_reason": "withdrawal"}
+    factories.voiceprint(  # Coze was down: tried again later
+        group,
+        "张伟",
+        person=withdrawn,
+        deletion_next_try_at=timezone.now(),
+        deletion_attempts=2,
+        deletion_error="timeout",
+        **requested,
+    )
+    factories.voiceprint(  # a colleague's: only its maker can delete it
+        group, "张伟 2", person=withdrawn, deletion_error="not_the_maker", **requested
+    )
+    factories.voiceprint(  # done, with the proof
+        group,
+        "张伟 3",
+        person=withdrawn,
+        state="deleted",
+        ended_at=timezone.now(),
+        logid="202612070404394E7FC23696C5C2987354",
+        **requested,
+    )
+    deletions = Job.objects.create(
+        kind="deletions",
+        state="succeeded",
+        username="ada",
+        done=1,
+        total=1,
+        results=[
+            {
+                "outcome": "failure",
+                "facts": {
+                    "say": "deletion_retry",
+                    "name": "张伟",
+                    "person": "张伟",
+                    "reason": "timeout",
+                    "seconds": 10,
+                    "attempts": 1,
+                },
+            }
+        ],
+        summary={"say": "deletions_run", "deleted": 0, "waiting": 1, "stuck": 0},
     )
     AuditEntry.objects.create(  # a test on the device: its page lists it
         action="voiceprint.identify",
@@ -213,6 +269,7 @@ def test_no_english_is_left_on_the_main_pages_in_chinese(
             running=running.pk,
             person_in_force=child.pk,
             person_withdrawn=withdrawn.pk,
+            deletions=deletions.pk,
         )
         response = administrator_client.get(path)
         assert response.status_code == 200, path

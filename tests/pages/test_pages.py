@@ -10,7 +10,16 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import resolve
 from django.utils import timezone
 
-from groups.models import AuditEntry, Consent, Device, Job, Person, Voiceprint, VoiceprintGroup
+from groups.models import (
+    ApiToken,
+    AuditEntry,
+    Consent,
+    Device,
+    Job,
+    Person,
+    Voiceprint,
+    VoiceprintGroup,
+)
 
 from .. import factories
 
@@ -43,6 +52,10 @@ def add_rows(n, offset, creator):
         for action, outcome in [("group.create", "success"), ("group.create", "failure")]
     )
     Job.objects.bulk_create(Job(kind="sync", state="succeeded", username="ada") for _ in range(n))
+    ApiToken.objects.bulk_create(
+        ApiToken(user=creator, name=f"token {i}", key_hash=f"{i:064d}", prefix=f"{i:08d}")
+        for i in range(offset, offset + n)
+    )
     add_voiceprints(n, offset, devices[0])
     add_people(n, offset, devices)
     return devices[0]
@@ -108,10 +121,29 @@ def add_people(n, offset, devices):
         for days in ([10] if i % 3 != 2 else [2000])
     )
     groups = VoiceprintGroup.objects.filter(device__in=devices)
-    Voiceprint.objects.bulk_create(
-        Voiceprint(coze_id=f"{9_000_000 + offset + i}{k}", group=group, name=f"vp {i}", person=p)
+    voiceprints = Voiceprint.objects.bulk_create(
+        Voiceprint(
+            coze_id=f"{9_000_000 + offset + i}{k}",
+            group=group,
+            name=f"vp {i}",
+            person=p,
+            **(deletion(i) if p == subject else {}),
+        )
         for i, group in enumerate(groups)
         for k, p in enumerate([people[i % n], subject])
+    )
+    AuditEntry.objects.bulk_create(  # the subject's deletions (their page and report)
+        AuditEntry(
+            action="voiceprint.delete",
+            outcome=outcome,
+            target_type="voiceprint",
+            target_id=str(voiceprint.pk),
+            device_id=voiceprint.group.device_id,
+            coze_logid=f"DEL{voiceprint.pk}",
+        )
+        for voiceprint in voiceprints
+        if voiceprint.person_id == subject.pk
+        for outcome in ("failure", "success")
     )
     AuditEntry.objects.bulk_create(
         AuditEntry(
@@ -132,6 +164,19 @@ def add_people(n, offset, devices):
         )
         for _ in range(n)
     )
+
+
+def deletion(i):
+    """A requested deletion, in each of the states a person's page tells: waiting to be
+    tried again, waiting for its maker, done."""
+    now = timezone.now()
+    requested = {"deletion_requested_at": now, "deletion_reason": "withdrawal"}
+    states = [
+        {"deletion_next_try_at": now, "deletion_attempts": 2, "deletion_error": "timeout"},
+        {"deletion_error": "not_the_maker", "coze_creator_name": "Wang"},
+        {"state": "deleted", "ended_at": now, "logid": f"LOGDEL{i}"},
+    ]
+    return {**requested, **states[i % 3]}
 
 
 PAGES = [
@@ -177,6 +222,9 @@ PAGES = [
     "/people/{subject}/",
     "/people/{subject}/edit/",
     "/people/{subject}/consent/",
+    "/people/{subject}/report.csv",
+    "/people/{subject}/withdraw/",
+    "/tokens/{token}/revoke/",
     "/identify/",
     "/identify/?device={device}",
     "/identify/?group={group}",
@@ -188,6 +236,8 @@ POST_ONLY = {
     "team_password",
     "unlock_sign_in",
     "my_password",
+    "my_token_new",
+    "team_token_new",
 }
 
 
@@ -199,7 +249,7 @@ def test_every_page_is_in_the_query_count_checks():
     counted = {
         resolve(
             page.split("?")[0].format(
-                device=1, group=1, person=1, job=uuid.UUID(int=1), voiceprint=1, subject=1
+                device=1, group=1, person=1, job=uuid.UUID(int=1), voiceprint=1, subject=1, token=1
             )
         ).url_name
         for page in PAGES
@@ -229,7 +279,7 @@ def test_page_queries_do_not_grow_with_rows(administrator_client, administrator,
         target_id=str(group.pk),
     )
     job = Job.objects.create(kind="sync", state="running", username="ada", done=1, total=2)
-    voiceprint = Voiceprint.objects.filter(group=group).first()
+    voiceprint = Voiceprint.objects.filter(group=group, deletion_requested_at=None).first()
     path = page.format(
         device=device.pk,
         group=group.pk,
@@ -237,6 +287,7 @@ def test_page_queries_do_not_grow_with_rows(administrator_client, administrator,
         job=job.pk,
         voiceprint=voiceprint.pk,
         subject=Person.objects.order_by("pk").first().pk,  # the one add_people() grows
+        token=ApiToken.objects.order_by("pk").first().pk,
     )
     small = count_queries(administrator_client, path)
     add_rows(60, 100, administrator)

@@ -35,3 +35,24 @@ def test_every_command_has_a_test():
         name for name in names if f'"{name}"' not in sources and f"manage.py {name}" not in sources
     }
     assert untested == set()
+
+
+def test_enforce_retention_with_nothing_to_delete_says_so(db):
+    assert "Nothing was changed." in run("enforce_retention", "--dry-run")
+    printed = run("enforce_retention")
+    assert "0 past their keeping date" in printed and "deleted 0" in printed
+
+
+def test_api_token_creates_lists_and_revokes(db):
+    from groups.models import ApiToken, AuditEntry
+
+    get_user_model().objects.create_user("robot")
+    created = run("api_token", "create", "robot", "--name", "line 2", "--expires-days", "30")
+    secret = next(word for word in created.split() if word.startswith("vpa_"))
+    token = ApiToken.objects.get()
+    assert token.prefix == secret[4:12] and not token.read_only and token.expires_at
+    assert token.shown in run("api_token", "list", "robot")
+    assert "Revoked" in run("api_token", "revoke", token.prefix)
+    assert ApiToken.objects.get().revoked_at is not None
+    actions = set(AuditEntry.objects.values_list("action", "via"))
+    assert actions == {("token.create", "command"), ("token.revoke", "command")}

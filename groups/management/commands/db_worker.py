@@ -1,6 +1,8 @@
 """`python manage.py db_worker`: django-tasks-db's worker, which also takes over the jobs
 of workers that stopped (killed, or their machine gone): at its start, then every half
-JOB_STALE_SECONDS, each is resumed or concluded (groups.services.jobs.recover)."""
+JOB_STALE_SECONDS, each is resumed or concluded (groups.services.jobs.recover); and at the
+same times keeps the jobs that come back by themselves queued: the daily retention sweep,
+and a deletions run while a deletion waits (groups.services.recurring)."""
 
 import logging
 import os
@@ -11,15 +13,16 @@ from django.db import DatabaseError, connections
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands import db_worker
 
-from groups.services import jobs
+from groups.services import jobs, recurring
 
 log = logging.getLogger("vpadmin.jobs")
 
 
 class Command(db_worker.Command):
     help = (
-        "Run the background jobs (syncs with Coze): take queued jobs one at a time, and "
-        "resume the jobs of workers that stopped."
+        "Run the background jobs (syncs with Coze, deletions on Coze, the daily retention "
+        "sweep): take queued jobs one at a time, resume the jobs of workers that stopped, "
+        "and keep the daily sweep and the retries of deletions queued."
     )
 
     def handle(self, *args, **options):
@@ -34,8 +37,9 @@ class Command(db_worker.Command):
 def take_over_stopped_jobs():
     try:
         found = jobs.recover()
+        recurring.keep_scheduled()
     except DatabaseError:
-        log.exception("jobs whose worker stopped could not be looked for")
+        log.exception("jobs whose worker stopped could not be looked for, or queued")
         return
     finally:
         connections.close_all()  # this thread's; the worker's loop opens its own again

@@ -1,0 +1,70 @@
+"""The API's tests: people in roles with API tokens, and a client that sends them."""
+
+import json
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from groups.services import tokens
+
+from .. import factories
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counts():
+    """Throttling counts in the cache, per user id, which the next test's people reuse."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+class Api:
+    """A script calling the API with a token."""
+
+    def __init__(self, token, **headers):
+        self.token = token
+        self.client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", **headers)
+
+    def call(self, method, path, body=None, **headers):
+        extra = {f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()}
+        data = json.dumps(body) if body is not None else None
+        send = getattr(self.client, method.lower())
+        if data is None:
+            return send(path, **extra)
+        return send(path, data, content_type="application/json", **extra)
+
+    def get(self, path, **headers):
+        return self.call("GET", path, **headers)
+
+    def post(self, path, body=None, **headers):
+        return self.call("POST", path, body if body is not None else {}, **headers)
+
+    def patch(self, path, body, **headers):
+        return self.call("PATCH", path, body, **headers)
+
+    def put(self, path, body, **headers):
+        return self.call("PUT", path, body, **headers)
+
+    def delete(self, path, **headers):
+        return self.call("DELETE", path, **headers)
+
+
+def api_for(user, read_only=False, **headers):
+    _, secret = tokens.create_token(factories.actor(user), user, name="script", read_only=read_only)
+    return Api(secret, **headers)
+
+
+@pytest.fixture
+def operator_api(operator):
+    return api_for(operator)
+
+
+@pytest.fixture
+def administrator_api(administrator):
+    return api_for(administrator)
+
+
+@pytest.fixture
+def viewer_api(viewer):
+    return api_for(viewer)
