@@ -58,10 +58,25 @@ class DeviceSerializer(FormChecked, serializers.ModelSerializer):
     serial = text(100, help_text="The device's own identifier; kept in upper case.")
     location = text(200, required=False)
     notes = serializers.CharField(trim_whitespace=False, allow_blank=True, required=False)
+    # Checked by the form (0 to 100, with the pages' message); left out, it stays as it is.
+    identify_threshold = serializers.IntegerField(
+        required=False,
+        help_text="A score (0 to 100) at or above which the device recognises a person; "
+        "40 when the device is created without one.",
+    )
 
     class Meta:
         model = Device
-        fields = ["id", "name", "serial", "location", "notes", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "serial",
+            "location",
+            "notes",
+            "identify_threshold",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = ["created_at", "updated_at"]
 
     def form_kwargs(self):
@@ -70,7 +85,7 @@ class DeviceSerializer(FormChecked, serializers.ModelSerializer):
     def current(self):
         if self.instance is None or not self.partial:
             return {}
-        fields = ("name", "serial", "location", "notes")
+        fields = ("name", "serial", "location", "notes", "identify_threshold")
         return {name: getattr(self.instance, name) for name in fields}
 
     def create(self, validated_data):  # the view saves through the service

@@ -123,3 +123,20 @@ def test_quota_answers_the_gauges_figures(viewer_api, device, settings):
     factories.group(device)
     quota = viewer_api.get("/api/quota/").json()
     assert (quota["used"], quota["limit"], quota["free"], quota["level"]) == (1, 10, 9, "ok")
+
+
+def test_a_devices_recognition_threshold_is_read_and_set_as_on_its_page(operator_api, device):
+    assert operator_api.get(f"/api/devices/{device.pk}/").json()["identify_threshold"] == 40
+
+    changed = operator_api.patch(f"/api/devices/{device.pk}/", {"identify_threshold": 55})
+    too_high = operator_api.patch(f"/api/devices/{device.pk}/", {"identify_threshold": 101})
+
+    assert changed.status_code == 200 and changed.json()["identify_threshold"] == 55
+    assert too_high.status_code == 400
+    assert too_high.json()["fields"]["identify_threshold"] == [
+        "Enter a whole number from 0 to 100."
+    ]
+    device.refresh_from_db()
+    assert device.identify_threshold == 55
+    row = AuditEntry.objects.filter(action="device.update", outcome="success").get()
+    assert row.facts["changes"] == {"identify_threshold": [40, 55]}
