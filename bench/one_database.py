@@ -86,8 +86,8 @@ def _measure_all(args, database, sim, workdir):
 
     log(f"{database}: migrating {os.environ['DATABASE_URL']}")
     call_command("migrate", verbosity=0)
-    log("building 1,000 devices, 1,000 groups, 100,000 audit rows")
-    built = dataset.build()
+    log("building 1,000 devices, 1,000 groups, 5,000 people, their voiceprints, 100,000 audit rows")
+    built = dataset.build(coze_user=(sim.user["user_id"], sim.user["user_name"]))
     _settle(database)
     call_command("collectstatic", interactive=False, verbosity=0)
     session_key = _session_for(built["admin"])
