@@ -45,9 +45,12 @@ class SignedInClient:
     def get(self, path):
         return self._sample(self.http.get(self.base_url + path, allow_redirects=False, timeout=60))
 
-    def post(self, path, data):
+    def post(self, path, data, files=None):
+        """A form, `files` ({field: (filename, bytes)}) making it multipart."""
         data = {**data, "csrfmiddlewaretoken": self.csrf}
-        answer = self.http.post(self.base_url + path, data=data, allow_redirects=False, timeout=60)
+        answer = self.http.post(
+            self.base_url + path, data=data, files=files, allow_redirects=False, timeout=60
+        )
         return self._sample(answer)
 
     @staticmethod
@@ -111,6 +114,22 @@ def creations(client, device_ids, count, *, warmup=3):
         sample = client.post("/groups/new/", form)
         if sample.status != 302 or "/groups/" not in sample.location:
             raise RuntimeError(f"creation {n} answered HTTP {sample.status} ({sample.location})")
+        if n >= warmup:
+            samples.append(sample)
+    return samples
+
+
+def enrollments(client, group_id, person_id, upload, count, *, free_place, warmup=3):
+    """POST /groups/<group_id>/voiceprints/new/ `count` times (after `warmup` unmeasured),
+    enrolling `person_id` from `upload` ((filename, bytes)); after each, outside the
+    measurement, `free_place(voiceprint id)` empties the place it took. Returns [Sample]."""
+    samples = []
+    for n in range(warmup + count):
+        form = {"person": str(person_id), "name": f"bench {n}", "submission": str(uuid.uuid4())}
+        sample = client.post(f"/groups/{group_id}/voiceprints/new/", form, {"audio": upload})
+        if sample.status != 302 or "/voiceprints/" not in sample.location:
+            raise RuntimeError(f"enrollment {n} answered HTTP {sample.status} ({sample.location})")
+        free_place(int(sample.location.rstrip("/").rsplit("/", 1)[1]))
         if n >= warmup:
             samples.append(sample)
     return samples
