@@ -5,13 +5,14 @@ import copy
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from vpadmin.lists import page_of, sort_by
+from vpadmin.lists import DeferredJoinPaginator, page_of, sort_by
 
 from .. import audit, services, wording
 from ..filtersets import PersonFilterSet
@@ -21,7 +22,19 @@ from ..services import messages as says
 from .common import permission_required
 
 Action = AuditEntry.Action
-ACTIVE_VOICEPRINT_COUNT = Count("voiceprints", filter=Q(voiceprints__state=Voiceprint.State.ACTIVE))
+# A subquery, not a join and GROUP BY: the page's count then reads the people alone, and
+# the figure is computed for the rows shown, not for everyone before sorting.
+ACTIVE_VOICEPRINT_COUNT = Coalesce(
+    Subquery(
+        Voiceprint.objects.active()
+        .filter(person=OuterRef("pk"))
+        .order_by()
+        .values("person")
+        .annotate(n=Count("pk"))
+        .values("n")
+    ),
+    0,
+)
 
 
 @permission_required("groups.view_person")
@@ -38,7 +51,8 @@ def person_list(request):
         },
         default="name",
     )
-    page = page_of(request, people)
+    # The page's keys first (reading the sort order alone), then its 50 rows' figures.
+    page = page_of(request, people, DeferredJoinPaginator)
     devices = _devices_of([person.pk for person in page])
     rows = [
         {"person": person, "state": _overall_state(person), "devices": devices.get(person.pk, [])}
