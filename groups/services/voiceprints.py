@@ -50,9 +50,11 @@ def enrollments_under_way(group):
     )
 
 
-def places_taken(group):
-    """Voiceprints the group holds, and enrollments into it under way."""
-    held = Voiceprint.objects.active().filter(group=group).count()
+def places_taken(group, held=None):
+    """Voiceprints the group holds, and enrollments into it under way; `held`, the group's
+    active voiceprints, when the caller has counted them already."""
+    if held is None:
+        held = Voiceprint.objects.active().filter(group=group).count()
     return held + enrollments_under_way(group).count()
 
 
