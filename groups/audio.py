@@ -18,10 +18,11 @@ import hashlib
 import io
 import math
 import wave
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import av
 import numpy as np
+from django.views.decorators.debug import sensitive_variables
 
 TARGET_RATE = 16000  # what Coze is sent: WAV, 16 kHz, mono, 16-bit
 FILE_MAX = 4 * 1024 * 1024  # Coze's limit for the converted WAV
@@ -64,7 +65,8 @@ class AudioRejected(Exception):
 class Recording:
     """A recording ready for Coze, with what was measured on it."""
 
-    wav: bytes  # WAV 16 kHz mono 16-bit, what Coze is sent
+    # WAV 16 kHz mono 16-bit, what Coze is sent; left out of repr (debug pages, logs).
+    wav: bytes = field(repr=False)
     sha256: str  # hex SHA-256 of the original upload bytes (what the person gave)
     duration: float  # seconds of the converted audio
     speech_seconds: float  # seconds judged to be speech (frames above a noise floor)
@@ -87,6 +89,7 @@ class _Decoded:
     source_channels: int
 
 
+@sensitive_variables()  # the audio: never on an error page
 def prepare(data: bytes) -> Recording:
     """The upload `data` converted for Coze and measured; raises AudioRejected."""
     if not data:
@@ -120,6 +123,7 @@ def prepare(data: bytes) -> Recording:
     )
 
 
+@sensitive_variables()  # the audio: never on an error page
 def _decode(data):
     """The first audio stream of `data`, resampled to 16 kHz mono 16-bit."""
     try:
@@ -137,6 +141,7 @@ def _decode(data):
     return _Decoded(samples, source_format, rate, channels)
 
 
+@sensitive_variables()  # the audio: never on an error page
 def _resampled(container, stream):
     """The stream's samples at 16 kHz mono s16, stopping past MAX_DECODED_SECONDS."""
     resampler = av.AudioResampler(format="s16", layout="mono", rate=TARGET_RATE)
@@ -185,10 +190,12 @@ def _dbfs(amplitude):
 
 
 def _check(speech_seconds, rms_dbfs, clipped_share):
-    if speech_seconds < SPEECH_HEARD_SECONDS or rms_dbfs < SILENT_RMS_DBFS:
-        raise AudioRejected("silent", rms_dbfs=round(rms_dbfs, 1))
+    # Clipping first: a recording loud enough to be mostly at full scale has no quieter
+    # background for speech to stand out from, and is not silent.
     if clipped_share > CLIPPED_SHARE_MAX:
         raise AudioRejected("clipped", percent=round(100 * clipped_share, 1))
+    if speech_seconds < SPEECH_HEARD_SECONDS or rms_dbfs < SILENT_RMS_DBFS:
+        raise AudioRejected("silent", rms_dbfs=round(rms_dbfs, 1))
     if speech_seconds < MIN_SPEECH_SECONDS:
         # Rounded down: 2.97 s is not told as the 3 s that would have been enough.
         seconds = math.floor(speech_seconds * 10) / 10
@@ -201,6 +208,7 @@ def _warnings(speech_seconds, duration):
     return ("short",) * (speech_seconds < low) + ("long",) * (duration > high)
 
 
+@sensitive_variables()  # the audio: never on an error page
 def _wav(samples):
     out = io.BytesIO()
     with wave.open(out, "wb") as file:

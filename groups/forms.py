@@ -11,6 +11,7 @@ from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 from . import audio, wording
 from .models import (
@@ -312,18 +313,17 @@ class ConsentForm(LimitsInCharacters, forms.Form):
             data["guardian_name"] = data["guardian_relation"] = ""  # not asked, not kept
             self.errors.pop("guardian_name", None)
             self.errors.pop("guardian_relation", None)
-        checked = ("given_by", "guardian_name", "guardian_relation", "given_on", "keep_until")
-        if all(name in data for name in checked):
-            problems = people.consent_problems(
-                given_by=data["given_by"],
-                guardian_name=data["guardian_name"],
-                guardian_relation=data["guardian_relation"],
-                method=data.get("method", Consent.Method.SIGNED_FORM),  # its own error if any
-                purpose=data.get("purpose") or "-",
-                given_on=data["given_on"],
-                keep_until=data["keep_until"],
-            )
-            for name, error in problems.items():
+        problems = people.consent_problems(
+            given_by=data.get("given_by"),
+            guardian_name=data.get("guardian_name", ""),
+            guardian_relation=data.get("guardian_relation", ""),
+            method=data.get("method"),
+            purpose=data.get("purpose"),
+            given_on=data.get("given_on"),
+            keep_until=data.get("keep_until"),
+        )
+        for name, error in problems.items():
+            if name not in self.errors:  # a field's own error says it first
                 self.add_error(name, error)
         return data
 
@@ -334,6 +334,7 @@ class AudioField(forms.FileField):
 
     widget = forms.FileInput(attrs={"accept": "audio/*,.wav,.flac,.mp3,.m4a,.aac,.ogg,.opus,.webm"})
 
+    @sensitive_variables()  # the audio: never on an error page
     def clean(self, data, initial=None):
         uploaded = super().clean(data, initial)
         if not uploaded:
@@ -438,9 +439,13 @@ class VoiceprintEditForm(VoiceprintFieldsForm):
         help_text=_("Optional: a new recording replaces the voiceprint on Coze."),
     )
 
-    def __init__(self, *args, voiceprint, **kwargs):
+    def __init__(self, *args, voiceprint, person_only=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["name"].required = True
         self.fields["name"].help_text = _("At most 20 characters.")
         if voiceprint.person_id:  # whose voice it is, once said, stays said
             del self.fields["person"]
+        if person_only:  # made on Coze by someone else: only the register's facts change
+            for name in ("name", "desc", "audio"):
+                del self.fields[name]
+            self.fields["person"].required = True

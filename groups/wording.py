@@ -62,6 +62,7 @@ COZE_REASONS = {
     "no_voiceprint_id": _("the answer had no voiceprint id"),
     "bad_data": _("the answer's data was not an object"),
     "bad_list": _("the list answer was not in Coze's shape"),
+    "bad_scores": _("the identification answer was not in Coze's shape"),
     "connect_failed": _("could not connect to Coze"),
     "connect_timeout": _("could not connect within %(seconds)s s"),
     "not_sent": _("the request could not be made: check COZE_API_BASE and COZE_API_TOKEN"),
@@ -118,6 +119,15 @@ SENTENCES = {
     ),
     "not_the_creator": _("Only %(creator)s, who made it on Coze, may change it: nothing was sent."),
     "voiceprint_already_deleted": _("Coze no longer has the voiceprint, so it is deleted."),
+    "already_enrolled": _(
+        "%(person)s is already enrolled in the group as “%(name)s”: nothing was sent to Coze."
+    ),
+    "enrollment_unresolved": _(
+        "An enrollment of %(person)s in the group (attempt #%(attempt)s) has no known "
+        "outcome yet: nothing was sent to Coze."
+    ),
+    "voiceprint_ended": _("“%(name)s” is no longer on Coze (%(state)s): nothing was sent."),
+    "no_person_for_audio": _("New audio for a voiceprint nobody is named for: refused."),
     "sync_failed": _("Coze's list call failed on page %(page)s (%(reason)s); nothing was changed."),
     "sync_no_answer": _(
         "Coze's list call got no answer on page %(page)s (%(reason)s); nothing was changed."

@@ -320,13 +320,23 @@
       start();
     }
   });
+  function forgetPlayback() {
+    if (playback.src) {
+      URL.revokeObjectURL(playback.src);
+      playback.removeAttribute("src");
+    }
+    playback.hidden = true;
+  }
   input.addEventListener("change", function () {
     if (attached && !attaching) {
       attached = null; // a file chosen after the take goes instead of it
-      playback.hidden = true;
-      say(box.dataset.sayReplaced);
+      forgetPlayback();
+      if (input.files.length) {
+        say(box.dataset.sayReplaced);
+      }
     }
   });
+  window.addEventListener("pagehide", forgetPlayback);
   if (input.form) {
     input.form.addEventListener("submit", function (event) {
       if (take && take.node) {

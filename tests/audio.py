@@ -4,6 +4,7 @@ espeak-ng, and the same recordings encoded as phones and browsers send them (PyA
 Without espeak-ng a test that asks for speech is skipped, or fails under CI (`CI` set),
 where the audio tests are required."""
 
+import fractions
 import functools
 import io
 import math
@@ -107,6 +108,9 @@ def encode(wav_bytes, container, codec, rate, channels):
             chunk = frames[:, start * channels : (start + step) * channels]
             frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), "s16", layout)
             frame.sample_rate = source_rate
+            # Timestamps of our own: without them the encoder's last packets come out with
+            # none but the very last, which the muxer refuses for some lengths of audio.
+            frame.pts, frame.time_base = start, fractions.Fraction(1, source_rate)
             output.mux(stream.encode(frame))
         output.mux(stream.encode(None))
     return out.getvalue()

@@ -47,6 +47,10 @@ if COZE_GROUP_QUOTA < 1 or COZE_TIMEOUT <= 0:
 VOICEPRINT_RETENTION_DAYS = env.int("VOICEPRINT_RETENTION_DAYS", default=1095)
 if VOICEPRINT_RETENTION_DAYS < 1:
     raise ImproperlyConfigured("VOICEPRINT_RETENTION_DAYS must be a positive number of days.")
+# Speaker-identification tests one person may run a day (Coze bills each).
+IDENTIFY_DAILY_LIMIT = env.int("IDENTIFY_DAILY_LIMIT", default=50)
+if IDENTIFY_DAILY_LIMIT < 0:
+    raise ImproperlyConfigured("IDENTIFY_DAILY_LIMIT cannot be negative.")
 
 INSTALLED_APPS = [
     "groups.apps.SuperusersAdminConfig",  # django.contrib.admin, superusers only

@@ -16,7 +16,13 @@ from .groups import (
 from .jobs import Job
 from .people import PERSON_NAME_MAX, Consent, ConsentQuerySet, Person
 from .signin import SignInLock
-from .voiceprints import FEATURES_MAX, VOICEPRINT_NAME_MAX, Voiceprint, VoiceprintQuerySet
+from .voiceprints import (
+    FEATURES_MAX,
+    VOICEPRINT_NAME_MAX,
+    DeletionReason,
+    Voiceprint,
+    VoiceprintQuerySet,
+)
 
 __all__ = [
     "DESC_MAX",
@@ -31,6 +37,7 @@ __all__ = [
     "Consent",
     "ConsentQuerySet",
     "CozeCodeField",
+    "DeletionReason",
     "Device",
     "Job",
     "Person",

@@ -1,5 +1,6 @@
 """Devices: the smart speakers, kiosks and cars whose voiceprint groups vpadmin keeps."""
 
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
@@ -33,6 +34,12 @@ class Device(models.Model):
     )
     location = models.CharField(_("location"), max_length=200, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    identify_threshold = models.PositiveSmallIntegerField(
+        _("recognition threshold"),
+        default=40,  # what Coze's real-time sessions use
+        validators=[MaxValueValidator(100)],
+        help_text=_("A score (0 to 100) at or above which the device recognises a person."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

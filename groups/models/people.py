@@ -91,6 +91,12 @@ class Consent(models.Model):
         IN_PERSON = "in_person", _("in person")
         ELECTRONIC = "electronic", _("electronic")
 
+    class WithdrawalMethod(models.TextChoices):
+        IN_PERSON = "in_person", _("in person")
+        WRITTEN = "written", _("in writing")
+        ELECTRONIC = "electronic", _("electronic (email, app)")
+        PHONE = "phone", _("by phone")
+
     person = models.ForeignKey(
         Person, verbose_name=_("person"), on_delete=models.PROTECT, related_name="consents"
     )
@@ -112,6 +118,19 @@ class Consent(models.Model):
     )
     recorded_by_name = models.CharField(_("recorded by"), max_length=150, blank=True)
     withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("withdrawal recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    withdrawn_by_name = models.CharField(_("withdrawal recorded by"), max_length=150, blank=True)
+    withdrawal_method = models.CharField(
+        _("how they asked"), max_length=16, choices=WithdrawalMethod.choices, blank=True
+    )
+    withdrawal_note = models.TextField(_("withdrawal note"), blank=True, max_length=2000)
 
     objects = ConsentQuerySet.as_manager()
 
@@ -119,6 +138,7 @@ class Consent(models.Model):
         ordering = ["-recorded_at", "-id"]
         verbose_name = _("consent")
         verbose_name_plural = _("consents")
+        permissions = [("withdraw_consent", _("Can record a withdrawal of consent"))]
         constraints = [
             models.CheckConstraint(
                 condition=Q(given_by="person") | (~Q(guardian_name="") & ~Q(guardian_relation="")),

@@ -15,6 +15,11 @@ VOICEPRINT_NAME_MAX = 20  # [inf] Coze documents no limit; its console takes 20 
 FEATURES_MAX = 10  # voiceprints a group may hold [doc]
 
 
+class DeletionReason(models.TextChoices):
+    RETENTION = "retention", _("its keeping date passed")
+    WITHDRAWAL = "withdrawal", _("consent withdrawn")
+
+
 class VoiceprintQuerySet(models.QuerySet):
     def active(self):
         return self.filter(state=Voiceprint.State.ACTIVE)
@@ -88,6 +93,15 @@ class Voiceprint(models.Model):
         _("state"), max_length=16, choices=State.choices, default=State.ACTIVE, db_index=True
     )
     ended_at = models.DateTimeField(_("gone or deleted at"), null=True, blank=True)
+    # A deletion the law asks for (retention date passed, consent withdrawn): requested
+    # once, then tried until Coze has done it, backing off while Coze cannot.
+    deletion_requested_at = models.DateTimeField(_("deletion requested"), null=True, blank=True)
+    deletion_reason = models.CharField(
+        _("why it is deleted"), max_length=16, choices=DeletionReason.choices, blank=True
+    )
+    deletion_attempts = models.PositiveIntegerField(_("deletion attempts"), default=0)
+    deletion_next_try_at = models.DateTimeField(_("next deletion attempt"), null=True, blank=True)
+    deletion_error = models.CharField(_("last deletion error"), max_length=300, blank=True)
 
     objects = VoiceprintQuerySet.as_manager()
 
@@ -95,6 +109,7 @@ class Voiceprint(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("voiceprint")
         verbose_name_plural = _("voiceprints")
+        permissions = [("identify_voiceprint", _("Can run speaker identification tests"))]
         indexes = [
             # A page of people's active voiceprints (their count, their devices): without
             # it SQLite reads every active voiceprint through the state's index instead.

@@ -5,15 +5,18 @@ from . import devices, people, voiceprints
 from .attempts import check_creation
 from .devices import create_device, delete_device, update_device
 from .errors import (
+    AlreadyEnrolled,
     AlreadySubmitted,
     AttemptUnresolved,
     ConsentRefused,
     DeviceBusy,
     DeviceGone,
+    EnrollmentUnresolved,
     GroupFull,
     GroupNotActive,
     NameTaken,
     NoConsent,
+    NoPerson,
     NotRegistered,
     NotTheCreator,
     QuotaExceeded,
@@ -31,6 +34,9 @@ __all__ = [
     "devices",
     "people",
     "voiceprints",
+    "AlreadyEnrolled",
+    "EnrollmentUnresolved",
+    "NoPerson",
     "GroupFull",
     "GroupNotActive",
     "NoConsent",

@@ -113,3 +113,29 @@ class NotTheCreator(Exception):
     def __init__(self, item, creator_name):
         super().__init__(f"{item} was made on Coze by {creator_name}")
         self.item, self.creator_name = item, creator_name
+
+
+class AlreadyEnrolled(Exception):
+    """The person already has an active voiceprint in the group (`voiceprint`): a second
+    would be a duplicate of their biometric data. Re-enroll that one instead."""
+
+    def __init__(self, voiceprint):
+        super().__init__(f"person already enrolled as voiceprint {voiceprint.pk}")
+        self.voiceprint = voiceprint
+
+
+class EnrollmentUnresolved(Exception):
+    """An enrollment of the person in the group has no known outcome yet (`entry`): Coze
+    may have made it, so another could enroll them twice."""
+
+    def __init__(self, entry):
+        super().__init__(f"enrollment attempt {entry.pk} is not resolved")
+        self.entry = entry
+
+
+class NoPerson(Exception):
+    """New audio for a voiceprint nobody has said is whose: the person comes first."""
+
+    def __init__(self, voiceprint):
+        super().__init__(f"voiceprint {voiceprint.pk} has no person")
+        self.voiceprint = voiceprint

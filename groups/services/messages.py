@@ -340,7 +340,32 @@ def _not_the_creator(refused):
     return Message("error", "not_the_creator", text)
 
 
+def _already_enrolled(held):
+    text = _(
+        "%(person)s is already enrolled in this group as “%(name)s”: nothing was sent to "
+        "Coze. To enroll them with new audio, re-enroll that voiceprint."
+    ) % {"person": held.voiceprint.person.name, "name": held.voiceprint.name}
+    return Message("info", "already_enrolled", text)
+
+
+def _enrollment_unresolved(waiting):
+    text = _(
+        "An enrollment of %(person)s in this group got no answer from Coze and may still "
+        "have made a voiceprint, so nothing was sent again (that could enroll them twice). "
+        "The next sync with Coze finds out; try again after it."
+    ) % {"person": (waiting.entry.facts or {}).get("person", "")}
+    return Message("warning", "enrollment_unresolved", text)
+
+
+def _no_person(_refused):
+    text = _("Say whose voice this is (a person with consent on record) before new audio.")
+    return Message("error", "no_person", text)
+
+
 SAYINGS = {
+    errors.AlreadyEnrolled: _already_enrolled,
+    errors.EnrollmentUnresolved: _enrollment_unresolved,
+    errors.NoPerson: _no_person,
     errors.NoConsent: _no_consent,
     errors.GroupFull: _group_full,
     errors.GroupNotActive: _group_not_active,

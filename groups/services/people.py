@@ -167,6 +167,9 @@ def consent_problems(
                 _("Say how the guardian is related to them, e.g. mother or legal guardian."),
                 "required",
             )
+    if given_on is None:
+        problems["given_on"] = ValidationError(_("This field is required."), code="required")
+        return problems
     if given_on > today:
         problems["given_on"] = _problem(
             _("A consent cannot be given in the future: today is %(today)s."),

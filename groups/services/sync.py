@@ -126,7 +126,7 @@ def sync_groups(actor, *, on_page=None, on_group=None) -> SyncResult:
     voiceprints = VoiceprintCounts(gone=voiceprints_gone)
     try:
         whoami.token_user()  # kept known: whose voiceprints the token may change
-        voiceprints.add(voiceprint_sync.sync_voiceprints(client, on_group=on_group))
+        voiceprints.add(voiceprint_sync.sync_voiceprints(client, actor=actor, on_group=on_group))
     except Exception as error:
         # The groups were applied; the groups' voiceprints read so far too.
         log.exception("sync: reading the voiceprints stopped")

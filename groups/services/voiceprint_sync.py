@@ -22,7 +22,12 @@ from ..models import DESC_MAX, AuditEntry, Voiceprint, VoiceprintGroup
 from ..wording import fact
 from .attempts import pending_margin
 from .listing import PAGE_SIZE, PageFailed, moment, read_page, text, total_and_items
-from .voiceprints import enrollments_under_way
+from .voiceprints import (
+    enrollments_under_way,
+    made_by_attempt,
+    register_found,
+    unresolved_enrollments,
+)
 
 log = logging.getLogger("vpadmin.sync")
 Action, Outcome, State = AuditEntry.Action, AuditEntry.Outcome, Voiceprint.State
@@ -66,6 +71,7 @@ class VoiceprintCounts:
     gone: int = 0
     lists: int = 0  # list calls made
     unread: int = 0  # groups whose voiceprints could not be read: the next sync reads them
+    resolved: int = 0  # enrollments without an answer whose voiceprint was found
 
     def add(self, other):
         for field in fields(self):
@@ -73,7 +79,7 @@ class VoiceprintCounts:
 
     @property
     def changed(self):
-        return bool(self.imported or self.updated or self.gone)
+        return bool(self.imported or self.updated or self.gone or self.resolved)
 
     @property
     def facts(self):
@@ -94,7 +100,7 @@ class VoiceprintListing:
     complete: bool  # Coze's total stayed the same and every voiceprint it counts was listed
 
 
-def sync_voiceprints(client: coze.CozeClient, *, on_group=None) -> VoiceprintCounts:
+def sync_voiceprints(client: coze.CozeClient, *, actor, on_group=None) -> VoiceprintCounts:
     """Read and apply the voiceprints of every group that needs it. `on_group(done, total,
     row)` hears of each group: `row` is a job's result row when it was left unread."""
     groups = groups_to_read()
@@ -107,7 +113,7 @@ def sync_voiceprints(client: coze.CozeClient, *, on_group=None) -> VoiceprintCou
             log.warning("sync: %d groups' voiceprints left to the next sync", left)
             _tell(on_group, done - 1, len(groups), {"outcome": Outcome.FAILURE, "facts": facts})
             break
-        read, row = _read_group(client, group)
+        read, row = _read_group(client, group, actor)
         counts.add(read)
         failures = failures + 1 if read.unread else 0
         _tell(on_group, done, len(groups), row)
@@ -142,7 +148,7 @@ def _changed_since_read(group):
     return updated is not None and updated >= group.voiceprints_read_at - SAME_MOMENT
 
 
-def _read_group(client, group):
+def _read_group(client, group, actor):
     """List and apply one group's voiceprints: (counts, a job's result row or None)."""
     started = timezone.now()
     try:
@@ -161,7 +167,7 @@ def _read_group(client, group):
         row = {"outcome": outcome, "facts": facts, "logid": error.logid}
         return VoiceprintCounts(lists=failed.calls, unread=1), row
     try:
-        counts = apply_voiceprints(group, listing, started=started)
+        counts = apply_voiceprints(group, listing, started=started, actor=actor)
     except DatabaseError:
         log.exception("sync: the voiceprints of group %s were not applied", group.coze_id)
         row = {
@@ -228,7 +234,7 @@ def remote_voiceprint(item):
 # Applying
 
 
-def apply_voiceprints(group, listing, *, started) -> VoiceprintCounts:
+def apply_voiceprints(group, listing, *, started, actor) -> VoiceprintCounts:
     """Bring the group's voiceprints in the register in line with `listing` (read from
     `started` on), in one transaction. The group's marker moves on only when nothing had to
     wait for a later sync."""
@@ -248,11 +254,14 @@ def apply_voiceprints(group, listing, *, started) -> VoiceprintCounts:
                 Q(group=group) | Q(coze_id__in=listing.items)
             )
         }
-        new = [
-            _imported(group, item, now)
+        unheard = [
+            item
             for item in listing.items.values()
             if item.coze_id not in held and item.name not in under_way
         ]
+        # Enrollments that got no answer: what they made is theirs, with its person.
+        unheard, counts.resolved = _claim_for_enrollments(group, unheard, actor)
+        new = [_imported(group, item, now) for item in unheard]
         Voiceprint.objects.bulk_create(new)
         counts.imported = len(new)
         counts.updated, skipped = _update(listing, held, edited)
@@ -267,6 +276,33 @@ def apply_voiceprints(group, listing, *, started) -> VoiceprintCounts:
                 voiceprints_read_updated_at=group.remote_updated_at,
             )
     return counts
+
+
+def _claim_for_enrollments(group, items, actor):
+    """Register, with their person and consent, the items that enrollments without an
+    answer made (voiceprints.made_by_attempt); returns the other items and how many
+    attempts were resolved."""
+    attempts = list(
+        unresolved_enrollments(group).filter(outcome=AuditEntry.Outcome.UNKNOWN).order_by("pk")
+    )
+    rest, resolved = [], 0
+    for item in items:
+        attempt = next(
+            (
+                attempt
+                for attempt in attempts
+                if made_by_attempt(attempt, item.name, item.coze_creator_id, item.remote_created_at)
+            ),
+            None,
+        )
+        if attempt is None:
+            rest.append(item)
+            continue
+        attempts.remove(attempt)
+        found = {"id": item.coze_id, "name": item.name, "desc": item.desc}
+        register_found(actor, attempt, found, how="sync")
+        resolved += 1
+    return rest, resolved
 
 
 def _recently_edited(started):

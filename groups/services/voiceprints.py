@@ -11,17 +11,28 @@ import logging
 
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from .. import audit, coze
-from ..models import FEATURES_MAX, AuditEntry, Voiceprint, VoiceprintGroup
+from ..models import FEATURES_MAX, AuditEntry, Consent, Person, Voiceprint, VoiceprintGroup
 from ..wording import fact
-from .attempts import pending_margin
-from .errors import AlreadySubmitted, GroupFull, GroupNotActive, NoConsent, NotTheCreator
+from .attempts import MATCH_AFTER, MATCH_BEFORE, conclusion_age, pending_margin
+from .errors import (
+    AlreadyEnrolled,
+    AlreadySubmitted,
+    EnrollmentUnresolved,
+    GroupFull,
+    GroupNotActive,
+    NoConsent,
+    NoPerson,
+    NotTheCreator,
+)
 from .whoami import token_user
 
 log = logging.getLogger("vpadmin.voiceprints")
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 GROUP = VoiceprintGroup._meta.model_name
+CLOCK_SKEW_SECONDS = 5  # Coze's clock and ours may differ this much
 
 
 def consent_in_force(person, today=None):
@@ -50,12 +61,26 @@ def enrollments_under_way(group):
     )
 
 
+def unresolved_enrollments(group):
+    """Enrollment rows of `group` that may have made (or still make) a voiceprint Coze has
+    not shown us: under way, or ended without an answer and not resolved, for as long as
+    Coze may still list what they made (attempts.conclusion_age)."""
+    return AuditEntry.objects.filter(
+        action=Action.VOICEPRINT_CREATE,
+        outcome__in=[Outcome.PENDING, Outcome.UNKNOWN],
+        resolution__isnull=True,
+        target_type=GROUP,
+        target_id=str(group.pk),
+        created_at__gte=timezone.now() - conclusion_age(),
+    )
+
+
 def places_taken(group, held=None):
-    """Voiceprints the group holds, and enrollments into it under way; `held`, the group's
-    active voiceprints, when the caller has counted them already."""
+    """Voiceprints the group holds, and enrollments into it whose outcome is not known;
+    `held`, the group's active voiceprints, when the caller has counted them already."""
     if held is None:
         held = Voiceprint.objects.active().filter(group=group).count()
-    return held + enrollments_under_way(group).count()
+    return held + unresolved_enrollments(group).count()
 
 
 def can_change(voiceprint):
@@ -84,6 +109,12 @@ def _reserve_place(actor, group, person, consent, name, desc, recording, submiss
             return None, earlier, None
         if not locked.is_active:
             raise GroupNotActive(locked)
+        held = Voiceprint.objects.active().filter(group=locked, person=person).first()
+        if held is not None:
+            raise AlreadyEnrolled(held)
+        for attempt in unresolved_enrollments(locked):
+            if (attempt.facts or {}).get("person_id") == person.pk:
+                raise EnrollmentUnresolved(attempt)
         taken = places_taken(locked)
         if taken >= FEATURES_MAX:
             return None, None, taken
@@ -94,6 +125,7 @@ def _reserve_place(actor, group, person, consent, name, desc, recording, submiss
             consent_id=consent.pk,
             seconds=round(recording.duration, 1),
             sha256=recording.sha256,
+            audio=audio_figures(recording),
         )
         pending = audit.record(
             actor,
@@ -107,6 +139,7 @@ def _reserve_place(actor, group, person, consent, name, desc, recording, submiss
         return pending, None, taken
 
 
+@sensitive_variables("recording")  # the audio: never on an error page
 def enroll(actor, group, *, person, name, desc, recording, submission):
     """Enroll `person`'s voice (a groups.audio.Recording) in `group` on Coze.
 
@@ -130,6 +163,14 @@ def enroll(actor, group, *, person, name, desc, recording, submission):
         facts = fact("group_not_active", group=group.name)
         audit.refuse(actor, Action.VOICEPRINT_CREATE, facts=facts, target=group, **fields)
         raise
+    except AlreadyEnrolled as held:
+        facts = fact("already_enrolled", person=person.name, name=held.voiceprint.name)
+        audit.refuse(actor, Action.VOICEPRINT_CREATE, facts=facts, target=group, **fields)
+        raise
+    except EnrollmentUnresolved as waiting:
+        facts = fact("enrollment_unresolved", person=person.name, attempt=waiting.entry.pk)
+        audit.refuse(actor, Action.VOICEPRINT_CREATE, facts=facts, target=group, **fields)
+        raise
     if earlier is not None:
         raise AlreadySubmitted(earlier)
     if entry is None:
@@ -150,68 +191,33 @@ def enroll(actor, group, *, person, name, desc, recording, submission):
     except coze.CozeError as error:
         no_answer = isinstance(error, coze.CozeNoAnswer)
         outcome = Outcome.UNKNOWN if no_answer else Outcome.FAILURE
-        _conclude(entry, outcome, facts=audit.error_facts(error), **audit.coze_fields(error))
+        # What was being enrolled stays on the row: a later sync may register it from there.
+        facts = {**entry.facts, **audit.error_facts(error)}
+        _conclude(entry, outcome, facts=facts, **audit.coze_fields(error))
         if no_answer:
-            found = _find_after_no_answer(actor, entry, group, name, started)
+            found = _find_after_no_answer(group, name, started)
             if found is not None:
-                return _register(actor, None, found, group, person, consent, recording, entry)
+                return register_found(actor, entry, found, how="lookup")
         raise
-    item = {"id": answer.data["id"], "name": name, "desc": desc}
-    return _register(actor, answer, item, group, person, consent, recording, entry)
-
-
-def _register(actor, answer, item, group, person, consent, recording, entry):
-    """Keep the voiceprint Coze made, and finish (or resolve) the attempt's row."""
-    user = token_user()
-    values = {
-        "group": group,
-        "name": item["name"],
-        "desc": item.get("desc") or "",
-        "person": person,
-        "consent": consent,
-        "keep_until": consent.keep_until,
-        "enrolled_by": actor.user,
-        "enrolled_by_name": actor.username,
-        "logid": answer.logid if answer else entry.coze_logid,
-        "coze_creator_id": user[0] if user else "",
-        "coze_creator_name": user[1] if user else "",
-        "state": Voiceprint.State.ACTIVE,
-        "ended_at": None,
-        **_audio_fields(recording),
-    }
+    figures = entry.facts["audio"]
     with transaction.atomic():
-        # A sync may have imported it while Coze was answering: the enrollment completes it.
-        voiceprint, _created = Voiceprint.objects.update_or_create(
-            coze_id=str(item["id"]), defaults=values
+        voiceprint = _register(entry, answer.data["id"], name, desc, person, consent, figures)
+        voiceprint.logid = answer.logid
+        voiceprint.save(update_fields=["logid"])
+        facts = {**entry.facts, **fact("enrolled", person=person.name)}
+        _conclude(
+            entry, Outcome.SUCCESS, target=voiceprint, facts=facts, **audit.coze_fields(answer)
         )
-        facts = fact("enrolled", person=person.name, seconds=round(recording.duration, 1))
-        if answer is not None:
-            _conclude(
-                entry, Outcome.SUCCESS, target=voiceprint, facts=facts, **audit.coze_fields(answer)
-            )
-        else:
-            audit.record(
-                actor,
-                Action.VOICEPRINT_CREATE,
-                Outcome.SUCCESS,
-                target=voiceprint,
-                device=group.device,
-                sent_name=entry.sent_name,
-                sent_desc=entry.sent_desc,
-                resolves=entry,
-                facts=fact("found_voiceprint", coze_id=voiceprint.coze_id),
-            )
-            voiceprint.found_after_no_answer = True
     return voiceprint
 
 
-def _audio_fields(recording):
+def audio_figures(recording):
+    """What the register keeps of a recording (never the audio itself)."""
     return {
         "audio_sha256": recording.sha256,
         "duration": round(recording.duration, 2),
         "speech_seconds": round(recording.speech_seconds, 2),
         "sample_rate": recording.sample_rate,
-        "enrolled_at": timezone.now(),
         "quality": {
             "source_format": recording.source_format,
             "source_rate": recording.source_rate,
@@ -223,6 +229,77 @@ def _audio_fields(recording):
     }
 
 
+def _register(entry, coze_id, name, desc, person, consent, figures):
+    """Keep the voiceprint Coze made for the attempt `entry`. A sync may have imported it
+    meanwhile (as nobody's): the enrollment completes that row."""
+    user = token_user()
+    values = {
+        "group_id": int(entry.target_id),
+        "name": name,
+        "desc": desc or "",
+        "person": person,
+        "consent": consent,
+        "keep_until": consent.keep_until if consent else None,
+        "enrolled_by_id": entry.actor_id,
+        "enrolled_by_name": entry.actor_username,
+        "created_at": entry.created_at,
+        "enrolled_at": entry.created_at,
+        "coze_creator_id": user[0] if user else "",
+        "coze_creator_name": user[1] if user else "",
+        "state": Voiceprint.State.ACTIVE,
+        "ended_at": None,
+        **figures,
+    }
+    voiceprint, _created = Voiceprint.objects.update_or_create(
+        coze_id=str(coze_id), defaults=values
+    )
+    return voiceprint
+
+
+def register_found(actor, entry, found, *, how, logid=""):
+    """Register the voiceprint an enrollment without an answer made (`found`: Coze's list
+    item as a dict with id, name, desc) and write the row that resolves the attempt."""
+    facts = entry.facts or {}
+    person = Person.objects.filter(pk=facts.get("person_id")).first()
+    consent = Consent.objects.filter(pk=facts.get("consent_id")).first()
+    with transaction.atomic():
+        voiceprint = _register(
+            entry,
+            found["id"],
+            found["name"],
+            found.get("desc"),
+            person,
+            consent,
+            facts.get("audio") or {},
+        )
+        audit.record(
+            actor,
+            Action.VOICEPRINT_CREATE,
+            Outcome.SUCCESS,
+            target=voiceprint,
+            device_id=entry.device_id,
+            sent_name=entry.sent_name,
+            sent_desc=entry.sent_desc,
+            resolves=entry,
+            coze_logid=logid[:64],
+            facts=fact("found_voiceprint", coze_id=voiceprint.coze_id, how=how),
+        )
+    voiceprint.found_after_no_answer = True
+    return voiceprint
+
+
+def made_by_attempt(attempt, item_name, item_creator, item_created_at):
+    """Whether a voiceprint on Coze's list may be the one `attempt` (an enrollment without
+    an answer) made: its name, made by this token, within the matching window."""
+    user = token_user()
+    return (
+        item_name == attempt.sent_name
+        and (user is None or not item_creator or item_creator == user[0])
+        and item_created_at is not None
+        and attempt.created_at - MATCH_BEFORE <= item_created_at <= attempt.created_at + MATCH_AFTER
+    )
+
+
 def _conclude(entry, outcome, *, target=None, **fields):
     """Finish the row unless the time limit finished it meanwhile (the call outlasted it)."""
     try:
@@ -231,27 +308,28 @@ def _conclude(entry, outcome, *, target=None, **fields):
         log.warning("audit row %s was finished before its call ended", entry.pk)
 
 
-def _find_after_no_answer(actor, entry, group, name, started):
+def _find_after_no_answer(group, name, started):
     """The voiceprint a lost answer may have made: on Coze's list of the group, named
-    `name`, not in the register. None when there is none, or Coze cannot tell now."""
+    `name`, made by this token since the call started (a few seconds' clock skew allowed),
+    and not in the register. None when there is none, or Coze cannot tell now."""
     try:
         answer = coze.get_client().list_voiceprints(group.coze_id)
     except coze.CozeError:
         return None
-    items = answer.data.get("items") or []
+    items = [item for item in answer.data.get("items") or [] if isinstance(item, dict)]
     known = set(
-        Voiceprint.objects.filter(
-            coze_id__in=[str(i.get("id")) for i in items if isinstance(i, dict)]
-        )
+        Voiceprint.objects.filter(coze_id__in=[str(item.get("id")) for item in items])
         .exclude(person__isnull=True)
         .values_list("coze_id", flat=True)
     )
-    since = int((started - pending_margin()).timestamp())
+    user = token_user()
+    since = int(started.timestamp()) - CLOCK_SKEW_SECONDS
     for item in items:
+        creator = str((item.get("user_info") or {}).get("id") or "")
         if (
-            isinstance(item, dict)
-            and item.get("name") == name
+            item.get("name") == name
             and str(item.get("id")) not in known
+            and (user is None or creator == user[0])
             and isinstance(item.get("created_at"), int)
             and item["created_at"] >= since
         ):
@@ -259,6 +337,7 @@ def _find_after_no_answer(actor, entry, group, name, started):
     return None
 
 
+@sensitive_variables("recording")
 def update_voiceprint(actor, voiceprint, *, name, desc, recording=None, person=None):
     """Rename a voiceprint, re-enroll it with new audio, and/or give it a person.
 
@@ -268,6 +347,12 @@ def update_voiceprint(actor, voiceprint, *, name, desc, recording=None, person=N
     coze.CozeError. Returns the changed fields."""
     person = person or voiceprint.person
     consent = voiceprint.consent
+    device = voiceprint.group.device
+    if recording is not None and person is None:
+        # New audio is a new enrollment: whose voice it is, and their consent, come first.
+        facts = fact("no_person_for_audio")
+        audit.refuse(actor, Action.VOICEPRINT_UPDATE, facts=facts, target=voiceprint, device=device)
+        raise NoPerson(voiceprint)
     if recording is not None or person != voiceprint.person:
         try:
             consent = consent_in_force(person) if person else None
@@ -289,7 +374,6 @@ def update_voiceprint(actor, voiceprint, *, name, desc, recording=None, person=N
         changes["person"] = [voiceprint.person and voiceprint.person.name, person.name]
     if not changes:
         return changes
-    device = voiceprint.group.device
     answer = None
     if remote or recording is not None:
         creator = can_change(voiceprint)
@@ -332,9 +416,10 @@ def update_voiceprint(actor, voiceprint, *, name, desc, recording=None, person=N
             voiceprint.keep_until = consent.keep_until
         update = [*remote, "person", "consent", "keep_until"]
         if recording is not None:
-            for field, value in _audio_fields(recording).items():
+            figures = {**audio_figures(recording), "enrolled_at": timezone.now()}
+            for field, value in figures.items():
                 setattr(voiceprint, field, value)
-            update += list(_audio_fields(recording))
+            update += list(figures)
             voiceprint.logid = answer.logid
             update.append("logid")
         voiceprint.save(update_fields=update)

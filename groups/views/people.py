@@ -22,19 +22,6 @@ from ..services import messages as says
 from .common import permission_required
 
 Action = AuditEntry.Action
-# A subquery, not a join and GROUP BY: the page's count then reads the people alone, and
-# the figure is computed for the rows shown, not for everyone before sorting.
-ACTIVE_VOICEPRINT_COUNT = Coalesce(
-    Subquery(
-        Voiceprint.objects.active()
-        .filter(person=OuterRef("pk"))
-        .order_by()
-        .values("person")
-        .annotate(n=Count("pk"))
-        .values("n")
-    ),
-    0,
-)
 
 
 @permission_required("groups.view_person")
@@ -68,11 +55,20 @@ def _with_consent_state(people):
     consents = Consent.objects.filter(person=OuterRef("pk"))
     in_force = consents.in_force().order_by("-keep_until").values("keep_until")[:1]
     latest = consents.order_by("-recorded_at", "-id")
+    # Subqueries, not a join: the page's count then reads the people alone.
+    active = (
+        Voiceprint.objects.active()
+        .filter(person=OuterRef("pk"))
+        .order_by()
+        .values("person")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     return people.annotate(
         consent_until=Subquery(in_force),
         latest_until=Subquery(latest.values("keep_until")[:1]),
         latest_withdrawn_at=Subquery(latest.values("withdrawn_at")[:1]),
-        voiceprint_count=ACTIVE_VOICEPRINT_COUNT,
+        voiceprint_count=Coalesce(Subquery(active), 0),
     )
 
 

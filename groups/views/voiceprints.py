@@ -11,6 +11,7 @@ from ..forms import EnrollForm, VoiceprintEditForm
 from ..models import FEATURES_MAX, AuditEntry, CozeAccount, Voiceprint, VoiceprintGroup
 from ..services import messages as says
 from ..services.voiceprints import can_change, places_taken
+from ..wording import fact
 from .common import permission_required, tell
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
@@ -65,9 +66,12 @@ def voiceprint_new(request, pk):
         )
     except services.AlreadySubmitted as resent:
         return _answer_resent(request, group, resent.entry)
-    except services.NoConsent as refused:
+    except (services.NoConsent, services.AlreadyEnrolled) as refused:
         form.add_error("person", says.about(refused).text)
         return _enroll_page(request, group, _fresh(form, keep_errors=True))
+    except services.EnrollmentUnresolved as waiting:
+        tell(request, says.about(waiting))
+        return redirect(group)
     except (services.GroupNotActive, coze.CozeNoAnswer) as error:
         tell(request, says.about(error, "enroll"))
         return redirect(group)
@@ -151,25 +155,38 @@ def _maker(voiceprint):
     return voiceprint.coze_creator_name or creator
 
 
-def _changeable_or_redirect(request, voiceprint):
+def _changeable_or_redirect(request, voiceprint, action):
+    """A redirect, with the reason, when the voiceprint cannot be changed on Coze (ended,
+    or made by someone else); a refused POST leaves an audit row."""
     if not voiceprint.is_active:
-        messages.error(
-            request,
-            _("“%(name)s” is %(state)s: it can no longer be changed.")
-            % {"name": voiceprint.name, "state": voiceprint.state_label},
-        )
-        return redirect(voiceprint)
-    maker = can_change(voiceprint)
-    if maker is not True:
+        facts = fact("voiceprint_ended", name=voiceprint.name, state=voiceprint.state)
+        text = _("“%(name)s” is %(state)s: it can no longer be changed.") % {
+            "name": voiceprint.name,
+            "state": voiceprint.state_label,
+        }
+        messages.error(request, text)
+    else:
+        maker = can_change(voiceprint)
+        if maker is True:
+            return None
+        facts = fact("not_the_creator", creator=maker)
         tell(request, says.about(services.NotTheCreator(voiceprint, maker)))
-        return redirect(voiceprint)
-    return None
+    if request.method == "POST":
+        device = voiceprint.group.device
+        audit.refuse(request.actor, action, facts=facts, target=voiceprint, device=device)
+    return redirect(voiceprint)
 
 
 @permission_required("groups.change_voiceprint")
 def voiceprint_edit(request, pk):
     voiceprint = _voiceprint(pk)
-    refused = _changeable_or_redirect(request, voiceprint)
+    # Whose voice one made by someone else is can still be said: that is ours alone.
+    person_only = voiceprint.is_active and not voiceprint.person_id and _maker(voiceprint)
+    refused = (
+        None
+        if person_only
+        else _changeable_or_redirect(request, voiceprint, Action.VOICEPRINT_UPDATE)
+    )
     if refused:
         return refused
     initial = {"name": voiceprint.name, "desc": voiceprint.desc}
@@ -178,7 +195,8 @@ def voiceprint_edit(request, pk):
         request.FILES or None,
         initial=initial,
         voiceprint=voiceprint,
-        dropped=request.method == "POST" and _audio_dropped(request),
+        person_only=bool(person_only),
+        dropped=not person_only and request.method == "POST" and _audio_dropped(request),
     )
     page = "voiceprints/voiceprint_edit.html"
     if request.method != "POST":
@@ -191,13 +209,16 @@ def voiceprint_edit(request, pk):
         changes = services.update_voiceprint(
             request.actor,
             voiceprint,
-            name=data["name"],
-            desc=data["desc"],
-            recording=data["audio"],
+            name=data.get("name", voiceprint.name),
+            desc=data.get("desc", voiceprint.desc),
+            recording=data.get("audio"),
             person=data.get("person"),
         )
-    except services.NoConsent as refused:
-        form.add_error("person" if "person" in form.fields else None, says.about(refused).text)
+    except (services.NoConsent, services.NoPerson) as refused:
+        if "person" in form.fields:
+            form.add_error("person", says.about(refused).text)
+        else:
+            tell(request, says.about(refused))
         return render(request, page, {"form": form, "voiceprint": voiceprint})
     except (services.NotTheCreator, coze.CozeError) as error:
         tell(request, says.about(error, "update_voiceprint"))
@@ -206,8 +227,9 @@ def voiceprint_edit(request, pk):
         return redirect(voiceprint)
     if changes:
         messages.success(request, _("“%(name)s” saved.") % {"name": voiceprint.name})
-        for warning in data["audio"].warnings if data["audio"] else ():
-            messages.warning(request, says.audio_warning(warning, data["audio"]))
+        recording = data.get("audio")
+        for warning in recording.warnings if recording else ():
+            messages.warning(request, says.audio_warning(warning, recording))
     else:
         messages.info(request, _("Nothing to change."))
     return redirect(voiceprint)
@@ -216,7 +238,7 @@ def voiceprint_edit(request, pk):
 @permission_required("groups.delete_voiceprint")
 def voiceprint_delete(request, pk):
     voiceprint = _voiceprint(pk)
-    refused = _changeable_or_redirect(request, voiceprint)
+    refused = _changeable_or_redirect(request, voiceprint, Action.VOICEPRINT_DELETE)
     if refused:
         return refused
     if request.method != "POST":

@@ -23,9 +23,11 @@ from django.utils import timezone  # noqa: E402
 
 from groups.models import (  # noqa: E402
     AuditEntry,
+    Consent,
     CozeAccount,
     Device,
     Job,
+    Person,
     Voiceprint,
     VoiceprintGroup,
 )
@@ -50,11 +52,12 @@ PHONE = {"width": 390, "height": 844}
 TEAM_READERS = import_module("groups.migrations.0010_sign_in_and_accounts").TEAM_READERS
 JOB_READERS = import_module("groups.migrations.0013_jobs").JOB_READERS
 PEOPLE_ROLES = import_module("groups.migrations.0015_people_consent_voiceprints").ROLES
+TESTING_ROLES = import_module("groups.migrations.0017_identify_withdraw_retention").ROLES
 ROLES = {  # as the migrations leave them
     role: names
     + (["auth.view_user"] if role in TEAM_READERS else [])
     + (["groups.view_job"] if role in JOB_READERS else [])
-    + [f"groups.{codename}" for codename in PEOPLE_ROLES[role]]
+    + [f"groups.{codename}" for codename in PEOPLE_ROLES[role] + TESTING_ROLES[role]]
     for role, names in import_module("groups.migrations.0002_roles").ROLES.items()
 }
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -406,6 +409,59 @@ def _fill_register(make_user):
         total=3,
         results=synced.results[:1],
     )
+    people = _people(groups, ada, olga, ago)
     return SimpleNamespace(
-        admin=ada, operator=olga, devices=devices, groups=groups, job=synced, running=running
+        admin=ada,
+        operator=olga,
+        devices=devices,
+        groups=groups,
+        job=synced,
+        running=running,
+        people=people,
     )
+
+
+def _people(groups, ada, olga, ago):
+    """People enrolled on the devices, with consents in force, withdrawn and expired."""
+    today = timezone.localdate()
+    family, reception = groups[0], groups[1]
+    people = []
+    for name, reference, consent, voiceprints in [
+        (
+            "王小明",
+            "FAM-01",
+            {"given_by": "guardian", "guardian_name": "李娜", "guardian_relation": "母亲"},
+            [family],
+        ),
+        ("Chen Jing", "EMP-0042", {}, [reception, family]),
+        ("张伟", "", {"withdrawn_at": ago(3)}, []),
+        ("Former visitor", "V-17", {"expired": True}, []),
+    ]:
+        person = Person.objects.create(
+            name=name, reference=reference, created_by=olga, created_at=ago(40)
+        )
+        given_on = today - timedelta(days=2000 if consent.pop("expired", False) else 30)
+        Consent.objects.create(
+            person=person,
+            method="signed_form",
+            purpose="Recognising your voice on our devices so that they can respond to you.",
+            given_on=given_on,
+            keep_until=given_on + timedelta(days=1095),
+            recorded_by=olga,
+            recorded_by_name=olga.username,
+            recorded_at=ago(30),
+            **{"given_by": "person", **consent},
+        )
+        for group in voiceprints:
+            Voiceprint.objects.create(
+                coze_id=f"76{len(people)}{group.pk:016d}",
+                group=group,
+                name=name[:20],
+                person=person,
+                enrolled_by=ada,
+                enrolled_by_name=ada.username,
+                created_at=ago(29),
+                keep_until=given_on + timedelta(days=1095),
+            )
+        people.append(person)
+    return people

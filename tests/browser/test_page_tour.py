@@ -19,6 +19,14 @@ def submit_invalid_group_form(page, register):
     expect(page.locator(".field-error").first).to_be_visible()
 
 
+def submit_guardian_consent_without_a_name(page, register):
+    page.goto(f"/people/{register.people[1].pk}/consent/")
+    page.get_by_label("a guardian (child under 14)").check()
+    page.get_by_label("signed form").check()
+    page.get_by_role("button", name="Record consent").click()
+    expect(page.locator(".field-error").first).to_be_visible()
+
+
 def show_the_recorder(page, register):
     # The session's Chromium has no microphone: the recorder shows, saying so.
     page.goto(f"/groups/{register.groups[0].pk}/voiceprints/new/")
@@ -43,6 +51,11 @@ PAGES = {
     "jobs": visit("/jobs/"),
     "job": visit(lambda register: f"/jobs/{register.job.pk}/"),
     "job-running": visit(lambda register: f"/jobs/{register.running.pk}/"),
+    "people": visit("/people/"),
+    "person": visit(lambda register: f"/people/{register.people[0].pk}/"),
+    "person-no-consent": visit(lambda register: f"/people/{register.people[2].pk}/"),
+    "person-form": visit("/people/new/"),
+    "consent-form-errors": submit_guardian_consent_without_a_name,
     "team": visit("/team/"),
     "team-new": visit("/team/new/"),
     "team-member": visit(lambda register: f"/team/{register.operator.pk}/"),

@@ -1,7 +1,8 @@
-"""cozepy's voiceprint calls (voiceprint_groups.features), unchanged, against the simulator.
+"""cozepy's voiceprint calls (voiceprint_groups.features, and speaker_identify), unchanged,
+against the simulator.
 
 cozepy 0.20.0 puts every form field in a multipart part as given; an int (16000) crashes
-inside httpx before anything is sent, so sample_rate and channel are passed as text.
+inside httpx before anything is sent, so sample_rate, channel and top_k are passed as text.
 """
 
 import re
@@ -122,3 +123,30 @@ def test_a_fault_raises_coze_api_error(coze_sim, group_id):
         list(features(coze_sim).list(group_id=group_id))
 
     assert caught.value.code == 4009
+
+
+def test_speaker_identify_with_string_fields(coze_sim, group_id):
+    sdk = Coze(auth=TokenAuth(token=TEST_TOKEN), base_url=coze_sim.url).audio.voiceprint_groups
+    mei = features(coze_sim).create(group_id=group_id, name="Mei", file=audio.wav(2.0, hz=220))
+    features(coze_sim).create(group_id=group_id, name="Li", file=audio.wav(2.0, hz=330))
+    coze_sim.seed_voiceprints(group_id, 1)
+
+    found = sdk.speaker_identify(
+        group_id=group_id, file=audio.wav(2.0, hz=220), top_k="2", sample_rate="16000", channel="1"
+    )
+
+    assert [score.feature_id for score in found.feature_score_list][0] == mei.id
+    assert len(found.feature_score_list) == 2
+    assert found.feature_score_list[0].feature_name == "Mei"
+    assert found.feature_score_list[0].score > found.feature_score_list[1].score
+    assert LOGID.match(found.response.logid)
+    assert coze_sim.requests[-1]["form"] == {"top_k": "2", "sample_rate": "16000", "channel": "1"}
+
+
+def test_speaker_identify_in_an_empty_group_and_an_unknown_one(coze_sim, group_id):
+    sdk = Coze(auth=TokenAuth(token=TEST_TOKEN), base_url=coze_sim.url).audio.voiceprint_groups
+
+    assert sdk.speaker_identify(group_id=group_id, file=audio.wav()).feature_score_list == []
+    with pytest.raises(CozeAPIError) as caught:
+        sdk.speaker_identify(group_id="7500000000000000001", file=audio.wav())
+    assert caught.value.code == 4200

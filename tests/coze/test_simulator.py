@@ -262,7 +262,7 @@ def test_an_unknown_group_is_not_found(coze_sim, method):
         ("GET", "/v1/audio/voices", "pat_wrong"),
         ("PATCH", GROUPS, TEST_TOKEN),
         ("GET", f"{GROUPS}/7500000000000000001", TEST_TOKEN),
-        ("POST", f"{GROUPS}/7500000000000000001/speaker_identify", TEST_TOKEN),
+        ("GET", f"{GROUPS}/7500000000000000001/speaker_identify", TEST_TOKEN),
         ("POST", "/v1/users/me", TEST_TOKEN),
     ],
 )

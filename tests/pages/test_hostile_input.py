@@ -11,7 +11,7 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from groups.models import AuditEntry, Device, VoiceprintGroup
+from groups.models import AuditEntry, Device, Person, VoiceprintGroup
 from groups.text import canonical_serial, invisible_character
 
 EXAMPLES = settings(
@@ -89,7 +89,15 @@ def test_the_edit_form(operator_client, group, coze_sim, name, desc, device_valu
     assert_answered(response)
 
 
-FILTER_PAGES = ["/audit/", "/groups/", "/devices/", "/audit/export.csv", "/team/", "/me/"]
+FILTER_PAGES = [
+    "/audit/",
+    "/groups/",
+    "/devices/",
+    "/people/",
+    "/audit/export.csv",
+    "/team/",
+    "/me/",
+]
 FILTERS = ["user", "action", "outcome", "device", "since", "until", "q", "page", "sort", "state"]
 
 
@@ -190,6 +198,9 @@ POSTS = [
     "/groups/{group}/edit/",
     "/groups/{group}/delete/",
     "/groups/sync/",
+    "/people/new/",
+    "/people/{person}/edit/",
+    "/people/{person}/consent/",
     "/accounts/logout/",
     "/i18n/setlang/",
 ]
@@ -199,9 +210,12 @@ POSTS = [
 def test_csrf_is_enforced_on_every_post(administrator, device, group, path):
     client = Client(enforce_csrf_checks=True)
     client.force_login(administrator)
-    response = client.post(path.format(device=device.pk, group=group.pk), {"name": "x"})
+    person = Person.objects.create(name="Wang Wei")
+    path = path.format(device=device.pk, group=group.pk, person=person.pk)
+    response = client.post(path, {"name": "x"})
     assert response.status_code == 403
     assert Device.objects.filter(pk=device.pk, name="Living room speaker").exists()
+    assert list(Person.objects.values_list("name", flat=True)) == ["Wang Wei"]
 
 
 @pytest.mark.parametrize(
@@ -257,6 +271,8 @@ ADMIN_LISTS = [
     "/admin/groups/auditentry/",
     "/admin/groups/device/",
     "/admin/groups/voiceprintgroup/",
+    "/admin/groups/person/",
+    "/admin/groups/consent/",
 ]
 ADMIN_PARAMS = [
     "action",
@@ -269,6 +285,8 @@ ADMIN_PARAMS = [
     "is_superuser__exact",
     "is_active__exact",
     "groups__id__exact",
+    "given_by__exact",
+    "method__exact",
     "q",
     "o",
     "p",

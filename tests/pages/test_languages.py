@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from groups.models import AuditEntry, Job, SignInLock, VoiceprintGroup
 
+from .. import factories
+
 
 @pytest.mark.parametrize(
     ("language", "expected"),
@@ -96,6 +98,12 @@ MAIN_PAGES = [
     "/jobs/{job}/",
     "/jobs/{running}/",
     "/accounts/login/",
+    "/people/",
+    "/people/new/",
+    "/people/{person_in_force}/",
+    "/people/{person_in_force}/edit/",
+    "/people/{person_in_force}/consent/",
+    "/people/{person_withdrawn}/",
 ]
 
 
@@ -153,6 +161,22 @@ def test_no_english_is_left_on_the_main_pages_in_chinese(
         created_at=timezone.now() - timedelta(hours=1),
         summary={"say": "job_resumed", "why": "silent", "seconds": 60},
     )
+    child = factories.enrollee("王小明", reference="2026-01")  # enrolled, a guardian consented
+    factories.consent_for(
+        child,
+        given_by="guardian",
+        guardian_name="李娜",
+        guardian_relation="母亲",
+        purpose="识别声音",
+        recorded_by_name="ada",
+    )
+    factories.voiceprint(group, "王小明", person=child)
+    withdrawn = factories.enrollee("张伟")
+    factories.consent_for(
+        withdrawn, withdrawn_at=timezone.now(), purpose="识别", recorded_by_name="ada"
+    )
+    administrator_client.post(f"/people/{child.pk}/edit/", {"name": "王小明", "notes": "二年级"})
+    administrator_client.post(f"/people/{child.pk}/consent/", {"given_by": "guardian"})  # refused
     administrator_client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
     leftovers = {}
     for page in MAIN_PAGES:
@@ -162,6 +186,8 @@ def test_no_english_is_left_on_the_main_pages_in_chinese(
             person=administrator.pk,
             job=synced.pk,
             running=running.pk,
+            person_in_force=child.pk,
+            person_withdrawn=withdrawn.pk,
         )
         response = administrator_client.get(path)
         assert response.status_code == 200, path

@@ -7,7 +7,7 @@ from django.db import connection
 
 from groups.models import AuditEntry, Device, VoiceprintGroup
 
-READ_PAGES = ["/", "/devices/", "/groups/", "/audit/", "/quota/", "/jobs/"]
+READ_PAGES = ["/", "/devices/", "/groups/", "/people/", "/audit/", "/quota/", "/jobs/"]
 
 
 @pytest.mark.parametrize(
@@ -114,6 +114,8 @@ def test_roles_exist_after_migrate(db):
         "add_consent",
         "add_voiceprint",
         "change_voiceprint",
+        "identify_voiceprint",
+        "withdraw_consent",
     }
     assert {
         "delete_voiceprint",

@@ -241,9 +241,20 @@ def test_a_60_dbfs_hum_is_refused_as_silent():
 
 
 def test_a_steady_tone_holds_no_speech():
-    """Loud, even full scale, but never changing: no speech, so "silent", not "clipped"."""
+    """Loud but never changing: no speech, so "silent"."""
     assert refusal(audio.wav(15)).code == "silent"
-    assert refusal(audio.square(off=0)).code == "silent"
+
+
+def test_a_recording_mostly_at_full_scale_is_clipped_not_silent(enrollment):
+    """So loud that there is no quieter background for speech to stand out from: what
+    the person must hear is that it is too loud."""
+    assert refusal(audio.square(off=0)).code == "clipped"
+    assert refusal(audio.louder(enrollment, 200)).code == "clipped"
+
+
+def test_a_recording_keeps_its_audio_out_of_its_repr(enrollment):
+    recording = prepare(enrollment)
+    assert "RIFF" not in repr(recording) and recording.wav.startswith(b"RIFF")
 
 
 @pytest.mark.parametrize(

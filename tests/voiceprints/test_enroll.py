@@ -321,3 +321,40 @@ def test_an_upload_too_large_to_hold_in_memory_is_told_so(
     page = response.content.decode()
     assert "The file is larger than" in page and 'value="kept"' in page
     assert "This field is required" not in page and not feature_calls(coze_sim)
+
+
+def test_a_person_is_enrolled_once_in_a_group(operator_client, living_room, spoken, coze_sim):
+    mum = enrollee("Mum")
+    post(operator_client, living_room, mum, spoken)
+
+    response = post(operator_client, living_room, mum, spoken)
+
+    assert "Mum is already enrolled in this group" in response.content.decode()
+    assert len(feature_calls(coze_sim)) == 1 and Voiceprint.objects.count() == 1
+    assert AuditEntry.objects.filter(action="voiceprint.create", outcome="refused").count() == 1
+
+
+def test_an_enrollment_coze_finished_late_is_neither_repeated_nor_lost(
+    operator_client, operator, living_room, spoken, coze_sim, settings
+):
+    from groups.actors import Actor
+    from groups.services import sync_groups
+
+    settings.COZE_TIMEOUT = 0.5
+    coze_sim.add_fault("delay", seconds=1.0, method="POST")  # made on Coze after we gave up
+    mum = enrollee("Mum")
+
+    first = post(operator_client, living_room, mum, spoken)
+    again = post(operator_client, living_room, mum, spoken)
+
+    assert first.status_code == again.status_code == 302
+    assert not Voiceprint.objects.exists()
+    assert len([r for r in feature_calls(coze_sim) if r["method"] == "POST"]) == 1
+    time.sleep(1.0)  # Coze finishes the first
+    sync_groups(Actor.for_command("sync_coze_groups", user=operator))
+
+    voiceprint = Voiceprint.objects.get()
+    assert (voiceprint.person, voiceprint.name, voiceprint.state) == (mum, "Mum", "active")
+    assert voiceprint.audio_sha256 and voiceprint.enrolled_by == operator
+    attempt = AuditEntry.objects.get(action="voiceprint.create", outcome="unknown")
+    assert attempt.resolution_or_none(fresh=True).target_id == str(voiceprint.pk)

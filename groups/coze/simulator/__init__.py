@@ -1,4 +1,5 @@
-"""A stand-in for Coze on a real socket (standard library only), with faults and controls."""
+"""A stand-in for Coze on a real socket (the standard library, and numpy to compare
+voices), with faults and controls."""
 
 from .api import (
     CODE_AUTH,

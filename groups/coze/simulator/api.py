@@ -84,7 +84,17 @@ def served(method, path):
     """
     if (method, path) in SERVED:
         return True
+    if identify_group(path) is not None:
+        return method == "POST"
     return feature_ids(path) is not None and method in feature_ids(path)[2]
+
+
+def identify_group(path):
+    """The group id of a speaker identification's path, or None for any other path."""
+    group_id, slash, rest = path.removeprefix(GROUPS_PATH + "/").partition("/")
+    if path.startswith(GROUPS_PATH + "/") and group_id and slash and rest == "speaker_identify":
+        return group_id
+    return None
 
 
 def feature_ids(path):
@@ -105,9 +115,11 @@ def feature_ids(path):
 def route(account, method, path, query, body, raw, form=None):
     """Do one served call on `account`: (HTTP status, code, msg, data or None). `form`
     is a multipart body as features.parse_form reads it (None when not multipart)."""
-    from . import features  # features imports this module's codes
+    from . import features, identify  # they import this module's codes
 
     try:
+        if (group_id := identify_group(path)) is not None:
+            return 200, 0, "", identify.route(account, group_id, form)
         ids = feature_ids(path)
         if ids and path != f"{GROUPS_PATH}/{ids[0]}":  # a group's voiceprints
             group_id, feature_id, _ = ids

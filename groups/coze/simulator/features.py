@@ -9,6 +9,7 @@ import time
 import wave
 from email.message import Message
 
+from . import voices
 from .api import (
     CODE_INVALID,
     CODE_NO_PERMISSION,
@@ -82,13 +83,7 @@ def recorded(form):
 
 def route(account, method, group_id, feature_id, query, form):
     """One voiceprint call on `account`: the data to answer, or None (update, delete)."""
-    for value, what in ((group_id, "group_id"), (feature_id, "feature_id")):
-        if value is not None and not (value.isascii() and value.isdigit()):
-            # [inf] As for groups: an id that is not a number is an invalid parameter.
-            raise Refusal(CODE_INVALID, f"invalid parameter: {what} must be a number")
-    group = account.groups.get(group_id)
-    if group is None:
-        raise Refusal(CODE_NOT_FOUND, f"voiceprint group not found: {group_id}")
+    group = checked_group(account, group_id, feature_id)
     if method == "GET":
         return _list(account, group_id, query)
     if method == "DELETE":
@@ -104,10 +99,22 @@ def route(account, method, group_id, feature_id, query, form):
     return None
 
 
+def checked_group(account, group_id, feature_id=None):
+    """The group a call names (and checks the voiceprint id it names, if any)."""
+    for value, what in ((group_id, "group_id"), (feature_id, "feature_id")):
+        if value is not None and not (value.isascii() and value.isdigit()):
+            # [inf] As for groups: an id that is not a number is an invalid parameter.
+            raise Refusal(CODE_INVALID, f"invalid parameter: {what} must be a number")
+    group = account.groups.get(group_id)
+    if group is None:
+        raise Refusal(CODE_NOT_FOUND, f"voiceprint group not found: {group_id}")
+    return group
+
+
 def _create(account, group, form):
     fields, files = form
     name, desc = _text(fields, "name", required=True), _text(fields, "desc")
-    audio = _audio(fields, files, required=True)
+    audio_format, data = checked_audio(fields, files, required=True)
     # [inf] Coze documents the limit of ten, not its code: the group quota's.
     if len(account.features_of(group["id"])) >= FEATURES_MAX:
         raise Refusal(
@@ -117,7 +124,7 @@ def _create(account, group, form):
     # [inf] Any user of the team may add to a colleague's group: Coze limits only
     # updates and deletes to the creator.
     feature = account.add_feature(group["id"], name, desc or "", int(time.time()))
-    feature["audio_format"] = audio
+    enroll(feature, audio_format, data)
     account.save()
     return {"id": feature["id"]}
 
@@ -129,13 +136,13 @@ def _update(account, feature, form):
         for key in ("name", "desc")
         if (value := _text(fields, key, required=key == "name" and "name" in fields)) is not None
     }
-    audio = _audio(fields, files, required=False)
+    audio = checked_audio(fields, files, required=False)
     # [inf] An update that changes nothing is accepted, changing nothing (as for groups).
     if changes or audio:
         now = int(time.time())
         feature.update(changes, updated_at=now)
         if audio:  # a new file replaces the voiceprint [doc]
-            feature["audio_format"] = audio
+            enroll(feature, *audio)
             feature["audio_url"] = account.audio_url(feature["id"], now)
         account.recount(feature["group_id"], now)
         account.save()
@@ -173,10 +180,20 @@ def _text(fields, key, *, required=False):
     return value
 
 
-def _audio(fields, files, *, required):
-    """The uploaded audio's format {"format", "sample_rate", "channels", "sample_width"},
-    checked against Coze's rules; None when no file came and none is required."""
-    rate, channels = _int_field(fields, "sample_rate", PCM_RATE), _int_field(fields, "channel", 1)
+def enroll(feature, audio_format, data):
+    """Keep what the simulator needs of a voiceprint's new audio: its format, and the
+    voice in it (a few dozen numbers, see voices.py), never the audio itself."""
+    feature["audio_format"] = audio_format
+    # [inf] Coze documents no code for audio without a voice in it (silence, noise): it is
+    # enrolled, with no voice to compare, and scores low against every clip.
+    feature["voice"] = voices.voice_of(data, audio_format)
+
+
+def checked_audio(fields, files, *, required):
+    """The uploaded audio, checked against Coze's rules: (its format {"format",
+    "sample_rate", "channels", "sample_width"}, its bytes); None when no file came and none
+    is required."""
+    rate, channels = int_field(fields, "sample_rate", PCM_RATE), int_field(fields, "channel", 1)
     if len(files) > 1:
         raise Refusal(CODE_FILE_MANY, "more than one file: send one recording")
     if not files or files[0][0] != "file":
@@ -189,7 +206,7 @@ def _audio(fields, files, *, required):
     if len(data) > FILE_MAX:
         raise Refusal(CODE_FILE_TOO_LARGE, "the file is too large: at most 4 MB")
     if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
-        return _checked_wav(data)
+        return _checked_wav(data), data
     if data.startswith(OTHER_CONTAINERS) or data[4:8] == b"ftyp" or data[:4] == b"RIFF":
         raise Refusal(CODE_FILE_TYPE, "unsupported file type: only wav or pcm")
     # [inf] Anything else is taken for raw pcm, which must be 16 kHz mono 16-bit.
@@ -197,7 +214,7 @@ def _audio(fields, files, *, required):
         raise Refusal(CODE_FILE_TYPE, "unsupported pcm: only 16 kHz, mono, 16-bit")
     if len(data) % 2:
         raise Refusal(CODE_FILE_INVALID, "invalid pcm: 16-bit samples have an even length")
-    return {"format": "pcm", "sample_rate": rate, "channels": channels, "sample_width": 2}
+    return {"format": "pcm", "sample_rate": rate, "channels": channels, "sample_width": 2}, data
 
 
 def _checked_wav(data):
@@ -226,7 +243,7 @@ def _wav_format(data):
         return {}
 
 
-def _int_field(fields, key, default):
+def int_field(fields, key, default):
     value = fields.get(key)
     if value is None:
         return default

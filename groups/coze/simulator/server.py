@@ -21,8 +21,14 @@ log = logging.getLogger("vpadmin.cozesim")
 
 class CozeSimulator:
     """Coze's voiceprint-group calls (create, list, update, delete), the same for the
-    voiceprints in a group, and GET /v1/users/me for one team and one accepted token,
-    which belongs to a fixed user (`user`).
+    voiceprints in a group, speaker identification in a group, and GET /v1/users/me for
+    one team and one accepted token, which belongs to a fixed user (`user`).
+
+    Identification really compares voices: each voiceprint enrolled or re-enrolled here
+    keeps a few dozen numbers describing the voice in its audio (never the audio; see
+    voices.py), and a clip scores from 0 to 100 against each, best first, so a person's
+    own clip scores highest against their own voiceprint. Voiceprints seeded "made
+    elsewhere" have no voice kept and score low (5 to 20, the same for the same clip).
 
     It speaks Coze's wire format (Bearer check, limits, envelope, `x-tt-logid`, quota, only
     a group's creator may change it) and injects the faults a client must survive. Faults
@@ -42,7 +48,8 @@ class CozeSimulator:
     multipart body's text fields, or None), files (a multipart body's files: name,
     filename, size and, for a WAV, its format), user_agent, authorized, connection (a
     number per TCP connection) and the logid answered. `voiceprints` maps a voiceprint's id
-    to its item (with group_id, and `audio_format`, what the simulator read of its audio).
+    to its item (with group_id, `audio_format`, what the simulator read of its audio, and
+    `voice`, the voice it heard in it: a list of floats, or None).
     """
 
     def __init__(self, token: str, quota: int = 1000, state_file: str | Path | None = None):

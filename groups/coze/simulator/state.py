@@ -16,6 +16,8 @@ IMAGES = "https://coze-simulator.invalid"
 DEFAULT_ICON_URL = f"{IMAGES}/voiceprint/default_voiceprint_group_icon.png"
 # [inf] A voiceprint's icon is not shown in Coze's docs: the simulator's own default.
 FEATURE_ICON_URL = f"{IMAGES}/voiceprint/default_voiceprint_icon.png"
+# What the simulator keeps on a voiceprint that Coze's answers never show.
+OWN_NOTES = frozenset({"audio_format", "voice"})
 # The user the simulator's token belongs to, as GET /v1/users/me answers.
 OWNER = {
     "user_id": "7484523878849822754",
@@ -47,8 +49,8 @@ def colleague(user_id):
 
 class Account:
     """One Coze team's groups (id to the item as the list call returns it), their
-    voiceprints (`features`, id to the item, with the format of its audio), its quota, and
-    the user the token belongs to (OWNER).
+    voiceprints (`features`, id to the item, with the format of its audio and the voice
+    in it), its quota, and the user the token belongs to (OWNER).
 
     Not thread-safe by itself: the simulator holds its lock around every use.
     """
@@ -115,7 +117,10 @@ class Account:
             "created_at": created_at,
             "updated_at": created_at,
             "user_info": user_info(creator or self.user),
+            # The simulator's own notes, never shown: what it read of the audio, and the
+            # voice in it (a list of floats, features.enroll); none for one made elsewhere.
             "audio_format": {},
+            "voice": None,
         }
         self.features[feature_id] = feature
         self.recount(group_id, created_at)
@@ -148,7 +153,7 @@ class Account:
     @staticmethod
     def feature_item(feature):
         """A voiceprint as Coze's list shows it (without the simulator's own notes)."""
-        item = {key: value for key, value in feature.items() if key != "audio_format"}
+        item = {key: value for key, value in feature.items() if key not in OWN_NOTES}
         return {**item, "user_info": dict(feature["user_info"])}
 
     @staticmethod
@@ -210,7 +215,7 @@ class Account:
             self._last_id = max([self._last_id, *map(int, self.groups), *map(int, self.features)])
 
     def save(self):
-        """Write the groups to the state file, if there is one."""
+        """Write the groups and voiceprints (their voices too) to the state file, if any."""
         if not self.state_file:
             return
         saved = {"groups": list(self.groups.values()), "features": list(self.features.values())}

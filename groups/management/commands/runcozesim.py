@@ -11,9 +11,13 @@ from groups.coze.simulator import CozeSimulator
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8765
 
-HELP = """Serve Coze's calls for voiceprint groups and their voiceprints and GET /v1/users/me
-on loopback, with Coze's wire format, limits and quota. It accepts exactly one token,
-COZE_API_TOKEN (the development token when none is set), which belongs to a fixed user.
+HELP = """Serve Coze's calls for voiceprint groups, their voiceprints, speaker identification
+and GET /v1/users/me on loopback, with Coze's wire format, limits and quota.
+Identification compares voices: a clip scores highest (0-100) against the voiceprint
+enrolled from the same voice; voiceprints seeded "made elsewhere" score low. The
+simulator keeps a few dozen numbers per voiceprint, never its audio.
+It accepts exactly one token, COZE_API_TOKEN (the development token when none is set),
+which belongs to a fixed user.
 Faults are switched on from another shell through its control API (no token), e.g.
   curl -X POST localhost:8765/_sim/faults -d '{"kind": "delay", "seconds": 15}'
 Kinds: code (code, msg, status), http (status), nonjson (status), raw (status, body,

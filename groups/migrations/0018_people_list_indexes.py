@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('groups', '0016_group_voiceprints_read'),
+        ('groups', '0017_identify_withdraw_retention'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
