@@ -85,7 +85,7 @@ def _consents(rng, people, operators, now):
             ended = recorded + (now - recorded) * rng.uniform(0.1, 0.6)
             first = _consent(rng, person, recorded, operators)
             if chance < 0.04 or (chance >= 0.06 and rng.random() < 0.5):
-                first.withdrawn_at = ended
+                _withdraw(rng, first, ended, operators)
             else:  # a short keeping period, over by now
                 first.keep_until = max(first.given_on, timezone.localdate(ended))
             rows.append(first)
@@ -114,6 +114,13 @@ def _consent(rng, person, recorded, operators):
         recorded_by=recorder,
         recorded_by_name=recorder.username,
     )
+
+
+def _withdraw(rng, consent, when, operators):
+    recorder = rng.choice(operators)
+    consent.withdrawn_at = when
+    consent.withdrawn_by, consent.withdrawn_by_name = recorder, recorder.username
+    consent.withdrawal_method = rng.choice(Consent.WithdrawalMethod.values)
 
 
 def _voiceprints(rng, groups, consents, users, coze_user, now):
