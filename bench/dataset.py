@@ -1,10 +1,13 @@
 """The benchmark's data: a full Coze account and a busy year of audit log.
 
 1,000 devices, 1,000 voiceprint groups (999 active, one deleted: the quota is nearly
-full), 20 people, and 100,000 audit rows spread over the last 365 days with a realistic
-mix of actions, outcomes, devices and Coze logids. Deterministic (a fixed seed).
+full), 20 team accounts, 5,000 people with their consents and the groups' voiceprints
+(bench/people.py), and 100,000 audit rows spread over the last 365 days with a realistic
+mix of actions, outcomes, devices and Coze logids, the recording of those people,
+consents and voiceprints among them. Deterministic (a fixed seed).
 """
 
+import functools
 import random
 import uuid
 from datetime import timedelta
@@ -14,6 +17,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
+from bench import people as register_people
 from groups.models import AuditEntry, Device, VoiceprintGroup
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
@@ -55,24 +59,34 @@ COZE_ERRORS = [
 ]
 
 
-def build(*, devices=1000, groups=1000, audit_rows=100_000, people=20, seed=6):
-    """Fill an empty, migrated database; returns what the measurements need to know."""
+def build(
+    *, coze_user, devices=1000, groups=1000, audit_rows=100_000, accounts=20, people=5000, seed=6
+):
+    """Fill an empty, migrated database; returns what the measurements need to know.
+    `coze_user` is (id, name) of the token's Coze user, who made vpadmin's voiceprints."""
     rng = random.Random(seed)
     now = timezone.now()
     with transaction.atomic():
-        users = _people(people)
+        users = _accounts(accounts)
         device_rows = _devices(rng, devices, now)
         group_rows = _groups(rng, groups, device_rows, users, now)
-    created = _audit(rng, audit_rows, users, device_rows, group_rows, now)
+    # Its own generator, so the devices and groups are the same as without people.
+    enrolled = register_people.build(
+        random.Random(seed + 1), people, group_rows, users, now, coze_user
+    )
+    created = _audit(rng, audit_rows, users, device_rows, group_rows, now, enrolled.audit_rows)
     return {
         "admin": users[0],
         "devices": len(device_rows),
         "groups": len(group_rows),
+        "people": enrolled.people,
+        "consents": enrolled.consents,
+        "voiceprints": enrolled.voiceprints,
         "audit_rows": created,
     }
 
 
-def _people(count):
+def _accounts(count):
     """A superuser Administrator (the benchmark signs in as this one: the admin, measured
     beside vpadmin's pages, is for superusers only), then Operators and Viewers."""
     roles = {name: Group.objects.get(name=name) for name in ("Administrator", "Operator", "Viewer")}
@@ -136,25 +150,31 @@ def _logid(rng, when):
     return when.strftime("%Y%m%d%H%M%S") + f"{rng.getrandbits(64):016X}"
 
 
-def _audit(rng, count, users, devices, groups, now):
-    """The creation row of every group plus random rows, `count` in all, inserted oldest
-    first as a real log grows (ids follow time, so do the table's pages)."""
+def _audit(rng, count, users, devices, groups, now, recorded):
+    """The creation row of every group, the rows `recorded` (people, consents, voiceprints)
+    and random rows, `count` in all, inserted oldest first as a real log grows (ids follow
+    time, so do the table's pages)."""
     actions = [action for action, _, _ in ACTIONS]
     weights = [weight for _, weight, _ in ACTIONS]
     outcomes = {action: outcome for action, _, outcome in ACTIONS}
     # A few people do most of the work.
     user_weights = [max(1, 40 - 2 * n) for n in range(len(users))]
-    moments = [(group.created_at, group) for group in groups]
+    # (when, a function of the generator making the row, or None for a random row)
+    moments = [
+        (group.created_at, functools.partial(_group_creation, group=group, users=users))
+        for group in groups
+    ]
+    moments += [(entry.created_at, functools.partial(_as_is, entry)) for entry in recorded]
     moments += [
         (now - timedelta(seconds=rng.randint(60, DAYS * 86400)), None)
-        for _ in range(count - len(groups))
+        for _ in range(count - len(moments))
     ]
     moments.sort(key=lambda moment: moment[0])
     for first in range(0, len(moments), BATCH):
         rows = []
-        for created, group in moments[first : first + BATCH]:
-            if group is not None:
-                rows.append(_group_creation(rng, group, users))
+        for created, make in moments[first : first + BATCH]:
+            if make is not None:
+                rows.append(make(rng))
                 continue
             action = rng.choices(actions, weights)[0]
             outcome = rng.choices(*zip(*outcomes[action].items(), strict=True))[0]
@@ -187,6 +207,10 @@ def _resolutions():
     with transaction.atomic():
         AuditEntry.objects.bulk_create(rows, batch_size=BATCH)
     return len(rows)
+
+
+def _as_is(entry, rng):
+    return entry
 
 
 def _group_creation(rng, group, users):

@@ -119,6 +119,22 @@ def creations(client, device_ids, count, *, warmup=3):
     return samples
 
 
+def enrollments(client, group_id, person_id, upload, count, *, free_place, warmup=3):
+    """POST /groups/<group_id>/voiceprints/new/ `count` times (after `warmup` unmeasured),
+    enrolling `person_id` from `upload` ((filename, bytes)); after each, outside the
+    measurement, `free_place(voiceprint id)` empties the place it took. Returns [Sample]."""
+    samples = []
+    for n in range(warmup + count):
+        form = {"person": str(person_id), "name": f"bench {n}", "submission": str(uuid.uuid4())}
+        sample = client.post(f"/groups/{group_id}/voiceprints/new/", form, {"audio": upload})
+        if sample.status != 302 or "/voiceprints/" not in sample.location:
+            raise RuntimeError(f"enrollment {n} answered HTTP {sample.status} ({sample.location})")
+        free_place(int(sample.location.rstrip("/").rsplit("/", 1)[1]))
+        if n >= warmup:
+            samples.append(sample)
+    return samples
+
+
 def load(base_url, session_key, paths, *, threads, seconds):
     """`threads` clients, each requesting `paths` in turn for `seconds`; every answer
     other than HTTP 200 (or no answer) is an error."""

@@ -20,10 +20,11 @@ import psycopg
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, connections
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 from psycopg import sql
 
+from bench import audio as bench_audio
 from bench import identify, measure
 from bench.run import bench_database_url, new_secret_key
 from bench.server import Gunicorn
@@ -88,8 +89,8 @@ def _measure_all(args, database, sim, workdir):
 
     log(f"{database}: migrating {os.environ['DATABASE_URL']}")
     call_command("migrate", verbosity=0)
-    log("building 1,000 devices, 1,000 groups, 100,000 audit rows")
-    built = dataset.build()
+    log("building 1,000 devices, 1,000 groups, 5,000 people, their voiceprints, 100,000 audit rows")
+    built = dataset.build(coze_user=(sim.user["user_id"], sim.user["user_name"]))
     _settle(database)
     call_command("collectstatic", interactive=False, verbosity=0)
     session_key = _session_for(built["admin"])
@@ -98,8 +99,9 @@ def _measure_all(args, database, sim, workdir):
     env = {k: os.environ[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "SECRET_KEY")}
     log_path = workdir / "gunicorn.log"
 
+    recordings = bench_audio.cases()  # a phone's 30 s M4A and a 4 MB WAV
     load_before = [round(n, 2) for n in os.getloadavg()]
-    log("one gunicorn worker: pages, admin, floor, export, creations")
+    log("one gunicorn worker: pages, admin, floor, export, creations, enrollments")
     with Gunicorn(env, workers=1, log_path=log_path) as server:
         client = measure.SignedInClient(server.url, session_key)
         paths = [path for _, path, admin in pages for path in (path, admin) if path]
@@ -114,6 +116,11 @@ def _measure_all(args, database, sim, workdir):
         creation = _creations(client, args.creations)
         log(f"{args.identifications} identification tests of a 10 s clip, ten voiceprints")
         identification = _identifications(client, sim, args.identifications)
+        log(f"{args.enrollments} enrollments of each recording")
+        enrollment = _enrollments(client, sim, recordings, args.enrollments)
+
+    log(f"conversion of each recording, {args.enrollments} times")
+    conversion = _conversions(recordings, args.enrollments)
 
     log(f"Coze client: {REUSE_CALLS} calls on one session, {REUSE_CALLS} on new sessions")
     reuse = _connection_reuse(sim)
@@ -146,6 +153,8 @@ def _measure_all(args, database, sim, workdir):
         **export,
         **creation,
         **identification,
+        **enrollment,
+        **conversion,
         **reuse,
         "requests_per_second": load["requests_per_second"],
         "errors": load["errors"],
@@ -223,6 +232,7 @@ def _facts():
     )
     rows = AuditEntry.objects.count()
     return {
+        **_register_facts(),
         "device": busiest["device_id"],
         "audit_rows": rows,
         "last_page": math.ceil(rows / PAGE_SIZE),
@@ -230,9 +240,38 @@ def _facts():
     }
 
 
+def _register_facts():
+    """A group holding ten voiceprints, all with people; one of its voiceprints; and the
+    person with the most voiceprints (and consents)."""
+    from groups.models import FEATURES_MAX, Person, Voiceprint, VoiceprintGroup
+
+    active = Q(voiceprints__state=Voiceprint.State.ACTIVE)
+    full = (
+        VoiceprintGroup.objects.active()
+        .annotate(
+            held=Count("voiceprints", filter=active),
+            vouched=Count("voiceprints", filter=active & Q(voiceprints__person__isnull=False)),
+        )
+        .filter(held=FEATURES_MAX, vouched=FEATURES_MAX)
+        .order_by("id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    voiceprint = Voiceprint.objects.filter(group=full).order_by("id").values_list("id", flat=True)
+    counted = {"n": Count("voiceprints", distinct=True), "c": Count("consents", distinct=True)}
+    person = (
+        Person.objects.annotate(**counted)
+        .order_by("-n", "-c", "id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    return {"full_group": full, "voiceprint": voiceprint.first(), "person": person}
+
+
 def _pages(facts):
     """(name, vpadmin's path, Django admin's path for the same rows or None)."""
     device, last, since, q = facts["device"], facts["last_page"], facts["since"], quote(SEARCH)
+    full, voiceprint, person = facts["full_group"], facts["voiceprint"], facts["person"]
     admin = "/admin/groups/"
     return [
         ("dashboard", "/", None),
@@ -252,6 +291,13 @@ def _pages(facts):
         ("quota", "/quota/", None),
         # The test console lists every active group (a thousand) to choose from.
         ("identify", "/identify/", None),
+        # A group's page lists its voiceprints: the admin's list of the same ten.
+        ("group page", f"/groups/{full}/", f"{admin}voiceprint/?group__id__exact={full}"),
+        # One voiceprint, its person, consent and history: no change list shows that.
+        ("voiceprint page", f"/voiceprints/{voiceprint}/", None),
+        ("people", "/people/", f"{admin}person/"),
+        # A person's consents, voiceprints and history: no change list shows that.
+        ("person page", f"/people/{person}/", None),
     ]
 
 
@@ -311,20 +357,12 @@ def _export(client, pid, rows):
 
 
 def _creations(client, count):
-    from groups.models import AuditEntry, Device, VoiceprintGroup
+    from groups.models import Device, VoiceprintGroup
 
     held = VoiceprintGroup.objects.active().count()
     devices = list(Device.objects.order_by("id").values_list("id", flat=True)[:count])
     samples = measure.creations(client, devices, count)
-    coze_ms = dict(
-        AuditEntry.objects.filter(
-            request_id__in=[s.request_id for s in samples],
-            action=AuditEntry.Action.GROUP_CREATE,
-            outcome=AuditEntry.Outcome.SUCCESS,
-        ).values_list("request_id", "duration_ms")
-    )
-    if len(coze_ms) != len(samples):
-        raise RuntimeError(f"{len(samples)} creations but {len(coze_ms)} successful audit rows")
+    coze_ms = _coze_ms(samples, "GROUP_CREATE")
     overheads = [s.server_ms - coze_ms[s.request_id] for s in samples]
     return {
         "creations": count,
@@ -343,6 +381,70 @@ def _identifications(client, sim, count):
 
     group = VoiceprintGroup.objects.active().filter(coze_id__in=list(sim.groups)).latest("id")
     return identify.run(client, group, count)
+
+
+def _enrollments(client, sim, recordings, count):
+    """Enrollments of one person (with a consent in force) in a group on the simulator, for
+    each recording; a request's own cost is its server time less the Coze call's (the
+    audit row's duration_ms). Each place is freed after its request, outside the time."""
+    from groups.models import Consent, Voiceprint, VoiceprintGroup
+
+    group = VoiceprintGroup.objects.active().filter(coze_id__in=list(sim.groups)).latest("id")
+    person = Consent.objects.in_force().order_by("person_id").values_list("person", flat=True)[0]
+
+    def free_place(voiceprint_id):
+        voiceprint = Voiceprint.objects.get(pk=voiceprint_id)
+        sim.delete_voiceprint(voiceprint.coze_id)
+        voiceprint.state, voiceprint.ended_at = Voiceprint.State.DELETED, timezone.now()
+        voiceprint.save(update_fields=["state", "ended_at"])
+
+    figures = {"enrollments": count}
+    for case in recordings:
+        name = case.name.removeprefix("enroll_convert_").removesuffix("_ms")  # e.g. m4a_30s
+        upload = (case.filename, case.upload)
+        samples = measure.enrollments(
+            client, group.pk, person, upload, count, free_place=free_place
+        )
+        coze_ms = _coze_ms(samples, "VOICEPRINT_CREATE")
+        overheads = [s.server_ms - coze_ms[s.request_id] for s in samples]
+        figures |= {
+            f"enroll_overhead_{name}_ms": round(measure.median(overheads), 2),
+            f"enroll_overhead_{name}_p95_ms": round(measure.p95(overheads), 2),
+            f"enroll_server_{name}_ms": round(measure.median([s.server_ms for s in samples]), 2),
+            f"enroll_coze_{name}_ms": measure.median(list(coze_ms.values())),
+            f"enroll_queries_{name}": _constant_queries(samples),
+            f"enroll_upload_{name}_bytes": len(case.upload),
+        }
+    return figures
+
+
+def _coze_ms(samples, action):
+    """{request id: duration_ms of its successful Coze call} from the audit log."""
+    from groups.models import AuditEntry
+
+    coze_ms = dict(
+        AuditEntry.objects.filter(
+            request_id__in=[s.request_id for s in samples],
+            action=getattr(AuditEntry.Action, action),
+            outcome=AuditEntry.Outcome.SUCCESS,
+        ).values_list("request_id", "duration_ms")
+    )
+    if len(coze_ms) != len(samples):
+        raise RuntimeError(f"{len(samples)} requests but {len(coze_ms)} successful audit rows")
+    return coze_ms
+
+
+def _conversions(recordings, runs):
+    """groups.audio.prepare() alone on each recording (bench/audio.py), in this process."""
+    figures = {"enroll_speech": bench_audio.spoken()[1]}
+    for case in recordings:
+        times = bench_audio.timed(case.upload, runs)
+        figures |= {
+            case.name: round(measure.median(times), 2),
+            case.name.removesuffix("_ms") + "_p95_ms": round(measure.p95(times), 2),
+            case.name.removesuffix("_ms") + "_limit_ms": round(case.limit_ms, 1),
+        }
+    return figures
 
 
 def _connection_reuse(sim):

@@ -1,16 +1,18 @@
-"""The benchmark of issue 6: vpadmin at the scale of a full Coze account, against Django
+"""The benchmark of issues 6 and 13: vpadmin at the scale of a full Coze account, against Django
 admin and against the framework's floor.
 
     python bench/run.py                                # DATABASE_URL's engine (default SQLite)
     python bench/run.py --databases sqlite,postgresql  # both, one after the other
 
 For each database it builds a separate database (a temporary SQLite file, or
-`vpadmin_bench` on DATABASE_URL's PostgreSQL server; never the working or test database)
-with 1,000 devices, 1,000 groups and 100,000 audit rows, serves it with gunicorn and
-measures over HTTP: pages (server time and queries from bench/middleware.py's headers),
-Django admin's change lists and a constant page (the floor) on the same worker, the full
-CSV export (time and the worker's peak memory), group creation and identification tests
-(a 10 s clip, ten voiceprints) against the simulator, and a 30-second load test. It
+`<name>_bench` on DATABASE_URL's PostgreSQL server, `vpadmin_bench` by default; never the
+working or test database) with 1,000 devices, 1,000 groups, 5,000 people with consents,
+the groups' voiceprints and 100,000 audit rows, serves it with gunicorn and measures over
+HTTP: pages (server time and queries from bench/middleware.py's headers), Django admin's
+change lists and a constant page (the floor) on the same worker, the full CSV export
+(time and the worker's peak memory), group creation, enrollment (a 30 s M4A, a 4 MB
+WAV) and identification tests (a 10 s clip, ten voiceprints) against the simulator, the
+audio conversion alone, and a 30-second load test. It
 prints a table, merges the figures into bench/results.json (other databases' figures
 kept) and exits with status 1 if a target is missed.
 """
@@ -77,6 +79,9 @@ def _arguments():
     parser.add_argument(
         "--identifications", type=int, default=30, help="identification tests (>= 30)"
     )
+    parser.add_argument(
+        "--enrollments", type=int, default=30, help="enrollments of each recording (>= 30)"
+    )
     parser.add_argument("--load-seconds", type=float, default=30.0)
     parser.add_argument("--load-threads", type=int, default=8)
     parser.add_argument(
@@ -95,8 +100,10 @@ def _arguments():
     unknown = set(args.databases) - set(DATABASES)
     if unknown:
         parser.error(f"unknown database {', '.join(sorted(unknown))}: use sqlite, postgresql")
-    if min(args.rounds, args.creations, args.identifications) < 30:
-        parser.error("--rounds, --creations and --identifications must be at least 30")
+    if min(args.rounds, args.creations, args.identifications, args.enrollments) < 30:
+        parser.error(
+            "--rounds, --creations, --identifications and --enrollments must be at least 30"
+        )
     return args
 
 
@@ -104,6 +111,7 @@ def _passed_on(args):
     options = [
         "--rounds", str(args.rounds), "--creations", str(args.creations),
         "--identifications", str(args.identifications),
+        "--enrollments", str(args.enrollments),
         "--load-seconds", str(args.load_seconds), "--load-threads", str(args.load_threads),
     ]  # fmt: skip
     options += ["--settings", args.settings]
@@ -116,12 +124,17 @@ def _engine_of(url):
 
 
 def bench_database_url(database):
-    """The separate database the benchmark builds: never the working or the test one."""
+    """The separate database the benchmark builds: never the working or the test one, nor
+    another run's. SQLite: a temporary file of this process. PostgreSQL: on DATABASE_URL's
+    server, named after its database with `_bench` added (`vpadmin_bench` when it names
+    the server's `postgres`, or no PostgreSQL at all)."""
     if database == "sqlite":
-        return f"sqlite:///{Path(tempfile.gettempdir()) / 'vpadmin-bench.sqlite3'}"
+        return f"sqlite:///{Path(tempfile.gettempdir()) / f'vpadmin-bench-{os.getpid()}.sqlite3'}"
     configured = os.environ.get("DATABASE_URL", "")
     server = urlsplit(configured if _engine_of(configured) == "postgresql" else DEFAULT_POSTGRES)
-    return urlunsplit(server._replace(path="/" + BENCH_DB_NAME))
+    name = server.path.strip("/")
+    name = f"{name}_bench" if name not in ("", "postgres") else BENCH_DB_NAME
+    return urlunsplit(server._replace(path="/" + name))
 
 
 def _merge(figures):

@@ -10,7 +10,7 @@ from django.core.exceptions import EmptyResultSet
 from django_tasks_db.admin import DBTaskResultAdmin
 from django_tasks_db.models import DBTaskResult
 
-from .models import AuditEntry, Consent, Device, Person, VoiceprintGroup
+from .models import AuditEntry, Consent, Device, Person, Voiceprint, VoiceprintGroup
 
 # People and roles are managed on /team/, where every change is checked and audited.
 admin.site.unregister(get_user_model())
@@ -98,6 +98,16 @@ class ConsentAdmin(ReadOnlyAdmin):
     list_select_related = ["person"]
     list_filter = ["given_by", "method"]
     search_fields = ["person__name", "person__reference", "guardian_name"]
+
+
+@admin.register(Voiceprint)
+class VoiceprintAdmin(ReadOnlyAdmin):
+    """Voiceprints change only through Coze, so only from vpadmin's pages."""
+
+    list_display = ["name", "group", "person", "state", "created_at"]
+    list_select_related = ["group", "person"]
+    list_filter = ["state"]
+    search_fields = ["name", "coze_id", "person__name"]
 
 
 @admin.register(AuditEntry)

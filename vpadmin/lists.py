@@ -11,11 +11,13 @@ def page_of(request, queryset, paginator=Paginator):
 
 
 class DeferredJoinPaginator(Paginator):
-    """Pages of the audit log, which grows without end, in one query as cheap on the last
-    page as on the first: the page's keys are chosen by a subquery that reads the order's
-    index alone (WHERE id IN (SELECT id ... LIMIT 50 OFFSET n)), so rows skipped by OFFSET
-    are never read from the table; and past the middle, keys are counted from the other
-    end (the reverse order, reversed back), so OFFSET never skips more than half."""
+    """Pages of a long list (the audit log, which grows without end; the people, whose
+    rows carry figures computed per row) in one query as cheap on the last page as on the
+    first: the page's keys are chosen by a subquery that reads the order's index alone
+    (WHERE id IN (SELECT id ... LIMIT 50 OFFSET n)), so rows skipped by OFFSET are never
+    read from the table nor given their figures; and past the middle, keys are counted
+    from the other end (the reverse order, reversed back), so OFFSET never skips more
+    than half."""
 
     def page(self, number):
         number = self.validate_number(number)

@@ -138,6 +138,11 @@ class Voiceprint(models.Model):
         verbose_name = _("voiceprint")
         verbose_name_plural = _("voiceprints")
         permissions = [("identify_voiceprint", _("Can run speaker identification tests"))]
+        indexes = [
+            # A page of people's active voiceprints (their count, their devices): without
+            # it SQLite reads every active voiceprint through the state's index instead.
+            models.Index(fields=["person", "state"], name="voiceprint_person_state"),
+        ]
 
     def __str__(self):
         return self.name

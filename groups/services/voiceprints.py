@@ -75,9 +75,11 @@ def unresolved_enrollments(group):
     )
 
 
-def places_taken(group):
-    """Voiceprints the group holds, and enrollments into it whose outcome is not known."""
-    held = Voiceprint.objects.active().filter(group=group).count()
+def places_taken(group, held=None):
+    """Voiceprints the group holds, and enrollments into it whose outcome is not known;
+    `held`, the group's active voiceprints, when the caller has counted them already."""
+    if held is None:
+        held = Voiceprint.objects.active().filter(group=group).count()
     return held + unresolved_enrollments(group).count()
 
 

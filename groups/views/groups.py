@@ -58,15 +58,17 @@ def group_list(request):
 @permission_required("groups.view_voiceprintgroup")
 def group_detail(request, pk):
     group = get_object_or_404(VoiceprintGroup.objects.select_related("device", "creator"), pk=pk)
+    # The rows' devices joined (a group's rows name its device): no query of their own.
     history = AuditEntry.objects.filter(
         target_type="voiceprintgroup", target_id=str(group.pk)
-    ).prefetch_related("device")
-    voiceprints = group.voiceprints.select_related("person").order_by("state", "-created_at")
+    ).select_related("device")
+    voiceprints = list(group.voiceprints.select_related("person").order_by("state", "-created_at"))
+    held = sum(voiceprint.is_active for voiceprint in voiceprints)  # listed: not counted again
     context = {
         "group": group,
         "history": history[:20],
         "voiceprints": voiceprints,
-        "places_taken": places_taken(group),
+        "places_taken": places_taken(group, held=held),
         "places": FEATURES_MAX,
     }
     return render(request, "groups/group_detail.html", context)

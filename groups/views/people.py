@@ -15,7 +15,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from vpadmin.lists import page_of, sort_by
+from vpadmin.lists import DeferredJoinPaginator, page_of, sort_by
 from vpadmin.spreadsheets import csv_response
 
 from .. import audit, person_report, services, wording
@@ -43,7 +43,8 @@ def person_list(request):
         },
         default="name",
     )
-    page = page_of(request, people)
+    # The page's keys first (reading the sort order alone), then its 50 rows' figures.
+    page = page_of(request, people, DeferredJoinPaginator)
     devices = _devices_of([person.pk for person in page])
     rows = [
         {"person": person, "state": _overall_state(person), "devices": devices.get(person.pk, [])}

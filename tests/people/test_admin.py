@@ -1,7 +1,8 @@
 """The Django admin: a superusers' tool (people and roles are managed on /team/); the audit
 log is read-only there."""
 
-from groups.models import AuditEntry
+from groups.models import AuditEntry, Voiceprint
+from tests import factories
 
 
 def test_the_audit_log_is_read_only_in_the_admin(admin_client):
@@ -55,3 +56,15 @@ def test_devices_and_groups_are_read_only_in_the_admin(admin_client, device):
     assert admin_client.get("/admin/groups/device/").status_code == 200
     assert admin_client.get("/admin/groups/device/add/").status_code == 403
     assert admin_client.get("/admin/groups/voiceprintgroup/add/").status_code == 403
+
+
+def test_voiceprints_are_read_only_in_the_admin(admin_client):
+    mum = factories.enrollee("Mum")
+    kept = factories.voiceprint(factories.group(), name="mum", person=mum)
+    listed = admin_client.get(f"/admin/groups/voiceprint/?group__id__exact={kept.group_id}")
+    assert listed.status_code == 200 and "Mum" in listed.content.decode()
+    page = admin_client.get(f"/admin/groups/voiceprint/{kept.pk}/change/")
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    assert admin_client.get("/admin/groups/voiceprint/add/").status_code == 403
+    deleted = admin_client.post(f"/admin/groups/voiceprint/{kept.pk}/delete/", {"post": "yes"})
+    assert deleted.status_code == 403 and Voiceprint.objects.filter(pk=kept.pk).exists()

@@ -1,0 +1,50 @@
+"""The benchmark's own parts, small: `make bench` runs for minutes, so what it builds and
+sends is checked here, where a change that breaks it shows at once."""
+
+from bench import audio as bench_audio
+from groups import audio
+
+
+def test_without_espeak_the_benchmark_speaks_with_sound_of_its_own(monkeypatch):
+    monkeypatch.setattr(bench_audio.shutil, "which", lambda name: None)
+    speech, source = bench_audio.spoken()
+    assert source.startswith("synthetic")
+    recording = audio.prepare(speech)  # checked as any upload: not silent, not clipped
+    assert recording.speech_seconds >= audio.MIN_SPEECH_SECONDS
+
+
+def test_the_recordings_enrolled_are_a_phones_30_s_and_a_4_mb_wav(monkeypatch):
+    monkeypatch.setattr(bench_audio.shutil, "which", lambda name: None)
+    m4a, wav = bench_audio.cases()
+    assert audio.prepare(m4a.upload).source_format == "mp4/aac"
+    assert round(audio.prepare(m4a.upload).duration) == 30 and m4a.limit_ms == 150
+    assert 4_000_000 < len(wav.upload) <= audio.FILE_MAX
+    assert wav.limit_ms == 150 * bench_audio.WAV_SECONDS / 30  # 150 ms per 30 s of audio
+
+
+def test_the_data_set_keeps_cozes_rules_and_the_logs_order(db):
+    from bench import dataset
+    from groups.models import AuditEntry, Consent, Person, Voiceprint, VoiceprintGroup
+
+    built = dataset.build(
+        coze_user=("7484523878849822754", "bench"),
+        devices=8,
+        groups=30,
+        audit_rows=900,
+        people=60,
+    )
+    assert (built["people"], built["consents"]) == (Person.objects.count(), Consent.objects.count())
+    assert built["voiceprints"] == Voiceprint.objects.count() > 0
+    assert built["audit_rows"] == AuditEntry.objects.count()
+    for group in VoiceprintGroup.objects.all():
+        assert group.voiceprints.filter(state="active").count() <= 10
+    for voiceprint in Voiceprint.objects.exclude(person=None):
+        assert voiceprint.consent.person_id == voiceprint.person_id
+        assert voiceprint.created_at >= voiceprint.group.created_at
+    enrolled = AuditEntry.objects.filter(action="voiceprint.create", outcome="success")
+    assert enrolled.count() == Voiceprint.objects.exclude(enrolled_by=None).count()
+    # Ids follow time, as in a log that grew (a sync's conclusions about lost creations,
+    # added last, aside).
+    log = AuditEntry.objects.filter(resolves=None).order_by("id")
+    times = list(log.values_list("created_at", flat=True))
+    assert times == sorted(times)
