@@ -248,7 +248,7 @@ def test_no_english_is_left_on_the_main_pages_in_chinese(
         coze_logid="202612070404394E7FC23696C5C2987354",
         facts={
             "say": "identified",
-            "seconds": 5.2,
+            "clip_seconds": 5.2,
             "threshold": 40,
             "top": {"feature_id": "7", "name": "王小明", "person": "王小明", "person_id": child.pk,
                     "score": 81.5, "recognised": True},
