@@ -176,7 +176,10 @@ SENTENCES = {
         "The voiceprints of “%(group)s” could not be stored; the next sync reads them again."
     ),
     # Identification tests
-    "identifying": _("Testing %(seconds)s s of audio against the group (threshold %(threshold)s)."),
+    # clip_seconds, not seconds: a timeout's facts say how long Coze was waited for.
+    "identifying": _(
+        "Testing %(clip_seconds)s s of audio against the group (threshold %(threshold)s)."
+    ),
     "identify_limit": _(
         "%(used)s of %(limit)s identification tests used today: nothing was sent to Coze."
     ),

@@ -119,7 +119,7 @@ def _start(actor, group, threshold, recording, top_k):
             raise GroupNotActive(group)
         facts = fact(
             "identifying",
-            seconds=round(recording.duration, 1),
+            clip_seconds=round(recording.duration, 1),
             threshold=threshold,
             **({"top_k": top_k} if top_k else {}),
         )

@@ -427,7 +427,7 @@ def _fill_register(make_user):
         duration_ms=210,
         facts={
             "say": "identified",
-            "seconds": 6.2,
+            "clip_seconds": 6.2,
             "threshold": 40,
             "top": {
                 "feature_id": f"760{family.pk:016d}",

@@ -51,6 +51,7 @@ def add_rows(n, offset, creator):
         for i in range(n * 3)
         for action, outcome in [("group.create", "success"), ("group.create", "failure")]
     )
+    add_identification_tests(n)
     Job.objects.bulk_create(Job(kind="sync", state="succeeded", username="ada") for _ in range(n))
     ApiToken.objects.bulk_create(
         ApiToken(user=creator, name=f"token {i}", key_hash=f"{i:064d}", prefix=f"{i:08d}")
@@ -59,6 +60,31 @@ def add_rows(n, offset, creator):
     add_voiceprints(n, offset, devices[0])
     add_people(n, offset, devices)
     return devices[0]
+
+
+def add_identification_tests(n):
+    """Identification tests on the first device ever added (its page lists the latest)."""
+    first = Device.objects.order_by("pk").first()
+    top = {"feature_id": "1", "name": "Mum", "person": "Mum", "person_id": 1, "score": 81.5}
+    top["recognised"] = True
+    AuditEntry.objects.bulk_create(
+        AuditEntry(
+            action="voiceprint.identify",
+            outcome=outcome,
+            actor_username="ada",
+            device=first,
+            target_type="voiceprintgroup",
+            target_id=str(i),
+            target_label=f"group {i}",
+            coze_logid=f"LOGID{i}",
+            facts={"clip_seconds": 5.2, "threshold": 40, **facts},
+        )
+        for i in range(n)
+        for outcome, facts in (
+            ("success", {"say": "identified", "top": top, "scores": [top], "count": 1}),
+            ("failure", {"say": "coze_refused", "reason": "invalid parameter"}),
+        )
+    )
 
 
 def add_voiceprints(n, offset, device):

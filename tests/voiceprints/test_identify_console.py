@@ -572,3 +572,15 @@ def test_the_group_list_escapes_names_and_marks_an_invalid_choice(operator_clien
     assert 'aria-invalid="true"' in select
     assert 'name="group"' in select and "required" in select
     assert 'aria-describedby="id_group_helptext id_group_error"' in select
+
+
+def test_a_timeout_is_told_with_the_time_waited_not_the_clips_length(
+    operator_client, settings, living_room, household, voices, coze_sim
+):
+    coze_sim.add_fault("delay", seconds=3.0, method="POST")  # COZE_TIMEOUT is 2 s in tests
+
+    page = send(operator_client, living_room, voices["mum_later"]).content.decode()
+
+    row = identify_rows().get()
+    assert row.outcome == "unknown" and 3 < row.facts["clip_seconds"] < 10
+    assert "no answer within 2 s" in page and "no answer within 2 s" in row.explanation
