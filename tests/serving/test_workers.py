@@ -247,25 +247,32 @@ def descendants(pid):
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads Linux's /proc")
-def test_make_run_starts_a_worker_and_one_ctrl_c_stops_everything():
+def test_make_run_starts_a_worker_and_one_ctrl_c_stops_everything(tmp_path):
     port, sim_port = free_port(), free_port()
     env = {
         key: value for key, value in os.environ.items() if not key.startswith("COZE_")
     }  # no token: the bundled simulator
+    url = database_url()
+    if url.startswith("sqlite"):
+        # A database of its own, as `make run` has: the worker writes at once (it schedules
+        # the retention sweep), and the suite's SQLite file may be held by this process.
+        url = f"sqlite:///{tmp_path / 'run.sqlite3'}"
     env.update(
         DJANGO_SETTINGS_MODULE="vpadmin.settings",
         DEBUG="true",
-        DATABASE_URL=database_url(),
+        DATABASE_URL=url,
         COZE_API_BASE=f"http://127.0.0.1:{sim_port}",
         LOG_LEVEL="WARNING",
     )
+    migrate = [sys.executable, "manage.py", "migrate", "--noinput", "-v0"]
+    subprocess.run(migrate, cwd=ROOT, env=env, check=True, timeout=120)
     rundev = subprocess.Popen(
         [sys.executable, "manage.py", "rundev", f"127.0.0.1:{port}"],
         cwd=ROOT,
         env=env,
         start_new_session=True,  # its own process group, as a terminal gives `make run`
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=(tmp_path / "rundev.log").open("w"),  # said when it does not stop
     )
     started = {}
     try:
@@ -285,7 +292,11 @@ def test_make_run_starts_a_worker_and_one_ctrl_c_stops_everything():
         os.killpg(rundev.pid, signal.SIGINT)  # Ctrl-C in the terminal
 
         # Generous: a loaded machine (CI) is slow to stop a worker finishing its task.
-        rundev.wait(timeout=60)
+        try:
+            rundev.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            log = (tmp_path / "rundev.log").read_text(errors="replace")[-3000:]
+            pytest.fail(f"make run did not stop on Ctrl-C; its log ends:\n{log}")
         wait_for(lambda: not set(started) & set(processes()), "every process to end", 60)
     finally:
         for pid in set(started) & set(processes()):
