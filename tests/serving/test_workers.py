@@ -271,6 +271,9 @@ def test_make_run_starts_a_worker_and_one_ctrl_c_stops_everything(tmp_path):
         cwd=ROOT,
         env=env,
         start_new_session=True,  # its own process group, as a terminal gives `make run`
+        # and Ctrl-C's default meaning, which a suite run in the background (SIGINT
+        # ignored, and so inherited as ignored) would otherwise pass on.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         stdout=subprocess.DEVNULL,
         stderr=(tmp_path / "rundev.log").open("w"),  # said when it does not stop
     )
