@@ -389,7 +389,8 @@ def _enrollments(client, sim, recordings, count):
     audit row's duration_ms). Each place is freed after its request, outside the time."""
     from groups.models import Consent, Voiceprint, VoiceprintGroup
 
-    group = VoiceprintGroup.objects.active().filter(coze_id__in=list(sim.groups)).latest("id")
+    on_sim = VoiceprintGroup.objects.active().filter(coze_id__in=list(sim.groups))
+    group = on_sim.filter(voiceprints=None).latest("id")  # not the identification's, full
     person = Consent.objects.in_force().order_by("person_id").values_list("person", flat=True)[0]
 
     def free_place(voiceprint_id):
