@@ -423,14 +423,19 @@ class AudioField(forms.FileField):
 
 class AudioDropped:
     """`dropped`: the request was too large for Django to keep its file in memory, so the
-    audio field arrives empty; it says so rather than "required"."""
+    audio field arrives empty; it says so (code `too_large_upload`) rather than "required"."""
 
     def __init__(self, *args, dropped=False, **kwargs):
         super().__init__(*args, **kwargs)
+        self.dropped = dropped
         if dropped:
+            self.fields["audio"].required = False  # clean_audio() says why it is missing
+
+    def clean_audio(self):
+        if self.dropped:
             refused = audio.AudioRejected("too_large_upload")
-            self.fields["audio"].required = True
-            self.fields["audio"].error_messages["required"] = says.audio_refused(refused)
+            raise ValidationError(says.audio_refused(refused), code=refused.code)
+        return self.cleaned_data["audio"]
 
 
 class VoiceprintFieldsForm(AudioDropped, LimitsInCharacters, forms.Form):

@@ -5,7 +5,8 @@ import datetime
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -13,6 +14,44 @@ from django.utils.translation import gettext_lazy as _
 from .groups import choice_label
 
 PERSON_NAME_MAX = 100
+
+
+class PersonQuerySet(models.QuerySet):
+    def with_consent_state(self):
+        """Each person with the end of their consent in force (if any), their latest
+        consent's end and withdrawal, and how many active voiceprints they have (read by
+        consent_state()). Subqueries, not a join: a list's count then reads the people alone."""
+        from .voiceprints import Voiceprint  # voiceprints refer to people
+
+        consents = Consent.objects.filter(person=OuterRef("pk"))
+        in_force = consents.in_force().order_by("-keep_until").values("keep_until")[:1]
+        latest = consents.order_by("-recorded_at", "-id")
+        active = (
+            Voiceprint.objects.active()
+            .filter(person=OuterRef("pk"))
+            .order_by()
+            .values("person")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return self.annotate(
+            consent_until=Subquery(in_force),
+            latest_until=Subquery(latest.values("keep_until")[:1]),
+            latest_withdrawn_at=Subquery(latest.values("withdrawn_at")[:1]),
+            voiceprint_count=Coalesce(Subquery(active), 0),
+        )
+
+
+def consent_state(person):
+    """A person's consent as a list shows it (`person` from with_consent_state()): in
+    force until a date, else how the latest one ended (expired, withdrawn), or none."""
+    if person.consent_until is not None:
+        return {"code": "in_force", "date": person.consent_until}
+    if person.latest_until is None:
+        return {"code": "none", "date": None}
+    if person.latest_withdrawn_at is not None:
+        return {"code": "withdrawn", "date": person.latest_withdrawn_at}
+    return {"code": "expired", "date": person.latest_until}
 
 
 class Person(models.Model):
@@ -41,6 +80,8 @@ class Person(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+
+    objects = PersonQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
@@ -170,3 +211,12 @@ class Consent(models.Model):
     def in_force(self, today=None):
         today = today or timezone.localdate()
         return self.withdrawn_at is None and self.keep_until >= today
+
+    def state(self, today=None):
+        """In force until its keeping date, expired on it, or withdrawn when it was."""
+        today = today or timezone.localdate()
+        if self.withdrawn_at is not None:
+            return {"code": "withdrawn", "date": self.withdrawn_at}
+        if self.keep_until < today:
+            return {"code": "expired", "date": self.keep_until}
+        return {"code": "in_force", "date": self.keep_until}

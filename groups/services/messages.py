@@ -51,6 +51,15 @@ def group_ended(group):
     return Message("error", "group_not_active", text)
 
 
+def voiceprint_ended(voiceprint):
+    """A voiceprint deleted or gone from Coze cannot be changed any more."""
+    text = _("“%(name)s” is %(state)s: it can no longer be changed.") % {
+        "name": voiceprint.name,
+        "state": voiceprint.state_label,
+    }
+    return Message("error", "voiceprint_not_active", text)
+
+
 def already_submitted(earlier):
     """The API's Idempotency-Key (the form's hidden token) was used before, by an attempt
     that made no group: nothing was sent again."""

@@ -4,6 +4,7 @@ here (a withdrawal is its own step, which asks for every voiceprint of the perso
 be deleted). A person's report, handed out, is audited too."""
 
 import datetime
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -161,12 +162,20 @@ def record_consent(
     return consent
 
 
+class Withdrawal(NamedTuple):
+    """What a withdrawal did: the consents it withdrew, the ids of the voiceprints whose
+    deletion on Coze it asked for, and the deletions run queued for them (None: none)."""
+
+    consents: list
+    voiceprints: list
+    job: object | None
+
+
 def withdraw_consent(actor, person, *, method, note=""):
     """Record that `person` withdrew consent (how they asked: a Consent.WithdrawalMethod),
     on every consent of theirs in force, and ask for each of their active voiceprints to be
-    deleted on Coze; one transaction, audited. Then a deletions run is queued. Returns
-    (the consents withdrawn, how many voiceprints are to be deleted); raises
-    NothingToWithdraw (audited) when no consent of theirs is in force."""
+    deleted on Coze; one transaction, audited. Then a deletions run is queued. Returns a
+    Withdrawal; raises NothingToWithdraw (audited) when no consent of theirs is in force."""
     from .recurring import start_deletions  # the job register needs the services first
 
     if method not in Consent.WithdrawalMethod.values:
@@ -186,12 +195,13 @@ def withdraw_consent(actor, person, *, method, note=""):
             theirs = Voiceprint.objects.active().filter(person=person)
             request_deletion(theirs, DeletionReason.WITHDRAWAL, now=now)
             # Those a retention sweep asked for already are deleted all the same.
-            voiceprints = theirs.filter(deletion_requested_at__isnull=False).count()
+            requested = theirs.filter(deletion_requested_at__isnull=False).order_by("pk")
+            voiceprints = list(requested.values_list("pk", flat=True))
             facts = fact(
                 "consent_withdrawn",
                 consents=[c.pk for c in consents],
                 method=method,
-                voiceprints=voiceprints,
+                voiceprints=len(voiceprints),
                 note=bool(note),  # free text about a person: that there is one, not what
             )
             audit.record(
@@ -201,11 +211,12 @@ def withdraw_consent(actor, person, *, method, note=""):
         facts = fact("nothing_to_withdraw", person=person.name)
         audit.refuse(actor, Action.CONSENT_WITHDRAW, facts, target=person)
         raise NothingToWithdraw(person)
+    job = None
     if voiceprints:
         # Committed: the deletions run sees the requests. Should queueing fail, a worker
         # queues one for the waiting deletions by itself (services.recurring).
-        start_deletions(actor, now=now)
-    return consents, voiceprints
+        job = start_deletions(actor, now=now)
+    return Withdrawal(consents, voiceprints, job)
 
 
 def consent_problems(

@@ -7,8 +7,6 @@ import copy
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -21,7 +19,8 @@ from vpadmin.spreadsheets import csv_response
 from .. import audit, person_report, services, wording
 from ..filtersets import PersonFilterSet
 from ..forms import ConsentForm, PersonForm, WithdrawalForm
-from ..models import AuditEntry, Consent, Person, Voiceprint
+from ..models import AuditEntry, Person, Voiceprint
+from ..models.people import consent_state
 from ..services import messages as says
 from ..services.whoami import token_user
 from .common import permission_required, tell
@@ -31,7 +30,7 @@ Action = AuditEntry.Action
 
 @permission_required("groups.view_person")
 def person_list(request):
-    found = PersonFilterSet(request.GET, _with_consent_state(Person.objects.all()))
+    found = PersonFilterSet(request.GET, Person.objects.with_consent_state())
     people, sort = sort_by(
         request,
         found.qs,
@@ -47,53 +46,11 @@ def person_list(request):
     page = page_of(request, people, DeferredJoinPaginator)
     devices = _devices_of([person.pk for person in page])
     rows = [
-        {"person": person, "state": _overall_state(person), "devices": devices.get(person.pk, [])}
+        {"person": person, "state": consent_state(person), "devices": devices.get(person.pk, [])}
         for person in page
     ]
     context = {"page": page, "rows": rows, "q": found.applied.get("q", ""), "sort": sort}
     return render(request, "groups/person_list.html", context)
-
-
-def _with_consent_state(people):
-    """Each person with the end of their consent in force (if any), their latest consent's
-    end and withdrawal, and how many active voiceprints they have."""
-    consents = Consent.objects.filter(person=OuterRef("pk"))
-    in_force = consents.in_force().order_by("-keep_until").values("keep_until")[:1]
-    latest = consents.order_by("-recorded_at", "-id")
-    # Subqueries, not a join: the page's count then reads the people alone.
-    active = (
-        Voiceprint.objects.active()
-        .filter(person=OuterRef("pk"))
-        .order_by()
-        .values("person")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return people.annotate(
-        consent_until=Subquery(in_force),
-        latest_until=Subquery(latest.values("keep_until")[:1]),
-        latest_withdrawn_at=Subquery(latest.values("withdrawn_at")[:1]),
-        voiceprint_count=Coalesce(Subquery(active), 0),
-    )
-
-
-def _overall_state(person):
-    """A person's consent as the list shows it: in force, else how the latest one ended."""
-    if person.consent_until is not None:
-        return {"code": "in_force", "date": person.consent_until}
-    if person.latest_until is None:
-        return {"code": "none", "date": None}
-    if person.latest_withdrawn_at is not None:
-        return {"code": "withdrawn", "date": person.latest_withdrawn_at}
-    return {"code": "expired", "date": person.latest_until}
-
-
-def _state(consent, today):
-    if consent.withdrawn_at is not None:
-        return {"code": "withdrawn", "date": consent.withdrawn_at}
-    if consent.keep_until < today:
-        return {"code": "expired", "date": consent.keep_until}
-    return {"code": "in_force", "date": consent.keep_until}
 
 
 def _devices_of(person_ids):
@@ -117,7 +74,7 @@ def person_detail(request, pk):
     person = get_object_or_404(Person.objects.select_related("created_by"), pk=pk)
     today = timezone.localdate()
     held = person_report.holdings(person)
-    consents = [{"consent": consent, "state": _state(consent, today)} for consent in held.consents]
+    consents = [{"consent": consent, "state": consent.state(today)} for consent in held.consents]
     voiceprints = held.voiceprints
     history = AuditEntry.objects.filter(target_type="person", target_id=str(person.pk))
     still_to_delete = [
@@ -242,7 +199,7 @@ def person_withdraw(request, pk):
 
 def _withdraw(request, person, data):
     try:
-        _consents, count = services.withdraw_consent(
+        withdrawal = services.withdraw_consent(
             request.actor,
             person,
             method=data["withdrawal_method"],
@@ -251,6 +208,7 @@ def _withdraw(request, person, data):
     except services.NothingToWithdraw as refused:
         tell(request, says.about(refused))
         return redirect(person)
+    count = len(withdrawal.voiceprints)
     if count:
         text = ngettext(
             "The consent of “%(name)s” is withdrawn. %(n)s voiceprint is being deleted on "
