@@ -12,11 +12,11 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 from django_filters.constants import EMPTY_VALUES
 
-from .models import AuditEntry, Device, Person, VoiceprintGroup
+from .models import AuditEntry, Device, Person, Voiceprint, VoiceprintGroup
 
 ID_PATTERN = re.compile(r"[0-9]{1,18}")  # what a bigint primary key can be
 NONE = "none"  # `device=none`: groups that serve no device
-ALL = "all"  # `state=all`: deleted groups too
+ALL = "all"  # `state=all`: deleted groups (or voiceprints) too
 
 
 class TextField(forms.CharField):
@@ -164,6 +164,35 @@ class VoiceprintGroupFilterSet(ListFilterSet):
         # Deleted groups are history: listed when a state (or all of them) is asked for.
         if "state" not in self.applied:
             queryset = queryset.exclude(state=VoiceprintGroup.State.DELETED)
+        return super().filter_queryset(queryset)
+
+    def in_state(self, queryset, name, value):
+        return queryset if value == ALL else queryset.filter(state=value)
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(coze_id=value))
+
+
+class VoiceprintFilterSet(ListFilterSet):
+    """Voiceprints as the groups are filtered: by group, device (`none`: groups serving no
+    device), person (`none`: imported, nobody said whose), state and name or Coze id;
+    deleted ones are history, listed when a state (or all) is asked for."""
+
+    group = IdFilter(field_name="group")
+    device = IdOrNoneFilter(field_name="group__device")
+    person = IdOrNoneFilter(field_name="person")
+    state = django_filters.ChoiceFilter(
+        choices=[*Voiceprint.State.choices, (ALL, _("all"))], method="in_state"
+    )
+    q = TextFilter(method="search")
+
+    class Meta:
+        model = Voiceprint
+        fields = []
+
+    def filter_queryset(self, queryset):
+        if "state" not in self.applied:
+            queryset = queryset.exclude(state=Voiceprint.State.DELETED)
         return super().filter_queryset(queryset)
 
     def in_state(self, queryset, name, value):

@@ -209,7 +209,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SECURITY": [{"apiToken": []}],
-    "ENUM_NAME_OVERRIDES": {},
+    # Enums named for what they hold: a group's or voiceprint's state (the same choices),
+    # a job's, a consent's, and what an enrollment warns of.
+    "ENUM_NAME_OVERRIDES": {
+        "CozeItemStateEnum": "groups.models.VoiceprintGroup.State",
+        "JobStateEnum": "groups.models.Job.State",
+        "ConsentStateEnum": ["in_force", "expired", "withdrawn"],
+        "EnrollmentWarningEnum": ["short", "long", "found_after_no_answer"],
+    },
 }
 
 LANGUAGE_CODE = "en"

@@ -1,7 +1,8 @@
-"""Every API error as one JSON shape: `{"code", "message", "coze"?, "fields"?}`. A stable
-code (the services' own, from groups.services.messages, or DRF's), a message in the
+"""Every API error as one JSON shape: `{"code", "message", "coze"?, "fields"?, "codes"?}`. A
+stable code (the services' own, from groups.services.messages, or DRF's), a message in the
 requested language, Coze's code, msg, logid and HTTP status when Coze answered, and each
-field's problems when the input was invalid. Never a stack trace."""
+field's problems when the input was invalid: in words (`fields`) and as the forms' stable
+codes (`codes`: e.g. an enrollment's audio `too_short`). Never a stack trace."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
@@ -75,7 +76,9 @@ def body(exc):
     if isinstance(exc, exceptions.ValidationError):
         fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         message = _("The request is not valid: see each field's problems.")
-        return {"code": code, "message": message, "fields": fields}
+        codes = exc.get_codes()
+        codes = codes if isinstance(codes, dict) else {"non_field_errors": codes}
+        return {"code": code, "message": message, "fields": fields, "codes": codes}
     if code is None:
         detail_code = getattr(exc.detail, "code", None)
         code = detail_code if isinstance(detail_code, str) else exc.default_code

@@ -3,12 +3,35 @@ so the API accepts exactly what the pages accept, with the same messages; output
 register's rows, with texts (an audit row's explanation, a job's summary) in the reader's
 language."""
 
+import copy
+
 from django.core.validators import MaxLengthValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
-from ..forms import DeviceForm, GroupEditForm, GroupFieldsForm
-from ..models import DESC_MAX, NAME_MAX, AuditEntry, Device, Job, VoiceprintGroup
+from ..forms import (
+    ConsentForm,
+    DeviceForm,
+    GroupEditForm,
+    GroupFieldsForm,
+    PersonForm,
+    WithdrawalForm,
+)
+from ..models import (
+    DESC_MAX,
+    NAME_MAX,
+    PERSON_NAME_MAX,
+    VOICEPRINT_NAME_MAX,
+    AuditEntry,
+    Consent,
+    Device,
+    Job,
+    Person,
+    Voiceprint,
+    VoiceprintGroup,
+)
+from ..models.people import consent_state
 
 
 class FormChecked(serializers.Serializer):
@@ -29,13 +52,16 @@ class FormChecked(serializers.Serializer):
         data = {**self.current(), **attrs}
         self.form = self.form_class(data=data, **self.form_kwargs())
         if not self.form.is_valid():
-            raise serializers.ValidationError(
-                {
-                    field: [error["message"] for error in errors]
-                    for field, errors in self.form.errors.get_json_data().items()
-                }
-            )
+            raise serializers.ValidationError(form_errors(self.form))
         return {name: self.form.cleaned_data[name] for name in self.form.fields}
+
+
+def form_errors(form):
+    """A checked form's errors as DRF's: each field's messages, with the form's stable codes."""
+    return {
+        field: [ErrorDetail(error["message"], code=error["code"] or "invalid") for error in errors]
+        for field, errors in form.errors.get_json_data().items()
+    }
 
 
 class FormText(serializers.CharField):
@@ -141,6 +167,277 @@ class GroupUpdateSerializer(FormChecked):
         return {"name": group.name, "desc": group.desc, "device": group.device_id}
 
 
+class AudioQualitySerializer(serializers.Serializer):
+    source_format = serializers.CharField(required=False, help_text="e.g. `wav/pcm_s16le`.")
+    source_rate = serializers.IntegerField(required=False)
+    source_channels = serializers.IntegerField(required=False)
+    peak_dbfs = serializers.FloatField(required=False)
+    rms_dbfs = serializers.FloatField(required=False)
+    clipped_share = serializers.FloatField(required=False)
+
+
+class AudioFiguresSerializer(serializers.Serializer):
+    """What the register keeps of the latest audio: figures, never the audio itself."""
+
+    sha256 = serializers.CharField(source="audio_sha256", help_text="Of the upload as sent.")
+    duration = serializers.FloatField(allow_null=True, help_text="Seconds sent to Coze.")
+    speech_seconds = serializers.FloatField(allow_null=True)
+    sample_rate = serializers.IntegerField(allow_null=True, help_text="As sent to Coze.")
+    quality = AudioQualitySerializer(help_text="Empty for a voiceprint made elsewhere.")
+
+
+class VoiceprintSerializer(serializers.ModelSerializer):
+    device = serializers.IntegerField(source="group.device_id", allow_null=True, read_only=True)
+    enrolled_by = serializers.CharField(source="enrolled_by_name", read_only=True)
+    audio = AudioFiguresSerializer(source="*", read_only=True)
+    changeable = serializers.SerializerMethodField(
+        help_text="Whether vpadmin's Coze token may change or delete it on Coze: false when "
+        "another Coze user made it (coze_creator_name), whom only Coze lets do so."
+    )
+    deletion_state = serializers.ChoiceField(
+        choices=["", "done", "waiting", "needs_maker", "needs_person"],
+        read_only=True,
+        help_text="Where a deletion the law asks for (deletion_reason) stands; empty: none.",
+    )
+
+    class Meta:
+        model = Voiceprint
+        fields = [
+            "id",
+            "coze_id",
+            "name",
+            "desc",
+            "group",
+            "device",
+            "person",
+            "consent",
+            "keep_until",
+            "state",
+            "created_at",
+            "enrolled_at",
+            "enrolled_by",
+            "logid",
+            "audio",
+            "coze_creator_id",
+            "coze_creator_name",
+            "changeable",
+            "ended_at",
+            "deletion_requested_at",
+            "deletion_reason",
+            "deletion_state",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "logid": {"help_text": "Coze's logid of the latest enrollment (or deletion)."},
+            "enrolled_at": {"help_text": "When its current audio was enrolled."},
+        }
+
+    def get_changeable(self, voiceprint) -> bool:
+        return maker_elsewhere(voiceprint, self.context.get("coze_user_id", "")) is None
+
+
+def maker_elsewhere(voiceprint, coze_user_id):
+    """Who made `voiceprint` on Coze when vpadmin's token (whose user is `coze_user_id`, ""
+    when not known yet) did not: only they may change or delete it. None when the token
+    may, or cannot be told not to (Coze then decides)."""
+    creator = voiceprint.coze_creator_id
+    if not creator or not coze_user_id or creator == coze_user_id:
+        return None
+    return voiceprint.coze_creator_name or creator
+
+
+class AudioWarningSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=["short", "long", "found_after_no_answer"])
+    message = serializers.CharField(help_text="In the requested language.")
+
+
+class VoiceprintEnrolledSerializer(VoiceprintSerializer):
+    warnings = AudioWarningSerializer(
+        many=True,
+        read_only=True,
+        help_text="What the page shows beside the success: little speech (`short`), a long "
+        "recording (`long`), or found on Coze after its answer was lost.",
+    )
+
+    class Meta(VoiceprintSerializer.Meta):
+        fields = [*VoiceprintSerializer.Meta.fields, "warnings"]
+        read_only_fields = fields
+
+
+class VoiceprintFields(serializers.Serializer):
+    name = text(VOICEPRINT_NAME_MAX, required=False)
+    desc = text(DESC_MAX, required=False)
+
+
+class EnrollSerializer(VoiceprintFields):
+    """An enrollment, as the page's form posts it (multipart/form-data; checked by that form)."""
+
+    person = serializers.IntegerField(help_text="The person's id; a consent of theirs in force.")
+    name = text(
+        VOICEPRINT_NAME_MAX, required=False, help_text="Empty or left out: the person's name."
+    )
+    audio = serializers.FileField(
+        help_text="10 to 30 s of the person's speech: WAV, FLAC, MP3, M4A/AAC, OGG/Opus or "
+        "WebM; converted for Coze in memory and never stored."
+    )
+
+
+class VoiceprintUpdateSerializer(VoiceprintFields):
+    """A rename (name, desc on Coze) and, for one imported without a person, whose it is;
+    left out, a field stays as it is."""
+
+    person = serializers.IntegerField(
+        required=False, help_text="Only while nobody is named: whose voice it is."
+    )
+
+
+class VoiceprintReenrollSerializer(VoiceprintUpdateSerializer):
+    """The same as multipart/form-data, with new audio that replaces the voiceprint on Coze."""
+
+    audio = serializers.FileField(required=False, help_text="As for an enrollment.")
+
+
+class ConsentSerializer(serializers.ModelSerializer):
+    recorded_by = serializers.CharField(source="recorded_by_name", read_only=True)
+    withdrawn_by = serializers.CharField(source="withdrawn_by_name", read_only=True)
+    state = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Consent
+        fields = [
+            "id",
+            "state",
+            "given_by",
+            "guardian_name",
+            "guardian_relation",
+            "method",
+            "purpose",
+            "given_on",
+            "keep_until",
+            "recorded_at",
+            "recorded_by",
+            "withdrawn_at",
+            "withdrawn_by",
+            "withdrawal_method",
+            "withdrawal_note",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=["in_force", "expired", "withdrawn"]))
+    def get_state(self, consent):
+        return consent.state()["code"]
+
+
+class ConsentCreateSerializer(FormChecked):
+    """A consent as it was given (the page's form and rules: a guardian named, no day in the
+    future, kept at most VOICEPRINT_RETENTION_DAYS)."""
+
+    form_class = ConsentForm
+    given_by = serializers.ChoiceField(choices=Consent.GivenBy.choices)
+    guardian_name = text(PERSON_NAME_MAX, required=False, help_text="When a guardian gave it.")
+    guardian_relation = text(50, required=False, help_text="e.g. mother, legal guardian.")
+    method = serializers.ChoiceField(choices=Consent.Method.choices)
+    purpose = text(2000, allow_blank=False, help_text="What they agreed to, as they read it.")
+    given_on = serializers.DateField()
+    keep_until = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="Left out: VOICEPRINT_RETENTION_DAYS after given_on; earlier if they asked.",
+    )
+
+
+class WithdrawalSerializer(FormChecked):
+    """How the person asked to withdraw their consent, and a note if the team needs one."""
+
+    form_class = WithdrawalForm
+    withdrawal_method = serializers.ChoiceField(choices=Consent.WithdrawalMethod.choices)
+    withdrawal_note = text(2000, required=False)
+
+
+class PersonSerializer(serializers.ModelSerializer):
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    consent_state = serializers.SerializerMethodField(
+        help_text="A consent in force, else how the latest one ended, or none recorded."
+    )
+    consent_until = serializers.SerializerMethodField(
+        help_text="Until when the consent in force (else the latest) keeps voiceprints."
+    )
+    voiceprint_count = serializers.IntegerField(read_only=True, help_text="Active ones.")
+
+    class Meta:
+        model = Person
+        fields = [
+            "id",
+            "name",
+            "reference",
+            "notes",
+            "created_at",
+            "created_by",
+            "consent_state",
+            "consent_until",
+            "voiceprint_count",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.ChoiceField(choices=["in_force", "expired", "withdrawn", "none"])
+    )
+    def get_consent_state(self, person):
+        return consent_state(person)["code"]
+
+    @extend_schema_field(serializers.DateField(allow_null=True))
+    def get_consent_until(self, person):
+        return person.consent_until or person.latest_until
+
+
+class PersonVoiceprintSerializer(VoiceprintSerializer):
+    class Meta(VoiceprintSerializer.Meta):
+        fields = [
+            "id",
+            "coze_id",
+            "name",
+            "group",
+            "device",
+            "state",
+            "keep_until",
+            "created_at",
+            "deletion_reason",
+            "deletion_state",
+        ]
+        read_only_fields = fields
+
+
+class PersonDetailSerializer(PersonSerializer):
+    consents = ConsentSerializer(many=True, read_only=True, help_text="Newest first.")
+    voiceprints = PersonVoiceprintSerializer(many=True, read_only=True, help_text="Newest first.")
+
+    class Meta(PersonSerializer.Meta):
+        fields = [*PersonSerializer.Meta.fields, "consents", "voiceprints"]
+        read_only_fields = fields
+
+
+class PersonWriteSerializer(FormChecked):
+    """A person as the page records them: name (a pseudonym is fine), the team's reference
+    (no two people share one), notes."""
+
+    form_class = PersonForm
+    name = text(PERSON_NAME_MAX, allow_blank=False)
+    reference = text(100, required=False)
+    notes = text(2000, required=False)
+
+    def form_kwargs(self):
+        # The form checks a copy: what was sent must not reach the person before the
+        # service compares it with what is stored.
+        return {"instance": copy.copy(self.instance)} if self.instance is not None else {}
+
+    def current(self):
+        if self.instance is None or not self.partial:
+            return {}
+        return {name: getattr(self.instance, name) for name in ("name", "reference", "notes")}
+
+
 class AuditEntrySerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor_label", read_only=True)
     action_label = serializers.CharField(read_only=True)
@@ -227,6 +524,21 @@ class JobDetailSerializer(JobSerializer):
         return job.rows
 
 
+class WithdrawnSerializer(serializers.Serializer):
+    """What a withdrawal did."""
+
+    person = PersonDetailSerializer(help_text="The person now, consents withdrawn.")
+    consents = serializers.ListField(
+        child=serializers.IntegerField(), help_text="The ids of the consents withdrawn."
+    )
+    voiceprints = PersonVoiceprintSerializer(
+        many=True, help_text="Those whose deletion on Coze was asked for (the job does it)."
+    )
+    job = JobSerializer(
+        allow_null=True, help_text="The deletions run that deletes them (null: none to delete)."
+    )
+
+
 class QuotaSerializer(serializers.Serializer):
     used = serializers.IntegerField(help_text="Groups held plus creations without an outcome.")
     held = serializers.IntegerField(help_text="Active groups in the register.")
@@ -259,4 +571,11 @@ class ErrorSerializer(serializers.Serializer):
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="Each invalid field's problems (code `invalid`).",
+    )
+    codes = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="The same problems as stable codes (code `invalid`), e.g. `required`, "
+        "`unique`, `invalid_choice`, `max_length`; an enrollment's audio: `not_audio`, "
+        "`too_large_upload`, `too_long`, `silent`, `clipped`, `too_short`, `too_large`.",
     )

@@ -30,19 +30,23 @@ from .errors import ServiceRefused, refused
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 
 
-def errors(*statuses):
-    """The error answers an operation documents (all in the one shape of groups.api.errors)."""
+def errors(*statuses, conflict=None):
+    """The error answers an operation documents (all in the one shape of groups.api.errors);
+    `conflict`, the codes of its own 409s."""
     described = {
-        400: "Invalid input (code `invalid`, with `fields`).",
+        400: "Invalid input (code `invalid`, with `fields` and `codes`).",
         401: "No token, or an unknown, expired or revoked one (code `not_authenticated`).",
         403: "The role does not allow it, or the token is read-only.",
         404: "No such object (code `not_found`).",
         409: "A rule of the register refused it (e.g. `quota_full`, `name_taken`).",
+        415: "The body is not of the type the operation takes (`unsupported_media_type`).",
         429: "Too many requests (code `throttled`); Retry-After says when to try again.",
         502: "Coze refused (`coze_refused`, with `coze`: code, msg, logid, http_status).",
         503: "Coze's rate or daily limit (`coze_rate_limited`, `coze_usage_limited`).",
         504: "Coze did not answer (`coze_no_answer`): the change may or may not be made.",
     }
+    if conflict:
+        described[409] = f"A rule of the register refused it: {conflict}."
     return {
         code: OpenApiResponse(s.ErrorSerializer, description=described[code]) for code in statuses
     }
@@ -87,10 +91,12 @@ class ApiMixin:
         raise ValidationError(serializer.errors)
 
 
-def reads(serializer):
+def reads(serializer, detail=None):
+    """A list's and one object's answers (`detail`: when one object says more than a row).
+    On the class, they override what its own methods declare."""
     return extend_schema_view(
         list=extend_schema(responses={200: serializer(many=True), **errors(*READ_ERRORS, 400)}),
-        retrieve=extend_schema(responses={200: serializer, **errors(*READ_ERRORS, 404)}),
+        retrieve=extend_schema(responses={200: detail or serializer, **errors(*READ_ERRORS, 404)}),
     )
 
 
@@ -279,7 +285,7 @@ class AuditEntryViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema(tags=["jobs"])
-@reads(s.JobSerializer)
+@reads(s.JobSerializer, s.JobDetailSerializer)
 class JobViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
     """Background jobs (syncs, deletions retried, retention sweeps): state and progress; one
     job's per-row results."""
@@ -292,10 +298,6 @@ class JobViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_serializer_class(self):
         return s.JobDetailSerializer if self.action == "retrieve" else s.JobSerializer
-
-    @extend_schema(responses={200: s.JobDetailSerializer, **errors(*READ_ERRORS, 404)})
-    def retrieve(self, request, *args, **kwargs):
-        return super().retrieve(request, *args, **kwargs)
 
 
 @extend_schema(tags=["quota"], responses={200: s.QuotaSerializer, **errors(*READ_ERRORS)})

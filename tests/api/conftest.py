@@ -5,6 +5,7 @@ import json
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
 from groups.services import tokens
 
@@ -48,6 +49,15 @@ class Api:
 
     def delete(self, path, **headers):
         return self.call("DELETE", path, **headers)
+
+    def upload(self, method, path, fields, **headers):
+        """A multipart/form-data request, as a script uploads a file (`fields` may hold
+        django.core.files.uploadedfile.SimpleUploadedFile)."""
+        extra = {f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()}
+        if method == "POST":  # the test client encodes a POST's fields itself
+            return self.client.post(path, fields, **extra)
+        body = encode_multipart(BOUNDARY, fields)
+        return self.client.generic(method, path, body, content_type=MULTIPART_CONTENT, **extra)
 
 
 def api_for(user, read_only=False, **headers):

@@ -1,12 +1,14 @@
 """The API's lists: the pages' filters, limit/offset paging, and the same number of SQL
 queries for 1 row as for many. Every list the API routes is counted here."""
 
+import datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from groups.api.urls import router
-from groups.models import AuditEntry, Device, Job, VoiceprintGroup
+from groups.models import AuditEntry, Consent, Device, Job, Person, Voiceprint, VoiceprintGroup
 
 from .. import factories
 from .conftest import api_for
@@ -24,6 +26,12 @@ LISTS = [
     "/api/audit/?limit=10&offset=1",
     "/api/jobs/",
     "/api/quota/",
+    "/api/voiceprints/",
+    "/api/voiceprints/?device={device}&state=all",
+    "/api/voiceprints/?group={group}&person=none",
+    "/api/voiceprints/?q=voice",
+    "/api/people/",
+    "/api/people/?q=person",
 ]
 
 
@@ -54,6 +62,19 @@ def add_rows(n, creator):
         for outcome in ("success", "failure")
     )
     Job.objects.bulk_create(Job(kind="sync", state="succeeded", username="ada") for _ in range(n))
+    people = Person.objects.bulk_create(
+        Person(name=f"person {i}", created_by=creator) for i in range(n)
+    )
+    today = datetime.date.today()
+    Consent.objects.bulk_create(
+        Consent(person=p, given_by="person", method="in_person", given_on=today, keep_until=today)
+        for p in people
+    )
+    group = VoiceprintGroup.objects.filter(device=devices[0]).first()
+    Voiceprint.objects.bulk_create(
+        Voiceprint(coze_id=f"v{group.coze_id}-{i}", group=group, name=f"voice {i}", person=person)
+        for i, person in enumerate([None, *people])
+    )
     return devices[0]
 
 
@@ -69,11 +90,17 @@ def test_list_queries_do_not_grow_with_rows(administrator, path):
     api = api_for(administrator)
     device = add_rows(1, administrator)
     api.get("/api/quota/")  # the token's first use is written once
-    url = path.format(device=device.pk)
+    group = device.voiceprint_groups.get()
+    url = path.format(device=device.pk, group=group.pk)
     few = count(api, url)
     add_rows(40, administrator)
     VoiceprintGroup.objects.bulk_create(
         VoiceprintGroup(coze_id=f"9{i}", name=f"group x{i}", device=device) for i in range(20)
+    )
+    someone = Person.objects.last()
+    Voiceprint.objects.bulk_create(
+        Voiceprint(coze_id=f"x{i}", group=group, name=f"voice x{i}", person=person)
+        for i, person in enumerate([None, someone] * 10)
     )
     assert count(api, url) == few
 
@@ -117,3 +144,21 @@ def test_an_audit_row_reads_in_the_readers_language(viewer):
     english = api.get("/api/audit/").json()["results"][0]["explanation"]
     chinese = api.get("/api/audit/", accept_language="zh-Hans").json()["results"][0]
     assert "full" in english and chinese["explanation"] != english
+
+
+def test_a_person_reads_in_the_same_queries_whatever_they_hold(viewer, device):
+    api = api_for(viewer)
+    api.get("/api/quota/")  # the token's first use is written once
+    mum = factories.enrollee("Mum")
+    group = factories.group(device)
+
+    def hold(n):
+        for _ in range(n):
+            factories.consent_for(mum)
+            factories.voiceprint(group, person=mum)
+
+    hold(1)
+    few = count(api, f"/api/people/{mum.pk}/")
+    hold(10)
+    assert count(api, f"/api/people/{mum.pk}/") == few
+    assert len(api.get(f"/api/people/{mum.pk}/").json()["voiceprints"]) == 11

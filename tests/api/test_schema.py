@@ -54,3 +54,24 @@ def test_the_docs_page_loads_only_vpadmins_files_under_a_strict_csp(viewer_clien
 
 def test_the_docs_page_needs_a_sign_in(client, db):
     assert client.get("/api/docs/").status_code == 302
+
+
+def test_the_schema_describes_enrollment_as_a_multipart_upload_with_its_errors():
+    schema = yaml.safe_load(COMMITTED.read_text())
+    enroll = schema["paths"]["/api/groups/{id}/voiceprints/"]["post"]
+    assert "Idempotency-Key" in [p["name"] for p in enroll["parameters"]]
+    [media] = enroll["requestBody"]["content"]
+    assert media == "multipart/form-data"
+    body = schema["components"]["schemas"]["EnrollRequest"]
+    assert body["properties"]["audio"]["format"] == "binary"
+    assert set(body["required"]) == {"person", "audio"}
+    assert {"201", "200", "400", "403", "404", "409", "415", "502", "503", "504"} <= set(
+        enroll["responses"]
+    )
+    error = schema["components"]["schemas"]["Error"]["properties"]
+    assert {"code", "message", "coze", "fields", "codes"} <= set(error)
+    paths = set(schema["paths"])
+    assert {"/api/voiceprints/{id}/", "/api/people/{id}/withdraw/"} <= paths
+    assert "/api/people/{id}/consents/" in paths
+    person = schema["paths"]["/api/people/{id}/"]["get"]["responses"]["200"]
+    assert person["content"]["application/json"]["schema"]["$ref"].endswith("/PersonDetail")
