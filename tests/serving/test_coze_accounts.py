@@ -4,6 +4,7 @@ import importlib
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.views.debug import SafeExceptionReporterFilter
 
 from vpadmin.coze_accounts import read_coze_accounts
 
@@ -123,4 +124,13 @@ def test_the_settings_read_coze_accounts_from_the_environment(monkeypatch):
     finally:
         monkeypatch.setenv("COZE_ACCOUNTS", "")
         importlib.reload(vpadmin.settings)
+
+
+def test_the_debug_page_hides_every_accounts_token(coze_accounts):
+    coze_accounts(cn2=2)
+
+    shown = SafeExceptionReporterFilter().get_safe_settings()["COZE_ACCOUNTS"]
+
+    assert "pat_test" not in repr(shown)
+    assert shown["cn2"]["quota"] == 2 and shown["cn2"]["base"].startswith("http://127.0.0.1:")
 
