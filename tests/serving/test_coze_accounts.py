@@ -4,6 +4,8 @@ import importlib
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.views.debug import SafeExceptionReporterFilter
 
 from vpadmin.coze_accounts import read_coze_accounts
@@ -134,3 +136,15 @@ def test_the_debug_page_hides_every_accounts_token(coze_accounts):
     assert "pat_test" not in repr(shown)
     assert shown["cn2"]["quota"] == 2 and shown["cn2"]["base"].startswith("http://127.0.0.1:")
 
+
+def test_make_run_refuses_an_account_the_simulator_would_not_serve(settings):
+    """Without a token, one simulator serves every account at COZE_API_BASE."""
+    settings.COZE_SIMULATED = True
+    settings.COZE_API_BASE = "http://127.0.0.1:8765"
+    settings.COZE_ACCOUNTS = {
+        "default": {"token": "pat_vpadmin_simulator", "base": settings.COZE_API_BASE, "quota": 3},
+        "intl": {"token": "pat_vpadmin_simulator_intl", "base": "https://api.coze.com", "quota": 2},
+    }
+
+    with pytest.raises(CommandError, match="COZE_INTL_API_BASE"):
+        call_command("rundev", "127.0.0.1:0")
