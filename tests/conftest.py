@@ -7,6 +7,7 @@ from django.db.backends.base.operations import BaseDatabaseOperations
 
 from groups.coze.simulator import CozeSimulator
 from groups.immutability import removal_allowed
+from vpadmin.coze_accounts import read_coze_accounts
 
 from . import factories
 
@@ -54,8 +55,37 @@ def coze_sim(_coze_sim_server, settings):
     settings.COZE_API_BASE = sim.url
     settings.COZE_API_TOKEN = TEST_TOKEN
     settings.COZE_SIMULATED = False
+    settings.COZE_ACCOUNTS = {  # as the settings read them: the default account alone
+        "default": {"token": TEST_TOKEN, "base": sim.url, "quota": settings.COZE_GROUP_QUOTA}
+    }
     yield sim
     sim.reset()
+
+
+@pytest.fixture
+def coze_accounts(coze_sim, settings):
+    """Several Coze accounts on the simulator, configured as vpadmin reads them: call it
+    with each account's group quota, e.g. coze_accounts(default=3, cn2=2); it builds the
+    environment COZE_ACCOUNTS=cn2 with COZE_CN2_API_TOKEN ("pat_test_cn2") and
+    COZE_CN2_GROUP_QUOTA, reads it as the settings do into settings.COZE_ACCOUNTS (and
+    COZE_GROUP_QUOTA), has the simulator serve those accounts, and returns {name: the
+    simulator's account} (each with its token, url, groups, requests, add_fault ...)."""
+
+    def serve(default=1000, **quotas):
+        environ = {"COZE_ACCOUNTS": ",".join(quotas)}
+        for name, quota in quotas.items():
+            environ[f"COZE_{name.upper()}_API_TOKEN"] = f"{TEST_TOKEN}_{name}"
+            environ[f"COZE_{name.upper()}_GROUP_QUOTA"] = str(quota)
+        accounts = read_coze_accounts(
+            environ, token=TEST_TOKEN, base=coze_sim.url, quota=default, simulated=False
+        )
+        settings.COZE_ACCOUNTS, settings.COZE_GROUP_QUOTA = accounts, default
+        coze_sim.serve_accounts(accounts)
+        coze_sim.quota = default  # reset() returns it to the simulator's first value
+        return dict(coze_sim.accounts)
+
+    yield serve
+    coze_sim.serve_accounts({})
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import tempfile
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
 os.environ["COZE_API_TOKEN"] = "pat_test"
 os.environ["COZE_API_BASE"] = "http://127.0.0.1:9"  # replaced per test by the simulator's address
+os.environ["COZE_ACCOUNTS"] = ""  # one account; tests that need more use coze_accounts
 
 from vpadmin.settings import *  # noqa: E402,F403
 

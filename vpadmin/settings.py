@@ -4,11 +4,14 @@ Every key is listed in `.env.example`. DEBUG is off unless set; SECRET_KEY is th
 """
 
 import ipaddress
+import os
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from vpadmin.coze_accounts import DEV_TOKEN, read_coze_accounts
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -26,7 +29,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 
 # Coze. Without a token, vpadmin talks to the bundled simulator with its fixed
 # development token (see `python manage.py runcozesim`).
-COZE_DEV_TOKEN = "pat_vpadmin_simulator"
+COZE_DEV_TOKEN = DEV_TOKEN
 COZE_SIMULATOR_DEFAULT_BASE = "http://127.0.0.1:8765"
 _coze_token = env.str("COZE_API_TOKEN", default="")
 COZE_SIMULATED = not _coze_token
@@ -42,6 +45,17 @@ COZE_LIST_RETRIES = env.int("COZE_LIST_RETRIES", default=3)
 COZE_LIST_BACKOFF = env.float("COZE_LIST_BACKOFF", default=1.0)
 if COZE_GROUP_QUOTA < 1 or COZE_TIMEOUT <= 0:
     raise ImproperlyConfigured("COZE_GROUP_QUOTA and COZE_TIMEOUT must be positive.")
+# Several Coze accounts (step 12): name -> {"token", "base", "quota"}, the default account
+# above first (named "default"), then each COZE_ACCOUNTS name (e.g. "cn2,intl") with its
+# COZE_<NAME>_API_TOKEN, COZE_<NAME>_API_BASE and COZE_<NAME>_GROUP_QUOTA; checked there.
+# Only the bundled simulator (runcozesim, rundev) serves them so far. Tokens: never shown.
+COZE_ACCOUNTS = read_coze_accounts(
+    os.environ,  # read_env above put .env's keys there too
+    token=COZE_API_TOKEN,
+    base=COZE_API_BASE,
+    quota=COZE_GROUP_QUOTA,
+    simulated=COZE_SIMULATED,
+)
 # How long a voiceprint is kept from its consent, unless the person asked for less (3
 # years: the longest BIPA allows).
 VOICEPRINT_RETENTION_DAYS = env.int("VOICEPRINT_RETENTION_DAYS", default=1095)

@@ -201,3 +201,29 @@ def test_an_unknown_route_is_a_plain_404(coze_sim):
         client.users.me()
 
     assert (caught.value.code, caught.value.msg) == (404, "404 page not found")
+
+
+def test_a_second_accounts_token_works_unchanged(coze_accounts):
+    """Each account is the same simulator by another token: cozepy sees its own account."""
+    accounts = coze_accounts(default=3, cn2=2)
+    cn2 = Coze(auth=TokenAuth(token=accounts["cn2"].token), base_url=accounts["cn2"].url)
+    made = [cn2.audio.voiceprint_groups.create(name=f"shop {n}") for n in (1, 2)]
+    mine = sdk(accounts["default"]).create(name="home")
+
+    me = cn2.users.me()
+    groups = list(cn2.audio.voiceprint_groups.list())
+    with pytest.raises(CozeAPIError) as caught:
+        cn2.audio.voiceprint_groups.create(name="shop 3")
+
+    assert (
+        me.user_id
+        == accounts["cn2"].user["user_id"]
+        != coze(accounts["default"]).users.me().user_id
+    )
+    assert {group.id for group in groups} == {group.id for group in made}
+    assert {group.user_info.id for group in groups} == {me.user_id}
+    assert caught.value.code == 4118 and LOGID.match(caught.value.logid)
+    assert [group.id for group in sdk(accounts["default"]).list()] == [mine.id]
+    with pytest.raises(CozeAPIError) as caught:
+        cn2.audio.voiceprint_groups.delete(group_id=mine.id)
+    assert caught.value.code == 4200

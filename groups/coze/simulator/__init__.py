@@ -1,6 +1,7 @@
 """A stand-in for Coze on a real socket (the standard library, and numpy to compare
 voices), with faults and controls."""
 
+from .accounts import DEFAULT, SimulatedAccount
 from .api import (
     CODE_AUTH,
     CODE_INTERNAL,
@@ -29,8 +30,10 @@ __all__ = [
     "CODE_RATE_LIMITED",
     "CODE_RPM_LIMIT",
     "CODE_USAGE_LIMIT",
+    "DEFAULT",
     "FAULT_DEFAULTS",
     "OWNER",
     "CozeSimulator",
+    "SimulatedAccount",
     "new_logid",
 ]

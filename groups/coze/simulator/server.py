@@ -12,8 +12,9 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from . import api, features
+from .accounts import DEFAULT, SimulatedAccount, build_accounts, checked_accounts
 from .control import control
-from .faults import Faults, fault_answer
+from .faults import fault_answer
 from .state import Account
 
 log = logging.getLogger("vpadmin.cozesim")
@@ -23,6 +24,13 @@ class CozeSimulator:
     """Coze's voiceprint-group calls (create, list, update, delete), the same for the
     voiceprints in a group, speaker identification in a group, and GET /v1/users/me for
     one team and one accepted token, which belongs to a fixed user (`user`).
+
+    It can serve more accounts beside that default one (`accounts`, or serve_accounts()):
+    one token each, and each its own groups, voiceprints, quota, Coze user, range of ids
+    and faults, so an id made in one account is not found from another. The simulator's
+    own methods and attributes below are the default account's (but reset() and
+    clear_faults() act on every account); `account(name)` gives any account's, with the
+    same names (see accounts.SimulatedAccount). Any other token gets Coze's 4100.
 
     Identification really compares voices: each voiceprint enrolled or re-enrolled here
     keeps a few dozen numbers describing the voice in its audio (never the audio; see
@@ -37,7 +45,9 @@ class CozeSimulator:
     `/_sim/` (no token, never recorded) drives it from another process: GET /_sim/state,
     POST /_sim/faults, DELETE /_sim/faults, POST /_sim/reset, POST /_sim/quota {"quota": N},
     POST /_sim/seed {"count": N, "creator_id": "<a colleague's user id>"}, POST
-    /_sim/seed_voiceprints {"group_id": "<id>", "count": N, "creator_id": …}. Every fault takes
+    /_sim/seed_voiceprints {"group_id": "<id>", "count": N, "creator_id": …}; each body may
+    name an "account" (default: the default account; "*" for faults, quota and reset: every
+    one), and a DELETE /_sim/faults or a reset naming none acts on all. Every fault takes
     `method`, `path` (exact), `times` and `after` (requests let through before it applies),
     e.g. {"kind": "http", "method": "GET", "after": 2} fails the third GET, and {"kind":
     "http", "path": "/v1/audio/voiceprint_groups/<id>/features"} one group's voiceprints.
@@ -52,38 +62,64 @@ class CozeSimulator:
     `voice`, the voice it heard in it: a list of floats, or None).
     """
 
-    def __init__(self, token: str, quota: int = 1000, state_file: str | Path | None = None):
-        self._token = token
-        self._account = Account(quota, state_file)
-        self._faults = Faults()
+    def __init__(
+        self,
+        token: str,
+        quota: int = 1000,
+        state_file: str | Path | None = None,
+        *,
+        accounts: dict | None = None,
+    ):
         self._lock = threading.RLock()
+        self.default = SimulatedAccount(self, DEFAULT, token, Account(quota, state_file))
+        self.accounts: dict[str, SimulatedAccount] = {DEFAULT: self.default}
         self._server = self._thread = None
         self._open_sockets = set()
         self._connections = 0
-        self._generation = 0  # bumped by reset()
         self.url = ""
         self.requests: list[dict] = []
+        self.serve_accounts(accounts or {})
+
+    def serve_accounts(self, accounts: dict) -> None:
+        """Serve these accounts beside the default one, in place of any served before
+        (emptied): {name: {"token", "quota", and optionally "state_file"}}, as vpadmin's
+        settings.COZE_ACCOUNTS lists them (its "default" and "base" are left aside).
+        Names are lowercase [a-z0-9_]; tokens each their own. ValueError otherwise."""
+        others = {name: account for name, account in accounts.items() if name != DEFAULT}
+        served = build_accounts(self, checked_accounts(others, self.default.token))
+        with self._lock:
+            for account in self.accounts.values():
+                if account is not self.default:
+                    account.generation += 1  # a request of theirs sleeping in a delay: dropped
+            self.accounts = {DEFAULT: self.default, **served}
+
+    def account(self, name: str) -> SimulatedAccount:
+        """The account served by that name ("default": the simulator's own)."""
+        try:
+            return self.accounts[name]
+        except KeyError:
+            raise ValueError(f"no account {name!r} is served") from None
 
     @property
     def groups(self) -> dict[str, dict]:
-        return self._account.groups
+        return self.default.groups
 
     @property
     def voiceprints(self) -> dict[str, dict]:
-        return self._account.features
+        return self.default.voiceprints
 
     @property
     def user(self) -> dict:
         """The user the token belongs to, as GET /v1/users/me answers (a copy)."""
-        return dict(self._account.user)
+        return self.default.user
 
     @property
     def quota(self) -> int:
-        return self._account.quota
+        return self.default.quota
 
     @quota.setter
     def quota(self, value: int):
-        self._account.quota = value
+        self.default.quota = value
 
     # Serving
 
@@ -126,18 +162,18 @@ class CozeSimulator:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
-    # State and faults
+    # State and faults (the default account's, unless said otherwise)
 
     def reset(self) -> None:
-        """Forget all groups, requests and faults; the quota returns to its first value.
+        """Forget every account's groups and faults, and all requests; quotas return to
+        their first values. The accounts served stay served.
 
         A request still sleeping in a delay fault is then dropped, not applied.
         """
         with self._lock:
-            self._account.reset()
+            for account in self.accounts.values():
+                account.reset()
             self.requests.clear()
-            self._faults.clear()
-            self._generation += 1
 
     def add_fault(
         self,
@@ -153,14 +189,16 @@ class CozeSimulator:
         `method` on `path` (None: any), after letting `after` of them through untouched.
 
         Faults are a queue: a request is taken by the first fault that matches its method
-        and path, whether that fault applies or is still letting requests through.
+        and path, whether that fault applies or is still letting requests through. Each
+        account has its own queue: this is the default account's.
         """
-        with self._lock:
-            self._faults.add(kind, method=method, path=path, times=times, after=after, **params)
+        self.default.add_fault(kind, method=method, path=path, times=times, after=after, **params)
 
     def clear_faults(self) -> None:
+        """Clear the faults of every account."""
         with self._lock:
-            self._faults.clear()
+            for account in self.accounts.values():
+                account.clear_faults()
 
     def seed_groups(
         self, count: int, *, name_prefix="remote group", desc="", created_at=None, creator_id=None
@@ -169,51 +207,42 @@ class CozeSimulator:
         "<prefix> <n>"; `created_at` (Unix seconds or a datetime) sets Coze's time of
         creation, else they are one second apart, the last one now. `creator_id` makes
         them a colleague's (another Coze user id), whom the token may not change."""
-        with self._lock:
-            return self._account.seed(
-                count,
-                name_prefix=name_prefix,
-                desc=desc,
-                created_at=created_at,
-                creator_id=creator_id,
-            )
+        return self.default.seed_groups(
+            count, name_prefix=name_prefix, desc=desc, created_at=created_at, creator_id=creator_id
+        )
 
     def seed_voiceprints(
         self, group_id: str, count: int, *, name_prefix="remote voiceprint", creator_id=None
     ) -> list[str]:
         """Add `count` voiceprints to a group as if made elsewhere, named "<prefix> <n>";
         `creator_id` makes them a colleague's, whom the token may not change or delete."""
-        with self._lock:
-            return self._account.seed_features(
-                group_id, count, name_prefix=name_prefix, creator_id=creator_id
-            )
+        return self.default.seed_voiceprints(
+            group_id, count, name_prefix=name_prefix, creator_id=creator_id
+        )
 
     def edit_group(self, group_id: str, **changes) -> dict:
         """Change a group as Coze's console would: name, desc, feature_count, created_at or
         updated_at (Unix seconds). updated_at becomes now unless given. Returns the item."""
-        with self._lock:
-            return self._account.edit(group_id, **changes)
+        return self.default.edit_group(group_id, **changes)
 
     def edit_voiceprint(self, feature_id: str, **changes) -> dict:
         """Change a voiceprint as Coze's console would (its creator there, whoever it is):
         name, desc or updated_at (Unix seconds; now unless given), which its group's
         updated_at follows. Returns the item as the list call shows it."""
-        with self._lock:
-            return self._account.edit_feature(feature_id, **changes)
+        return self.default.edit_voiceprint(feature_id, **changes)
 
     def delete_voiceprint(self, feature_id: str) -> None:
         """Delete a voiceprint as Coze's console would; its group counts one fewer."""
-        with self._lock:
-            self._account.delete_feature(feature_id, int(time.time()))
-            self._account.save()
+        self.default.delete_voiceprint(feature_id)
 
     def state(self) -> dict:
+        """The default account's groups, quota and faults, the number of requests (all
+        accounts', and those with no account's token), and each account's own state."""
         with self._lock:
             return {
-                "groups": len(self.groups),
-                "quota": self.quota,
-                "faults": self._faults.listed(),
+                **self.default.state(),
                 "requests": len(self.requests),
+                "accounts": {name: account.state() for name, account in self.accounts.items()},
             }
 
     # The API
@@ -223,7 +252,11 @@ class CozeSimulator:
         body = api.json_or_none(raw)
         form = features.parse_form(handler.headers.get("Content-Type", ""), raw)
         fields, files = features.recorded(form)
-        authorized = handler.headers.get("Authorization", "") == f"Bearer {self._token}"
+        authorization = handler.headers.get("Authorization", "")
+        with self._lock:
+            account = next(
+                (a for a in self.accounts.values() if authorization == f"Bearer {a.token}"), None
+            )
         record = {
             "method": method,
             "path": path,
@@ -232,43 +265,44 @@ class CozeSimulator:
             "form": fields,
             "files": files,
             "user_agent": handler.headers.get("User-Agent", ""),
-            "authorized": authorized,
+            "authorized": account is not None,
+            "account": account and account.name,  # whose token it carried; None: nobody's
             "connection": handler.connection_number,
             "logid": "",
         }
         with self._lock:
             self.requests.append(record)
-            applies = authorized and api.served(method, path)
-            fault = self._faults.take(method, path) if applies else None
-            generation = self._generation
+            applies = account is not None and api.served(method, path)
+            fault = account.take_fault(method, path) if applies else None
+            generation = account and account.generation
         call = (method, path, query, body, raw, form)
-        answer = self._respond(authorized, fault, call, generation)
+        answer = self._respond(account, fault, call, generation)
         record["logid"] = answer[3] if answer else ""
         return answer
 
-    def _respond(self, authorized, fault, call, generation):
+    def _respond(self, account, fault, call, generation):
         method, path = call[:2]
         if not api.served(method, path):
             # [inf] Whatever the token: a gateway answers a path it has no route for.
             return api.not_found_page()
-        if not authorized:
+        if account is None:
             return api.unauthorized()
         if fault and (answer := fault_answer(fault)):
             return answer
         kind = fault and fault["kind"]
         if kind == "delay":
             time.sleep(fault["seconds"])
-            if generation != self._generation:
+            if generation != account.generation:
                 return None  # reset while sleeping: this request belongs to a finished test
         if kind == "drop":
             if fault["perform"]:
-                self._route(*call)
+                self._route(account, *call)
             return None
-        return api.envelope(*self._route(*call))
+        return api.envelope(*self._route(account, *call))
 
-    def _route(self, method, path, query, body, raw, form):
+    def _route(self, account, method, path, query, body, raw, form):
         with self._lock:
-            return api.route(self._account, method, path, query, body, raw, form)
+            return api.route(account.store, method, path, query, body, raw, form)
 
 
 class _Server(ThreadingHTTPServer):

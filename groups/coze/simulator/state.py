@@ -1,6 +1,7 @@
 """The simulated Coze account: its user, its groups and their voiceprints, its quota, and
 a file keeping them."""
 
+import hashlib
 import json
 import os
 import random
@@ -27,6 +28,24 @@ OWNER = {
 }
 
 
+# Ids: 19 digits, as Coze's. Each account served draws from its own range of
+# ID_RANGE ids (the default account the first), so an id tells which account made it.
+FIRST_ID, ID_RANGE = 7_500_000_000_000_000_000, 10**16
+
+
+def owner(name):
+    """The user another account's token belongs to: the same for the same name, so a state
+    file's groups stay that user's across restarts."""
+    digest = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big")
+    user_id = str(7_484_523_000_000_000_000 + digest % 10**15)
+    return {
+        "user_id": user_id,
+        "user_name": f"simulator_{name}",
+        "nick_name": f"Coze simulator ({name})",
+        "avatar_url": f"{IMAGES}/avatar/{user_id}.png",
+    }
+
+
 def user_info(user):
     """A user as a group's `user_info` shows its creator (Coze names the fields apart)."""
     return {
@@ -50,18 +69,27 @@ def colleague(user_id):
 class Account:
     """One Coze team's groups (id to the item as the list call returns it), their
     voiceprints (`features`, id to the item, with the format of its audio and the voice
-    in it), its quota, and the user the token belongs to (OWNER).
+    in it), its quota, and the user the token belongs to (`user`: OWNER unless given).
+    Its ids are drawn from the `id_range`-th range (see ID_RANGE).
 
     Not thread-safe by itself: the simulator holds its lock around every use.
     """
 
-    def __init__(self, quota: int = 1000, state_file: str | Path | None = None):
+    def __init__(
+        self,
+        quota: int = 1000,
+        state_file: str | Path | None = None,
+        *,
+        user: dict | None = None,
+        id_range: int = 0,
+    ):
         self.initial_quota = self.quota = quota
         self.state_file = Path(state_file) if state_file else None
-        self.user = dict(OWNER)
+        self.user = dict(user or OWNER)
         self.groups: dict[str, dict] = {}
         self.features: dict[str, dict] = {}
-        self._last_id = 7_500_000_000_000_000_000 + random.randrange(10**15)
+        self._first_id = FIRST_ID + id_range * ID_RANGE
+        self._last_id = self._first_id + random.randrange(10**15)
         self._load()
 
     def reset(self):
@@ -212,7 +240,14 @@ class Account:
             saved = json.loads(self.state_file.read_text(encoding="utf-8"))
             self.groups.update((group["id"], group) for group in saved.get("groups", []))
             self.features.update((item["id"], item) for item in saved.get("features", []))
-            self._last_id = max([self._last_id, *map(int, self.groups), *map(int, self.features)])
+            # Ids of another range (the account's place in COZE_ACCOUNTS changed) stay
+            # as they are; new ones carry on in this account's own range.
+            ids = [int(n) for n in [*self.groups, *self.features] if self.holds_id(n)]
+            self._last_id = max([self._last_id, *ids])
+
+    def holds_id(self, coze_id):
+        """Whether `coze_id` is in this account's range of ids."""
+        return self._first_id <= int(coze_id) < self._first_id + ID_RANGE
 
     def save(self):
         """Write the groups and voiceprints (their voices too) to the state file, if any."""

@@ -60,6 +60,15 @@ class Command(BaseCommand):
         )
 
     def start_simulator(self):
+        # One simulator serves every account, by token, at COZE_API_BASE (runcozesim reads
+        # COZE_ACCOUNTS from the same environment).
+        for name, account in settings.COZE_ACCOUNTS.items():
+            if account["base"] != settings.COZE_API_BASE:
+                raise CommandError(
+                    f"No COZE_API_TOKEN, so the bundled simulator serves every account at "
+                    f"COZE_API_BASE ({settings.COZE_API_BASE}), but account {name!r} is "
+                    f"set to {account['base']}: unset COZE_{name.upper()}_API_BASE."
+                )
         address = urlsplit(settings.COZE_API_BASE)
         host, port = address.hostname or "127.0.0.1", address.port or 80
         if host not in ("127.0.0.1", "localhost", "::1"):
