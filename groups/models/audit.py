@@ -54,13 +54,14 @@ class AuditEntryQuerySet(models.QuerySet):
         )
 
     def count(self):
-        """On PostgreSQL, the whole log's count is kept by triggers (migration 0008) and
-        read in one row; filtered counts, and SQLite's, are counted as usual."""
+        """The whole log's count is kept by triggers (migration 0008 on PostgreSQL, 0025 on
+        SQLite) and read in one row, never counted over a million rows; filtered counts are
+        counted as usual."""
         query, connection = self.query, connections[self.db]
         whole = not (
             query.where or query.is_sliced or query.distinct or query.combinator or query.group_by
         )
-        if whole and self._result_cache is None and connection.vendor == "postgresql":
+        if whole and self._result_cache is None and connection.vendor in ("postgresql", "sqlite"):
             with connection.cursor() as cursor:
                 cursor.execute("SELECT rows FROM groups_auditentry_size WHERE id = 1")
                 row = cursor.fetchone()
