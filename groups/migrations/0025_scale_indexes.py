@@ -1,4 +1,5 @@
-"""Ten times the scale (issue 16): SQLite keeps the audit log's row count too.
+"""Ten times the scale (issue 16): SQLite keeps the audit log's row count too; the device
+list's order and the voiceprints' keeping dates get indexes.
 
 PostgreSQL has kept it since migration 0008; SQLite counted the whole log on every page of
 it, which at 1,000,000 rows costs tens of milliseconds each time. Row triggers add each
@@ -11,7 +12,7 @@ drops these triggers with the immutability ones: it must reinstall them (SQLITE_
 they are in place once every migration has run.
 """
 
-from django.db import migrations
+from django.db import migrations, models
 
 SQLITE_INSTALL = [
     """
@@ -65,4 +66,14 @@ class Migration(migrations.Migration):
         ("groups", "0021_people_list_indexes"),
     ]
 
-    operations = [migrations.RunPython(install, remove)]
+    operations = [
+        migrations.RunPython(install, remove),
+        migrations.AddIndex(
+            model_name="device",
+            index=models.Index(fields=["name", "id"], name="device_name"),
+        ),
+        migrations.AddIndex(
+            model_name="voiceprint",
+            index=models.Index(fields=["keep_until"], name="voiceprint_keep_until"),
+        ),
+    ]

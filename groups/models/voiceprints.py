@@ -3,7 +3,7 @@ enrolled it and what the audio was like. The audio itself is never kept."""
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce, Least
 from django.urls import reverse
 from django.utils import timezone
@@ -30,11 +30,14 @@ class VoiceprintQuerySet(models.QuerySet):
     def unvouched(self, today=None):
         """Active voiceprints, in groups on Coze, that nobody has vouched for: no person
         (made elsewhere and imported), or a person with no consent in force."""
-        # No person: the subquery finds nothing either (person_id = NULL matches no row).
-        in_force = Consent.objects.in_force(today).filter(person=OuterRef("person"))
+        # The people without a consent in force are few, and so are their voiceprints: found
+        # through the person's index, not by asking of every active voiceprint (tens of
+        # thousands at ten times the scale) whether its person has a consent in force.
+        in_force = Consent.objects.in_force(today).filter(person=OuterRef("pk"))
+        lapsed = Person.objects.filter(~Exists(in_force)).values("pk")
         # Coze deletes a group's voiceprints with it, whatever the register still says.
         on_coze = self.active().filter(group__state=VoiceprintGroup.State.ACTIVE)
-        return on_coze.filter(~Exists(in_force))
+        return on_coze.filter(Q(person__isnull=True) | Q(person__in=lapsed))
 
     def with_expiry(self):
         """Each with `expires_on`: the earlier of its own keeping date and its consent's
@@ -46,8 +49,12 @@ class VoiceprintQuerySet(models.QuerySet):
         """Active voiceprints whose deletion is not requested yet and whose keeping date
         (with_expiry) is `until` or earlier, soonest first."""
         not_requested = self.active().filter(deletion_requested_at__isnull=True)
-        found = not_requested.with_expiry().filter(expires_on__lte=until)
-        return found.order_by("expires_on", "pk")
+        # The earlier of two dates is `until` or earlier when either is: each found through
+        # its own index (the voiceprint's date, its consent's), not computed for every
+        # active voiceprint.
+        ending = Consent.objects.filter(keep_until__lte=until).values("pk")
+        found = not_requested.filter(Q(keep_until__lte=until) | Q(consent__in=ending))
+        return found.with_expiry().order_by("expires_on", "pk")
 
     def deletion_requested(self):
         """Active voiceprints whose deletion the law asks for and Coze has not done yet."""
@@ -142,6 +149,8 @@ class Voiceprint(models.Model):
             # A page of people's active voiceprints (their count, their devices): without
             # it SQLite reads every active voiceprint through the state's index instead.
             models.Index(fields=["person", "state"], name="voiceprint_person_state"),
+            # The keeping dates that come soon (the dashboard, the retention sweep).
+            models.Index(fields=["keep_until"], name="voiceprint_keep_until"),
         ]
 
     def __str__(self):
