@@ -1,5 +1,6 @@
-"""Ten times the scale (issue 16): SQLite keeps the audit log's row count too; the device
-list's order and the voiceprints' keeping dates get indexes.
+"""Ten times the scale (issue 16): SQLite keeps the audit log's row count too; indexes for
+the device list's order, the voiceprints' keeping dates (theirs and their consents'), the
+quota's figures and the creations without a known outcome.
 
 PostgreSQL has kept it since migration 0008; SQLite counted the whole log on every page of
 it, which at 1,000,000 rows costs tens of milliseconds each time. Row triggers add each
@@ -74,6 +75,18 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="voiceprint",
-            index=models.Index(fields=["keep_until"], name="voiceprint_keep_until"),
+            index=models.Index(fields=["state", "keep_until"], name="voiceprint_state_keep_until"),
+        ),
+        migrations.AddIndex(
+            model_name="voiceprint",
+            index=models.Index(fields=["consent", "state"], name="voiceprint_consent_state"),
+        ),
+        migrations.AddIndex(
+            model_name="voiceprintgroup",
+            index=models.Index(fields=["state", "device"], name="group_state_device"),
+        ),
+        migrations.AddIndex(
+            model_name="auditentry",
+            index=models.Index(fields=["action", "outcome"], name="audit_action_outcome"),
         ),
     ]

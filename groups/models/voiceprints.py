@@ -3,7 +3,7 @@ enrolled it and what the audio was like. The audio itself is never kept."""
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef
 from django.db.models.functions import Coalesce, Least
 from django.urls import reverse
 from django.utils import timezone
@@ -31,13 +31,16 @@ class VoiceprintQuerySet(models.QuerySet):
         """Active voiceprints, in groups on Coze, that nobody has vouched for: no person
         (made elsewhere and imported), or a person with no consent in force."""
         # The people without a consent in force are few, and so are their voiceprints: found
-        # through the person's index, not by asking of every active voiceprint (tens of
-        # thousands at ten times the scale) whether its person has a consent in force.
+        # through the index of a person's voiceprints, as those with no person, each by
+        # itself (with an OR, SQLite read every active voiceprint and asked of each whether
+        # its person has a consent in force: tens of thousands at ten times the scale).
         in_force = Consent.objects.in_force(today).filter(person=OuterRef("pk"))
         lapsed = Person.objects.filter(~Exists(in_force)).values("pk")
         # Coze deletes a group's voiceprints with it, whatever the register still says.
         on_coze = self.active().filter(group__state=VoiceprintGroup.State.ACTIVE)
-        return on_coze.filter(Q(person__isnull=True) | Q(person__in=lapsed))
+        no_person = on_coze.filter(person__isnull=True).order_by().values("pk")
+        no_consent = on_coze.filter(person__in=lapsed).order_by().values("pk")
+        return self.filter(pk__in=no_person.union(no_consent, all=True))
 
     def with_expiry(self):
         """Each with `expires_on`: the earlier of its own keeping date and its consent's
@@ -50,10 +53,12 @@ class VoiceprintQuerySet(models.QuerySet):
         (with_expiry) is `until` or earlier, soonest first."""
         not_requested = self.active().filter(deletion_requested_at__isnull=True)
         # The earlier of two dates is `until` or earlier when either is: each found through
-        # its own index (the voiceprint's date, its consent's), not computed for every
-        # active voiceprint.
+        # its own index (the voiceprint's date, its consent's), each by itself (with an OR,
+        # SQLite computed the date of every active voiceprint).
         ending = Consent.objects.filter(keep_until__lte=until).values("pk")
-        found = not_requested.filter(Q(keep_until__lte=until) | Q(consent__in=ending))
+        own = not_requested.filter(keep_until__lte=until).order_by().values("pk")
+        consents = not_requested.filter(consent__in=ending).order_by().values("pk")
+        found = self.filter(pk__in=own.union(consents))
         return found.with_expiry().order_by("expires_on", "pk")
 
     def deletion_requested(self):
@@ -149,8 +154,10 @@ class Voiceprint(models.Model):
             # A page of people's active voiceprints (their count, their devices): without
             # it SQLite reads every active voiceprint through the state's index instead.
             models.Index(fields=["person", "state"], name="voiceprint_person_state"),
-            # The keeping dates that come soon (the dashboard, the retention sweep).
-            models.Index(fields=["keep_until"], name="voiceprint_keep_until"),
+            # The keeping dates that come soon (the dashboard, the retention sweep), and the
+            # voiceprints of consents whose date comes soon.
+            models.Index(fields=["state", "keep_until"], name="voiceprint_state_keep_until"),
+            models.Index(fields=["consent", "state"], name="voiceprint_consent_state"),
         ]
 
     def __str__(self):
