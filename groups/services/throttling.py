@@ -13,7 +13,8 @@ The audit log gets a row per failed try up to the lock, one `auth.locked` row pe
 one `auth.unlocked` row when it ends, with the number of tries refused meanwhile (counted
 on the lock's record, not written one by one: an anonymous client cannot grow the log).
 
-Every place that checks a password calls `check` first, then `failed` or `succeeded`.
+Every place that checks a password calls `check` first, then `failed` when it was wrong;
+a sign-in that succeeds gives the browser its device cookie (`known_browser_cookie`).
 """
 
 import ipaddress
