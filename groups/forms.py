@@ -599,3 +599,32 @@ class IdentifyForm(AudioDropped, forms.Form):
             for code in ("invalid", "min_value", "max_value")
         },
     )
+
+
+class ImportUploadForm(forms.Form):
+    """The CSV of devices an import reads (groups.devices_csv says what it may hold)."""
+
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_(
+            "Columns serial, name, location and notes, and optionally group_name and "
+            "group_desc; UTF-8 (Excel: “CSV UTF-8”)."
+        ),
+    )
+
+
+class ImportDeviceForm(DeviceForm):
+    """A device row of an import, checked by the device page's form. Whether its serial is
+    someone's is known from one lookup of every serial of the file (the row's device is
+    the form's instance), so the form's own query per row is left out."""
+
+    def validate_unique(self):
+        pass
+
+
+class ImportGroupForm(GroupFieldsForm):
+    """A group row of an import, checked by the group page's fields; its device is the row's."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["device"]
