@@ -54,6 +54,7 @@ Outcome = AuditEntry.Outcome
 DEVICE_FIELDS = ("serial", "name", "location", "notes")
 CHANGEABLE = ("name", "location", "notes")  # a device found by its serial gets these
 RATE_LIMITED_TRIES = 10  # rate-limited tries of one row before it is given up
+PROGRESS_ROWS = 10  # a run stores how far it got every this many rows (and at the end)
 
 
 # The dry run
@@ -258,9 +259,11 @@ def run(job, actor):
     for row in device_import.rows.filter(outcome="").select_related("device", "group"):
         _run_row(job, actor, row, pace)
         done += 1
-        if not jobs._this_run(job).update(done=done, total=total):
-            log.warning("job %s is no longer this run's: its rows are left to it", job.pk)
-            return None
+        if done % PROGRESS_ROWS == 0 or done == total:
+            # Also the check that the job is still this run's (not taken over meanwhile).
+            if not jobs._this_run(job).update(done=done, total=total):
+                log.warning("job %s is no longer this run's: its rows are left to it", job.pk)
+                return None
     job.done, job.total = done, total
     summary = _summary(device_import)
     jobs._finish(job, Job.State.SUCCEEDED, summary)
@@ -315,7 +318,9 @@ def _device_step(actor, row):
         except DeviceGone:
             raise RowFailed(Outcome.FAILURE, fact("import_device_gone")) from None
         row.device, row.device_done = device, done
-        row.save(update_fields=["device", "device_done"])
+        if row.group_name.strip() and row.tries == 0 and done == DevicePlan.CREATE:
+            row.tries = 1  # a new device has no group yet: its first try is next
+        row.save(update_fields=["device", "device_done", "tries"])
     return device
 
 
@@ -326,7 +331,7 @@ def _group_step(job, actor, row, device, pace):
     values, problems = group_values(row)
     if values is None:
         raise RowFailed(Outcome.REFUSED, problems[0])
-    if row.tries == 0:
+    if row.tries == 0:  # (a device this run created has no group: tries is 1 already)
         there = device.voiceprint_groups.active().filter(name=values["name"]).first()
         if there is not None:
             row.group, row.group_done = there, "exists"

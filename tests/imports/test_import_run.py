@@ -192,6 +192,21 @@ def test_the_job_page_of_an_import_answers_in_constant_queries(operator_client, 
     assert queries(10) == queries(30)
 
 
+def test_every_row_of_a_run_costs_the_same_queries(operator_client, coze_sim, run_jobs):
+    def queries(n):
+        device_import = dry_run(operator_client, devices_csv(fleet(n, prefix=f"R{n}")))
+        start(operator_client, device_import)
+        with CaptureQueriesContext(connection) as captured:
+            run_jobs()
+        assert len(coze_sim.groups) == n
+        coze_sim.reset()
+        return len(captured)
+
+    ten, twenty, thirty = queries(10), queries(20), queries(30)
+    assert thirty - twenty == twenty - ten  # so many a row, whatever the import's size
+    assert (thirty - twenty) / 10 <= 30
+
+
 def test_a_resumed_run_finds_what_the_lost_run_did_and_creates_nothing_twice(
     operator_client, operator, coze_sim, run_jobs
 ):

@@ -28,7 +28,7 @@ def test_a_worker_killed_mid_import_is_replaced_and_nothing_is_created_twice(
     coze_sim.add_fault("delay", method="POST", seconds=0.05, times=None)  # every creation slow
 
     first = start_worker()
-    wait_for(lambda: len(coze_sim.groups) >= 40, "the first worker to be well under way", 120)
+    wait_for(lambda: Job.objects.get(pk=job.pk).done >= 40, "the first worker to be under way", 120)
     os.killpg(first.pid, signal.SIGKILL)  # mid-import, most likely mid-call
     first.wait(timeout=10)
     job.refresh_from_db()
