@@ -248,7 +248,8 @@ def _show(figures):
             f"{f['import_run_seconds']:>7} {f['import_coze_seconds']:>7} "
             f"{f['import_overhead_per_row_ms']:>10} {f['import_queries_per_row']:>11} "
             f"{f['import_dry_run_seconds']:>9} "
-            f"{f['import_services_alone_per_row_ms']:>7} ms, {f['import_services_alone_queries_per_row']:>2} q"
+            f"{f['import_services_alone_per_row_ms']:>7} ms, "
+            f"{f['import_services_alone_queries_per_row']:>2} q"
             f"{mark}"
         )
     return missed

@@ -259,15 +259,19 @@ def run(job, actor):
     for row in device_import.rows.filter(outcome="").select_related("device", "group"):
         _run_row(job, actor, row, pace)
         done += 1
-        if done % PROGRESS_ROWS == 0 or done == total:
-            # Also the check that the job is still this run's (not taken over meanwhile).
-            if not jobs._this_run(job).update(done=done, total=total):
-                log.warning("job %s is no longer this run's: its rows are left to it", job.pk)
-                return None
+        # Storing the progress also checks that the job is still this run's (not taken over).
+        stored = done % PROGRESS_ROWS and done < total or _progress(job, done, total)
+        if not stored:
+            log.warning("job %s is no longer this run's: its rows are left to it", job.pk)
+            return None
     job.done, job.total = done, total
     summary = _summary(device_import)
     jobs._finish(job, Job.State.SUCCEEDED, summary)
     return summary
+
+
+def _progress(job, done, total):
+    return jobs._this_run(job).update(done=done, total=total)
 
 
 def _run_row(job, actor, row, pace):
