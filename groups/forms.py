@@ -606,10 +606,7 @@ class ImportUploadForm(forms.Form):
 
     file = forms.FileField(
         label=_("CSV file"),
-        help_text=_(
-            "Columns serial, name, location and notes, and optionally group_name and "
-            "group_desc; UTF-8 (Excel: “CSV UTF-8”)."
-        ),
+        help_text=_("One row per device, with the columns above."),
     )
 
 
