@@ -612,8 +612,12 @@ class ImportUploadForm(forms.Form):
 
 class ImportDeviceForm(DeviceForm):
     """A device row of an import, checked by the device page's form. Whether its serial is
-    someone's is known from one lookup of every serial of the file (the row's device is
-    the form's instance), so the form's own query per row is left out."""
+    someone's is known from one lookup of every serial of the file, and the serial field
+    gives the canonical form the database's check asks for, so the model's two queries a
+    row (its uniqueness, its check constraint) are left out."""
+
+    def _get_validation_exclusions(self):
+        return {*super()._get_validation_exclusions(), "serial"}
 
     def validate_unique(self):
         pass

@@ -690,7 +690,7 @@ def _import_row(facts):
         parts.append(str(IMPORT_GROUP[facts["group"]]) % values)
     if facts.get("error"):
         parts.append(render(facts["error"]))
-    return " ".join(parts)
+    return ("" if (get_language() or "").startswith("zh") else " ").join(parts)
 
 
 def _import_done(facts):
