@@ -306,16 +306,10 @@ def _device_step(actor, row):
     if values is None:
         raise RowFailed(Outcome.REFUSED, problems[0])
     with transaction.atomic():
-        device = Device.objects.filter(serial=values["serial"]).first()
         try:
+            device, done = _created(actor, row, values)
             if device is None:
-                device, done = create_device(actor, **values), DevicePlan.CREATE
-            elif row.device_plan == DevicePlan.AGAIN or not differs(device, values):
-                again = row.device_plan == DevicePlan.AGAIN
-                done = DevicePlan.AGAIN if again else DevicePlan.UNCHANGED
-            else:
-                update_device(actor, device, **values)
-                done = DevicePlan.UPDATE
+                device, done = _by_serial(actor, row, values)
         except SerialTaken:
             taken = ValidationError("", code="unique")
             raise RowFailed(Outcome.FAILURE, invalid_facts({"serial": [taken]})) from None
@@ -326,6 +320,30 @@ def _device_step(actor, row):
             row.tries = 1  # a new device has no group yet: its first try is next
         row.save(update_fields=["device", "device_done", "tries"])
     return device
+
+
+def _created(actor, row, values):
+    """The row's device created at once when the dry run found none (the usual case: no
+    lookup first); (None, None) when it was not to be created, or someone has made it since."""
+    if row.device_plan != DevicePlan.CREATE:
+        return None, None
+    try:
+        return create_device(actor, **values), DevicePlan.CREATE
+    except SerialTaken:
+        return None, None
+
+
+def _by_serial(actor, row, values):
+    """The device of the row's serial, updated if the row changes it, or created."""
+    device = Device.objects.filter(serial=values["serial"]).first()
+    if device is None:
+        return create_device(actor, **values), DevicePlan.CREATE
+    if row.device_plan == DevicePlan.AGAIN:
+        return device, DevicePlan.AGAIN
+    if not differs(device, values):
+        return device, DevicePlan.UNCHANGED
+    update_device(actor, device, **values)
+    return device, DevicePlan.UPDATE
 
 
 def _group_step(job, actor, row, device, pace):

@@ -255,3 +255,17 @@ def test_the_import_is_listed_with_the_jobs(operator_client, coze_sim, run_jobs)
 
     assert "Import of devices" in operator_client.get("/jobs/").content.decode()
     assert DeviceImport.objects.get().job.state == "succeeded"
+
+
+def test_a_device_made_since_the_dry_run_is_updated_not_made_twice(
+    operator_client, coze_sim, run_jobs
+):
+    device_import = dry_run(operator_client, devices_csv(fleet(1)))
+    factories.device("Made meanwhile", "KIOSK-0001")  # by someone else, after the dry run
+
+    start(operator_client, device_import)
+    run_jobs()
+
+    [row] = device_import.rows.all()
+    assert (row.outcome, row.device_done) == ("success", "update")
+    assert Device.objects.get().name == "Kiosk 1" and len(coze_sim.groups) == 1
