@@ -24,7 +24,13 @@ PERMISSION = "groups.add_deviceimport"  # "start imports" (DESIGN.md's roles)
 @permission_required(PERMISSION)
 def import_new(request):
     form = ImportUploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and _too_large_to_hold(request):
+        limit = settings.IMPORT_MAX_BYTES // 1000
+        form.is_valid()  # "required", said better:
+        form.errors["file"] = form.error_class(
+            [render_safely({"say": "import_too_large", "limit": limit})]
+        )
+    elif request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
             if upload.size > settings.IMPORT_MAX_BYTES:
@@ -37,6 +43,14 @@ def import_new(request):
             return redirect(device_import)
     context = {"form": form, "columns": devices_csv.COLUMNS}
     return render(request, "groups/import_form.html", context)
+
+
+def _too_large_to_hold(request):
+    """An upload beyond what Django keeps in memory (FILE_UPLOAD_MAX_MEMORY_SIZE) arrives
+    without its file: say it is too large rather than missing."""
+    length = request.META.get("CONTENT_LENGTH") or "0"
+    too_large = length.isdigit() and int(length) > settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+    return too_large and "file" not in request.FILES
 
 
 @require_safe

@@ -211,3 +211,13 @@ def test_the_header_may_be_in_any_order_and_case(operator_client, coze_sim):
     [row] = device_import.rows.all()
     assert (row.serial, row.name, row.device_plan) == ("a-1", "A", "create")
     assert HEADER[:4] == ["serial", "name", "location", "notes"]
+
+
+def test_a_file_too_large_to_hold_is_said_to_be_too_large(operator_client, settings):
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1000  # Django keeps no file beyond it
+
+    page = upload(operator_client, devices_csv(fleet(50))).content.decode()
+
+    assert "The file is larger than 5,000 kB: split it into several." in page
+    assert "This field is required" not in page
+    assert DeviceImport.objects.count() == 0
