@@ -99,6 +99,7 @@ def import_results(request, pk):
         _("Coze logid"),
     ]
     rows = device_import.rows.select_related("group").only(
+        "device_import",
         "line",
         "serial",
         "name",
@@ -107,6 +108,7 @@ def import_results(request, pk):
         "device_done",
         "facts",
         "logid",
+        "group",
         "group__coze_id",
     )
 
