@@ -13,6 +13,7 @@ from .groups import (
     choice_label,
     new_submission_id,
 )
+from .imports import DeviceImport, ImportRow
 from .jobs import Job
 from .people import PERSON_NAME_MAX, Consent, ConsentQuerySet, Person
 from .signin import SignInLock
@@ -41,6 +42,8 @@ __all__ = [
     "CozeCodeField",
     "DeletionReason",
     "Device",
+    "DeviceImport",
+    "ImportRow",
     "Job",
     "Person",
     "SerialField",
