@@ -5,6 +5,8 @@ from django.contrib import admin
 from django.shortcuts import render
 from django.urls import include, path
 
+from vpadmin.urls import handler404, handler500  # noqa: F401 (the root URLconf's, as there)
+
 # Change lists with as many rows as vpadmin's own lists (DeviceAdmin and the others keep
 # Django's default of 100 otherwise); set here, once the admin has registered its classes.
 for model_admin in admin.site._registry.values():

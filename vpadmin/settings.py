@@ -224,11 +224,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SECURITY": [{"apiToken": []}],
     # Enums named for what they hold: a group's or voiceprint's state (the same choices),
-    # a job's, a consent's, and what an enrollment warns of.
+    # a job's, a consent's, a person's (a consent's, or none), and what an enrollment warns of.
     "ENUM_NAME_OVERRIDES": {
         "CozeItemStateEnum": "groups.models.VoiceprintGroup.State",
         "JobStateEnum": "groups.models.Job.State",
         "ConsentStateEnum": ["in_force", "expired", "withdrawn"],
+        "PersonConsentStateEnum": ["in_force", "expired", "withdrawn", "none"],
         "EnrollmentWarningEnum": ["short", "long", "found_after_no_answer"],
     },
 }
