@@ -16,7 +16,7 @@ from .groups import (
 from .jobs import Job
 from .people import PERSON_NAME_MAX, Consent, ConsentQuerySet, Person
 from .signin import SignInLock
-from .tokens import ApiToken
+from .tokens import ApiToken, TokenRefusals
 from .voiceprints import (
     FEATURES_MAX,
     VOICEPRINT_NAME_MAX,
@@ -27,6 +27,7 @@ from .voiceprints import (
 
 __all__ = [
     "ApiToken",
+    "TokenRefusals",
     "DESC_MAX",
     "FEATURES_MAX",
     "PERSON_NAME_MAX",
