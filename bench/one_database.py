@@ -98,7 +98,7 @@ def _measure_all(args, database, sim, workdir):
     token = _token_for(built["admin"])
     facts = _facts()
     pages = _pages(facts)
-    api_pages = _api_pages()
+    api_pages = _api_pages(facts)
     env = {k: os.environ[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "SECRET_KEY")}
     log_path = workdir / "gunicorn.log"
 
@@ -329,12 +329,19 @@ def _pages(facts):
     ]
 
 
-def _api_pages():
-    """(name, the API's list, the page of the same rows): the first 50 rows of each."""
+def _api_pages(facts):
+    """(name, the API's list, the page of the same rows): the first 50 rows of each, and
+    the audit log's last 50."""
+    last_offset = (facts["last_page"] - 1) * PAGE_SIZE
     return [
         ("API devices", "/api/devices/", "/devices/"),
         ("API groups", "/api/groups/", "/groups/"),
         ("API audit", "/api/audit/", "/audit/"),
+        (
+            "API audit, last page",
+            f"/api/audit/?offset={last_offset}",
+            f"/audit/?page={facts['last_page']}",
+        ),
     ]
 
 
