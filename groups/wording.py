@@ -6,6 +6,7 @@ Pages, commands and the audit log use the same sentences, so they agree.
 
 import datetime
 
+from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -706,10 +707,49 @@ def _import_done(facts):
     return str(_("Import done: %(counts)s.")) % {"counts": text}
 
 
+def moment(iso):
+    """A time stored as ISO 8601, as the reader's language writes it, in TIME_ZONE."""
+    return date_format(
+        timezone.localtime(datetime.datetime.fromisoformat(iso)), "SHORT_DATETIME_FORMAT"
+    )
+
+
+def _token_refusals_held(facts):
+    return str(
+        _(
+            "More than %(limit)s requests with a refused API token came from %(address)s "
+            "within %(minutes)s minutes: until %(until)s the rest from there are counted, "
+            "not written one by one."
+        )
+    ) % {
+        "limit": shown(facts["limit"]),
+        "address": facts["address"] or "—",
+        "minutes": shown(facts["minutes"]),
+        "until": moment(facts["until"]),
+    }
+
+
+def _token_refusals_counted(facts):
+    return ngettext(
+        "%(count)s more request with a refused API token came from %(address)s between "
+        "%(since)s and %(until)s (counted, not written one by one).",
+        "%(count)s more requests with a refused API token came from %(address)s between "
+        "%(since)s and %(until)s (counted, not written one by one).",
+        facts["count"],
+    ) % {
+        "count": shown(facts["count"]),
+        "address": facts["address"] or "—",
+        "since": moment(facts["since"]),
+        "until": moment(facts["until"]),
+    }
+
+
 SPECIAL = {
     "import_bad_columns": _import_bad_columns,
     "import_row": _import_row,
     "import_done": _import_done,
+    "token_refusals_held": _token_refusals_held,
+    "token_refusals_counted": _token_refusals_counted,
     "invalid_form": _invalid_form,
     "changes": _changes,
     "synced": _synced,

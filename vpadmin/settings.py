@@ -204,6 +204,15 @@ except ValueError:
     raise ImproperlyConfigured(
         "API_THROTTLE_RATE must be requests per period, e.g. 600/minute."
     ) from None
+# Requests refused for their API token (unknown, revoked, expired) are audit rows one by one
+# up to API_REFUSED_TOKEN_LIMIT from one client address within API_REFUSED_TOKEN_MINUTES;
+# the rest of that window are counted and written as one row (groups/services/tokens.py).
+API_REFUSED_TOKEN_LIMIT = env.int("API_REFUSED_TOKEN_LIMIT", default=20)
+API_REFUSED_TOKEN_MINUTES = env.int("API_REFUSED_TOKEN_MINUTES", default=15)
+if API_REFUSED_TOKEN_LIMIT < 1 or API_REFUSED_TOKEN_MINUTES < 1:
+    raise ImproperlyConfigured(
+        "API_REFUSED_TOKEN_LIMIT and API_REFUSED_TOKEN_MINUTES must be positive."
+    )
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "groups.api.authentication.TokenAuthentication",
@@ -235,11 +244,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SECURITY": [{"apiToken": []}],
     # Enums named for what they hold: a group's or voiceprint's state (the same choices),
-    # a job's, a consent's, and what an enrollment warns of.
+    # a job's, a consent's, a person's (a consent's, or none), and what an enrollment warns of.
     "ENUM_NAME_OVERRIDES": {
         "CozeItemStateEnum": "groups.models.VoiceprintGroup.State",
         "JobStateEnum": "groups.models.Job.State",
         "ConsentStateEnum": ["in_force", "expired", "withdrawn"],
+        "PersonConsentStateEnum": ["in_force", "expired", "withdrawn", "none"],
         "EnrollmentWarningEnum": ["short", "long", "found_after_no_answer"],
     },
 }
