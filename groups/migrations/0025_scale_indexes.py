@@ -64,7 +64,7 @@ def remove(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("groups", "0021_people_list_indexes"),
+        ("groups", "0023_token_refusals"),
     ]
 
     operations = [
