@@ -82,6 +82,10 @@ class Migration(migrations.Migration):
             index=models.Index(fields=["consent", "state"], name="voiceprint_consent_state"),
         ),
         migrations.AddIndex(
+            model_name="voiceprint",
+            index=models.Index(fields=["group", "state"], name="voiceprint_group_state"),
+        ),
+        migrations.AddIndex(
             model_name="voiceprintgroup",
             index=models.Index(fields=["state", "device"], name="group_state_device"),
         ),

@@ -158,6 +158,8 @@ class Voiceprint(models.Model):
             # voiceprints of consents whose date comes soon.
             models.Index(fields=["state", "keep_until"], name="voiceprint_state_keep_until"),
             models.Index(fields=["consent", "state"], name="voiceprint_consent_state"),
+            # A device's page: the active voiceprints of its groups, not every active one.
+            models.Index(fields=["group", "state"], name="voiceprint_group_state"),
         ]
 
     def __str__(self):

@@ -51,3 +51,17 @@ def test_expiring_voiceprints_are_those_whose_earlier_date_comes_soonest_first(d
         found = Voiceprint.objects.expiring(until)
         assert [(v.expires_on, v.pk) for v in found] == sorted(expected)
     assert expected and first.pk in [pk for _, pk in expected]
+
+
+def test_a_devices_page_lists_the_active_voiceprints_of_its_active_groups(viewer_client):
+    build_small_account()
+    from groups.models import Device
+
+    for device in Device.objects.order_by("pk")[:4]:
+        expected = {
+            v.pk
+            for v in Voiceprint.objects.active().select_related("group")
+            if v.group.device_id == device.pk and v.group.state == "active"
+        }
+        shown = viewer_client.get(f"/devices/{device.pk}/").context["voiceprints"]
+        assert {v.pk for v in shown} == expected
