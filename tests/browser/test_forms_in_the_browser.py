@@ -1,6 +1,7 @@
 """What the browser does with a form before vpadmin sees it, and what it shows when a form
 cannot be taken: typed text reaches the server whole, and an expired form says so."""
 
+import json
 import re
 
 from playwright.sync_api import expect
@@ -43,6 +44,26 @@ def test_a_name_over_the_limit_is_told_by_the_server_with_the_input_kept(
     assert not VoiceprintGroup.objects.exists() and not coze_sim.groups
 
 
+def sign_in_again_in_another_tab(context, username):
+    """Meanwhile, in another tab, the person signs out and in again: open forms' tokens go
+    stale."""
+    other = context.new_page()
+    other.goto("/")  # the sign-in page, if not signed in
+    sign_out = other.get_by_role("button", name="Sign out")
+    if sign_out.count():
+        sign_out.click()
+    other.get_by_label("Username").fill(username)
+    other.get_by_label("Password").fill(f"pw-{username}")
+    other.get_by_role("button", name="Sign in").click()
+    expect(other.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
+    other.close()
+
+
+def stored(page):
+    """This tab's sessionStorage, as text, for what static/drafts.js keeps."""
+    return page.evaluate("JSON.stringify(Object.assign({}, window.sessionStorage))")
+
+
 def test_a_form_left_open_while_signing_in_again_says_so_and_leads_back(
     page, context, sign_in, make_user, assert_accessible
 ):
@@ -50,29 +71,64 @@ def test_a_form_left_open_while_signing_in_again_says_so_and_leads_back(
     page.goto("/devices/new/")
     page.get_by_label("Name").fill("Car")
     page.get_by_label("Serial").fill("CAR-7")
+    page.get_by_label("Notes").fill("Under the back seat, left")
 
-    # Meanwhile, in another tab, Olga signs out and in again: her form's token is stale.
-    other = context.new_page()
-    other.goto("/")
-    other.get_by_role("button", name="Sign out").click()
-    other.get_by_label("Username").fill("olga")
-    other.get_by_label("Password").fill("pw-olga")
-    other.get_by_role("button", name="Sign in").click()
-    expect(other.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
+    sign_in_again_in_another_tab(context, "olga")
 
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", name="This form has expired")).to_be_visible()
     expect(page.get_by_role("main")).to_contain_text("you signed in again")
+    expect(page.get_by_role("main")).to_contain_text("what you typed is put back in it")
     assert_accessible(page)
     assert not Device.objects.exists()
 
     page.get_by_role("link", name="Back to the form").click()
     expect(page).to_have_url(re.compile(r"/devices/new/$"))
-    page.get_by_label("Name").fill("Car")
-    page.get_by_label("Serial").fill("CAR-7")
+    expect(page.get_by_role("status")).to_have_text(
+        "What you typed before the form expired is back: check it and submit again."
+    )
+    expect(page.get_by_label("Name")).to_have_value("Car")
+    expect(page.get_by_label("Serial")).to_have_value("CAR-7")
+    expect(page.get_by_label("Notes")).to_have_value("Under the back seat, left")
+    assert "Under the back seat" not in stored(page)  # put back, then dropped
+    assert_accessible(page)
+
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", name="Car")).to_be_visible()
-    assert Device.objects.get().serial == "CAR-7"
+    device = Device.objects.get()
+    assert (device.serial, device.notes) == ("CAR-7", "Under the back seat, left")
+    assert stored(page) == "{}"  # a form answered leaves nothing typed in the browser
+
+
+def test_a_form_posted_normally_leaves_no_draft_and_opened_again_is_empty(page, sign_in, make_user):
+    sign_in(make_user("olga", "Operator"))
+    page.goto("/devices/new/")
+    page.get_by_label("Name").fill("Van")
+    page.get_by_label("Serial").fill("VAN-1")
+    page.get_by_label("Notes").fill("Glovebox")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name="Van")).to_be_visible()
+    assert stored(page) == "{}"
+    page.goto("/devices/new/")
+    expect(page.get_by_label("Notes")).to_have_value("")
+    expect(page.get_by_role("status")).to_have_count(0)
+
+
+def test_an_expired_sign_in_form_keeps_the_username_but_never_the_password(
+    page, context, make_user
+):
+    make_user("olga", "Operator")
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill("olga")
+    page.get_by_label("Password").fill("pw-olga")
+
+    sign_in_again_in_another_tab(context, "olga")
+
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="This form has expired")).to_be_visible()
+    kept = stored(page)
+    assert "pw-olga" not in kept and "csrfmiddlewaretoken" not in kept
+    assert json.loads(json.loads(kept)["vpadmin.draft"])["values"] == [["username", "olga"]]
 
 
 def test_opening_the_sync_address_shows_where_its_button_is(

@@ -29,14 +29,19 @@ def test_an_expired_form_says_what_happened_and_links_back_to_it(olgas_browser):
     page = response.content.decode()
     assert response.status_code == 403 and not Device.objects.exists()
     assert "This form has expired" in page and "you signed in again" in page
-    assert "reload the page, and submit it again" in page
+    assert "what you typed is put back in it, except passwords and files" in page
+    assert "reload the page" in page.split("<noscript>")[1]  # only without script
     assert '<a href="/devices/new/?from=list">Back to the form</a>' in page
+    # static/drafts.js puts the input back when that address is opened again from here.
+    assert 'data-form-expired="/devices/new/?from=list"' in page
+    assert 'src="/static/drafts.js" defer' in page
     assert 'aria-label="Main"' in page  # vpadmin's own layout, with its navigation
 
 
 def test_an_expired_form_from_elsewhere_links_to_the_dashboard(olgas_browser):
     page = post_expired_form(olgas_browser, "https://evil.example/devices/new/").content.decode()
     assert "evil.example" not in page and '<a href="/">Back to the dashboard</a>' in page
+    assert "data-form-expired" not in page and "put back" not in page
 
 
 def test_an_expired_form_is_explained_in_chinese(olgas_browser):
