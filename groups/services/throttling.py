@@ -156,11 +156,11 @@ def _attempt(actor, username, device_cookie):
     # An unknown browser, or a known one that is locked: it is treated as unknown.
     keys = [(Kind.USERNAME, username.casefold()[:150])]
     if address := actor.ip:
-        keys.append((Kind.ADDRESS, audit.storable(_address_key(address))))
+        keys.append((Kind.ADDRESS, audit.storable(address_key(address))))
     return Attempt(username, keys)
 
 
-def _address_key(address):
+def address_key(address):
     """An IPv4 address as it is; an IPv6 one as its /64, which one host can fill at will."""
     try:
         ip = ipaddress.ip_address(address)

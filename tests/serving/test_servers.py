@@ -176,6 +176,10 @@ def test_a_server_killed_while_coze_creates_loses_nothing(start_server, operator
     while not AuditEntry.objects.filter(action="group.create", outcome="pending").exists():
         assert time.monotonic() < deadline, "the attempt was never recorded"
         time.sleep(0.05)
+    # Killed once Coze has the request (on a busy machine the POST may follow the row late).
+    while not any(r["method"] == "POST" for r in coze_sim.requests):
+        assert time.monotonic() < deadline, "the creation never reached Coze"
+        time.sleep(0.02)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
     deadline = time.monotonic() + 10
