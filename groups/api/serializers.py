@@ -233,13 +233,16 @@ class VoiceprintSerializer(serializers.ModelSerializer):
         }
 
     def get_changeable(self, voiceprint) -> bool:
-        return maker_elsewhere(voiceprint, self.context.get("coze_user_id", "")) is None
+        return maker_elsewhere(voiceprint, self.context.get("coze_user_id", {})) is None
 
 
 def maker_elsewhere(voiceprint, coze_user_id):
-    """Who made `voiceprint` on Coze when vpadmin's token (whose user is `coze_user_id`, ""
-    when not known yet) did not: only they may change or delete it. None when the token
-    may, or cannot be told not to (Coze then decides)."""
+    """Who made `voiceprint` on Coze when its account's token (whose user is
+    `coze_user_id`: text, or {account id: text}, "" when not known yet) did not: only they
+    may change or delete it. None when the token may, or cannot be told not to (Coze then
+    decides)."""
+    if isinstance(coze_user_id, dict):
+        coze_user_id = coze_user_id.get(voiceprint.group.account_id, "")
     creator = voiceprint.coze_creator_id
     if not creator or not coze_user_id or creator == coze_user_id:
         return None

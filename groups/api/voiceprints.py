@@ -55,10 +55,10 @@ CHANGE_CONFLICTS = (
 
 
 def coze_user_id():
-    """Whose Coze token vpadmin holds, as the register knows it ("" when not known yet):
-    read, never asked of Coze, so a list costs one query for it."""
-    account = CozeAccount.objects.filter(pk=1).values_list("coze_user_id", flat=True)
-    return account.first() or ""
+    """Whose Coze tokens vpadmin holds, as the register knows them: {account id: Coze
+    user id} ("" when not known yet); read, never asked of Coze, so a list costs one
+    query for it."""
+    return dict(CozeAccount.objects.values_list("pk", "coze_user_id"))
 
 
 def located(request, voiceprint):
