@@ -2,10 +2,17 @@
 
 from django.conf import settings
 
+from .coze.accounts import several
+
 
 def coze(request):
     """Whether vpadmin talks to the bundled simulator (every page shows a banner)."""
-    return {"coze_simulated": settings.COZE_SIMULATED, "coze_api_base": settings.COZE_API_BASE}
+    return {
+        "coze_simulated": settings.COZE_SIMULATED,
+        "coze_api_base": settings.COZE_API_BASE,
+        # Pages name the Coze account of groups and devices only when there are several.
+        "several_accounts": several(),
+    }
 
 
 def navigation(request):

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.db.models import Count, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from .coze.accounts import DEFAULT, configured
 from .models import AuditEntry, CozeAccount, VoiceprintGroup
@@ -68,6 +69,10 @@ class Usages:
     @property
     def several(self):
         return len(self.accounts) > 1
+
+    @property
+    def names(self):
+        return [usage.account for usage in self.accounts]
 
     def of(self, name):
         return next((usage for usage in self.accounts if usage.account == name), None)
@@ -169,7 +174,7 @@ def choose(device, requested=None, found=None) -> Choice:
     `requested` (a name or a row), else the one with the most free quota. `found`: the
     usages already read."""
     if device is not None and device.account_id:
-        account = device.account if device.account_id else None
+        account = CozeAccount.objects.get(pk=device.account_id)
         found = found or usages()
         return Choice(account, found.of(account.name), "device")
     found = found or usages()
@@ -178,3 +183,21 @@ def choose(device, requested=None, found=None) -> Choice:
         return Choice(CozeAccount.named(name), found.of(name), "chosen")
     best = found.most_free
     return Choice(CozeAccount.named(best.account), best, "most_free")
+
+
+def why(choice: Choice) -> str:
+    """Which account a new group goes to and why, as the creation form and its message
+    say it: "cn2: 1 of 2 free — the most free"."""
+    usage = choice.usage
+    figures = (
+        _("%(account)s: %(free)s of %(limit)s free")
+        % {"account": usage.account, "free": usage.free, "limit": usage.limit}
+        if usage is not None
+        else choice.account.name
+    )
+    reasons = {
+        "most_free": _("the most free"),
+        "chosen": _("chosen"),
+        "device": _("the device's account"),
+    }
+    return f"{figures} — {reasons[choice.reason]}"

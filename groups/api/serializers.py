@@ -10,11 +10,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
+from ..coze.accounts import names as account_names
 from ..forms import (
     ConsentForm,
     DeviceForm,
+    GroupCreateForm,
     GroupEditForm,
-    GroupFieldsForm,
     PersonForm,
     WithdrawalForm,
 )
@@ -146,10 +147,18 @@ class GroupSerializer(serializers.ModelSerializer):
 class GroupCreateSerializer(FormChecked):
     """A group to create on Coze for a device (name 1 to 20 characters, desc at most 500)."""
 
-    form_class = GroupFieldsForm
+    form_class = GroupCreateForm
     name = text(NAME_MAX, allow_blank=False)
     desc = text(DESC_MAX, required=False, default="")
     device = serializers.IntegerField(min_value=1, help_text="The device's id.")
+    account = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The Coze account (a configured name) of the group when the device has "
+        "none yet; left out, the one with the most free quota. A device that has an "
+        "account keeps it (another is refused, code other_account).",
+    )
 
 
 class GroupUpdateSerializer(FormChecked):
@@ -505,6 +514,26 @@ class JobSerializer(serializers.ModelSerializer):
             "percent",
             "summary",
         ]
+        read_only_fields = fields
+
+
+class SyncStartSerializer(serializers.Serializer):
+    account = serializers.ChoiceField(
+        choices=[],
+        required=False,
+        help_text="The Coze account (a configured name) to sync; left out, every account.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].choices = account_names()
+
+
+class SyncStartedSerializer(JobSerializer):
+    jobs = JobSerializer(many=True, help_text="The sync job of each account asked for.")
+
+    class Meta(JobSerializer.Meta):
+        fields = [*JobSerializer.Meta.fields, "jobs"]
         read_only_fields = fields
 
 

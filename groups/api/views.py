@@ -314,22 +314,31 @@ class QuotaView(ApiMixin, APIView):
 
 @extend_schema(
     tags=["jobs"],
-    request=None,
+    request=s.SyncStartSerializer,
     responses={
-        202: OpenApiResponse(s.JobSerializer, description="A sync was queued: its job."),
-        200: OpenApiResponse(s.JobSerializer, description="A sync was under way already: it."),
+        202: OpenApiResponse(
+            s.SyncStartedSerializer,
+            description="A sync was queued (one per account when no account is named): the "
+            "first account's job, and every account's in `jobs`.",
+        ),
+        200: OpenApiResponse(
+            s.SyncStartedSerializer, description="Every sync asked for was under way already."
+        ),
         **errors(*READ_ERRORS),
     },
 )
 class SyncView(ApiMixin, APIView):
-    """Start a sync of the register with Coze (a background job, as the groups page's
-    button does)."""
+    """Start a sync of the register with Coze: one background job per Coze account (as
+    the groups page's button does), or of the `account` named only."""
 
     required_permissions = {"POST": ["groups.sync_voiceprintgroup"]}
 
     def post(self, request):
-        try:
-            job = services.start_sync(self.actor)
-        except services.SyncUnderWay as under_way:
-            return Response(s.JobSerializer(under_way.job).data, status=status.HTTP_200_OK)
-        return Response(s.JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+        asked = s.SyncStartSerializer(data=request.data if isinstance(request.data, dict) else {})
+        if not asked.is_valid():
+            raise ValidationError(asked.errors)
+        jobs = services.start_syncs(self.actor, account=asked.validated_data.get("account"))
+        answer = {**s.JobSerializer(jobs[0][0]).data}
+        answer["jobs"] = s.JobSerializer([job for job, _new in jobs], many=True).data
+        started = any(new for _job, new in jobs)
+        return Response(answer, status=status.HTTP_202_ACCEPTED if started else status.HTTP_200_OK)

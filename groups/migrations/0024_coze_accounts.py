@@ -46,6 +46,13 @@ def to_the_default_account(apps, schema_editor):
     Device = apps.get_model("groups", "Device")
     Job = apps.get_model("groups", "Job")
     base = getattr(settings, "COZE_API_BASE", "").rstrip("/")[:200]
+    if schema_editor.connection.vendor == "postgresql":
+        # Migration 0002 made the row with an explicit id (1), which PostgreSQL's sequence
+        # did not count: the next account's row would take the same id.
+        schema_editor.execute(
+            "SELECT setval(pg_get_serial_sequence('groups_cozeaccount', 'id'), "
+            "(SELECT COALESCE(MAX(id), 1) FROM groups_cozeaccount))"
+        )
     account = CozeAccount.objects.order_by("pk").first()
     if account is None:
         if not VoiceprintGroup.objects.exists():

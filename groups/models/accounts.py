@@ -18,21 +18,13 @@ def default_account():
 class CozeAccountQuerySet(models.QuerySet):
     def configured(self):
         """The rows of the configured accounts, in the settings' order (default first),
-        created or given their current base URL where needed: one query when all are
-        known and unchanged."""
+        created where needed: one query when all are known. (A row's base URL is brought
+        up to date under its own lock: locked().)"""
         config = configured()
         rows = {row.name: row for row in self.filter(name__in=list(config))}
-        for name, account in config.items():
-            base = account["base"].rstrip("/")[:200]
-            row = rows.get(name)
-            if row is None:
-                row, _created = CozeAccount.objects.get_or_create(
-                    name=name, defaults={"base_url": base}
-                )
-                rows[name] = row
-            if row.base_url != base:
-                CozeAccount.objects.filter(pk=row.pk).update(base_url=base)
-                row.base_url = base
+        for name in config:
+            if name not in rows:
+                rows[name] = CozeAccount.named(name)
         return [rows[name] for name in config]
 
 
@@ -68,9 +60,8 @@ class CozeAccount(models.Model):
         """The row of a configured account, created on demand."""
         account = cls.objects.filter(name=name).first()
         if account is None:
-            account, _created = cls.objects.get_or_create(
-                name=name, defaults={"base_url": configured().get(name, {}).get("base", "")}
-            )
+            base = configured().get(name, {}).get("base", "").rstrip("/")[:200]
+            account, _created = cls.objects.get_or_create(name=name, defaults={"base_url": base})
         return account
 
     @classmethod
@@ -82,13 +73,25 @@ class CozeAccount(models.Model):
         """Lock one account's row for the rest of the current transaction (a name or a
         row; the default account when none is given)."""
         if isinstance(name, CozeAccount):
-            return cls.objects.select_for_update().get(pk=name.pk)
-        cls.named(name)
-        return cls.objects.select_for_update().get(name=name)
+            account = cls.objects.select_for_update().get(pk=name.pk)
+        else:
+            cls.named(name)
+            account = cls.objects.select_for_update().get(name=name)
+        account.keep_base_url()
+        return account
+
+    def keep_base_url(self):
+        """Store the account's base URL as configured now, if it changed (under its lock)."""
+        base = configured().get(self.name, {}).get("base", self.base_url).rstrip("/")[:200]
+        if base != self.base_url:
+            CozeAccount.objects.filter(pk=self.pk).update(base_url=base)
+            self.base_url = base
 
     @classmethod
     def locked_all(cls):
         """Lock every configured account's row (in one order, so two of these never wait
         on each other): what a change that concerns every account takes."""
         cls.objects.configured()
-        return list(cls.objects.select_for_update().filter(name__in=list(configured())))
+        return list(
+            cls.objects.select_for_update().filter(name__in=list(configured())).order_by("pk")
+        )
