@@ -156,7 +156,7 @@ def usages() -> Usages:
 def usage() -> Usage:
     """The total across accounts (with one account: its own gauge)."""
     found = usages()
-    return found.accounts[0] if not found.several else found.total
+    return found.total if found.several else found.accounts[0]
 
 
 @dataclass(frozen=True)

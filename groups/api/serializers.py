@@ -92,6 +92,13 @@ class DeviceSerializer(FormChecked, serializers.ModelSerializer):
         "40 when the device is created without one.",
     )
 
+    account = serializers.SlugRelatedField(
+        slug_field="name",
+        read_only=True,
+        allow_null=True,
+        help_text="The Coze account that serves it (its groups'); null until its first group.",
+    )
+
     class Meta:
         model = Device
         fields = [
@@ -101,10 +108,11 @@ class DeviceSerializer(FormChecked, serializers.ModelSerializer):
             "location",
             "notes",
             "identify_threshold",
+            "account",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["created_at", "updated_at"]
+        read_only_fields = ["account", "created_at", "updated_at"]
 
     def form_kwargs(self):
         return {"instance": self.instance} if self.instance is not None else {}
@@ -124,12 +132,16 @@ class DeviceSerializer(FormChecked, serializers.ModelSerializer):
 
 class GroupSerializer(serializers.ModelSerializer):
     creator = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    account = serializers.SlugRelatedField(
+        slug_field="name", read_only=True, help_text="The Coze account the group is in."
+    )
 
     class Meta:
         model = VoiceprintGroup
         fields = [
             "id",
             "coze_id",
+            "account",
             "name",
             "desc",
             "device",
@@ -197,6 +209,9 @@ class AudioFiguresSerializer(serializers.Serializer):
 
 class VoiceprintSerializer(serializers.ModelSerializer):
     device = serializers.IntegerField(source="group.device_id", allow_null=True, read_only=True)
+    account = serializers.CharField(
+        source="group.account.name", read_only=True, help_text="Its group's Coze account."
+    )
     enrolled_by = serializers.CharField(source="enrolled_by_name", read_only=True)
     audio = AudioFiguresSerializer(source="*", read_only=True)
     changeable = serializers.SerializerMethodField(
@@ -217,6 +232,7 @@ class VoiceprintSerializer(serializers.ModelSerializer):
             "name",
             "desc",
             "group",
+            "account",
             "device",
             "person",
             "consent",
@@ -458,6 +474,13 @@ class AuditEntrySerializer(serializers.ModelSerializer):
         read_only=True, help_text="What the row says, in the reader's language."
     )
     coze_code = serializers.IntegerField(read_only=True, allow_null=True)
+    account = serializers.SlugRelatedField(
+        slug_field="name",
+        read_only=True,
+        allow_null=True,
+        help_text="The Coze account the row's call went to (null: none, or a row older than "
+        "several accounts, which was the default account's).",
+    )
 
     class Meta:
         model = AuditEntry
@@ -475,6 +498,7 @@ class AuditEntrySerializer(serializers.ModelSerializer):
             "target_id",
             "target_label",
             "device",
+            "account",
             "sent_name",
             "sent_desc",
             "coze_code",
@@ -493,6 +517,12 @@ class JobSerializer(serializers.ModelSerializer):
     state_label = serializers.CharField(read_only=True)
     percent = serializers.IntegerField(read_only=True, allow_null=True)
     summary = serializers.CharField(source="summary_text", read_only=True)
+    account = serializers.SlugRelatedField(
+        slug_field="name",
+        read_only=True,
+        allow_null=True,
+        help_text="The Coze account a sync job concerns (null: none).",
+    )
 
     class Meta:
         model = Job
@@ -500,6 +530,7 @@ class JobSerializer(serializers.ModelSerializer):
             "id",
             "kind",
             "kind_label",
+            "account",
             "state",
             "state_label",
             "started_by",
@@ -571,12 +602,14 @@ class WithdrawnSerializer(serializers.Serializer):
     )
 
 
-class QuotaSerializer(serializers.Serializer):
+class UsageSerializer(serializers.Serializer):
     used = serializers.IntegerField(help_text="Groups held plus creations without an outcome.")
     held = serializers.IntegerField(help_text="Active groups in the register.")
     pending = serializers.IntegerField(help_text="Creations under way or without an answer.")
     unassigned = serializers.IntegerField(help_text="Active groups serving no device.")
-    limit = serializers.IntegerField(help_text="COZE_GROUP_QUOTA.")
+    limit = serializers.IntegerField(
+        help_text="The group quota (COZE_GROUP_QUOTA, COZE_<NAME>_GROUP_QUOTA; in total: the sum)."
+    )
     free = serializers.IntegerField()
     percent = serializers.IntegerField()
     level = serializers.ChoiceField(choices=["ok", "warning", "full"])
@@ -584,6 +617,16 @@ class QuotaSerializer(serializers.Serializer):
         allow_null=True, help_text="Coze's own count at the last sync."
     )
     synced_at = serializers.DateTimeField(allow_null=True)
+
+
+class AccountUsageSerializer(UsageSerializer):
+    account = serializers.CharField(help_text="The Coze account's name.")
+
+
+class QuotaSerializer(UsageSerializer):
+    """The quota across every Coze account (with one: its own), and each account's."""
+
+    accounts = AccountUsageSerializer(many=True)
 
 
 class CozeAnswerSerializer(serializers.Serializer):

@@ -105,7 +105,7 @@ def reads(serializer, detail=None):
 class DeviceViewSet(ApiMixin, viewsets.ModelViewSet):
     """The device register."""
 
-    queryset = Device.objects.all()
+    queryset = Device.objects.select_related("account")
     serializer_class = s.DeviceSerializer
     filterset_class = DeviceFilterSet
 
@@ -171,7 +171,7 @@ class GroupViewSet(ApiMixin, viewsets.ModelViewSet):
     """Voiceprint groups: made, changed and deleted on Coze through the same service as the
     pages; deleted ones are listed with `?state=deleted` or `?state=all`."""
 
-    queryset = VoiceprintGroup.objects.select_related("creator")
+    queryset = VoiceprintGroup.objects.select_related("creator", "account")
     serializer_class = s.GroupSerializer
     filterset_class = VoiceprintGroupFilterSet
 
@@ -217,7 +217,9 @@ class GroupViewSet(ApiMixin, viewsets.ModelViewSet):
     def resent(self, earlier):
         """The Idempotency-Key was used before: its group, or why there is none."""
         if earlier.outcome == Outcome.SUCCESS and earlier.target_id:
-            group = VoiceprintGroup.objects.select_related("creator").get(pk=earlier.target_id)
+            group = VoiceprintGroup.objects.select_related("creator", "account").get(
+                pk=earlier.target_id
+            )
             return Response(s.GroupSerializer(group).data, headers=located(self.request, group))
         raise ServiceRefused(says.already_submitted(earlier))
 
@@ -233,6 +235,8 @@ class GroupViewSet(ApiMixin, viewsets.ModelViewSet):
         values = self.checked(serializer, Action.GROUP_UPDATE, target=group, device=group.device)
         try:
             services.update_group(self.actor, group, **values)
+        except services.OtherAccount as error:
+            raise refused(error) from None
         except coze.CozeError as error:
             if group.state == VoiceprintGroup.State.GONE:
                 raise ServiceRefused(says.group_gone(group, error), error=error) from None
@@ -279,7 +283,7 @@ def located(request, group):
 class AuditEntryViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
     """The audit log, newest first, with the audit page's filters."""
 
-    queryset = AuditEntry.objects.all()
+    queryset = AuditEntry.objects.select_related("account")
     serializer_class = s.AuditEntrySerializer
     filterset_class = AuditEntryFilterSet
 
@@ -290,10 +294,10 @@ class JobViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
     """Background jobs (syncs, deletions retried, retention sweeps): state and progress; one
     job's per-row results."""
 
-    queryset = Job.objects.all()
+    queryset = Job.objects.select_related("account")
 
     def get_queryset(self):
-        jobs = Job.objects.defer("params")
+        jobs = Job.objects.select_related("account").defer("params")
         return jobs.defer("results") if self.action == "list" else jobs
 
     def get_serializer_class(self):
@@ -302,13 +306,20 @@ class JobViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
 
 @extend_schema(tags=["quota"], responses={200: s.QuotaSerializer, **errors(*READ_ERRORS)})
 class QuotaView(ApiMixin, APIView):
-    """The Coze account's group quota: used (held plus pending), free, the limit."""
+    """The group quota: used (held plus pending), free, the limit, across every Coze
+    account (with one: its own), and each account's in `accounts`."""
 
     required_permissions = {"GET": ["groups.view_voiceprintgroup"]}
 
     def get(self, request):
-        usage = quota.usage()
-        values = {name: getattr(usage, name) for name in s.QuotaSerializer().fields}
+        usages = quota.usages()
+        total = usages.total if usages.several else usages.accounts[0]
+        fields = s.UsageSerializer().fields
+        values = {name: getattr(total, name) for name in fields}
+        values["accounts"] = [
+            {"account": usage.account, **{name: getattr(usage, name) for name in fields}}
+            for usage in usages.accounts
+        ]
         return Response(s.QuotaSerializer(values).data)
 
 

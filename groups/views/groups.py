@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from vpadmin.lists import page_of, sort_by
 
 from .. import audit, coze, quota, services, wording
+from ..coze.accounts import names as account_names
 from ..filtersets import NONE, VoiceprintGroupFilterSet
 from ..forms import (
     GroupEditForm,
@@ -26,7 +27,7 @@ Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 @permission_required("groups.view_voiceprintgroup")
 def group_list(request):
     found = VoiceprintGroupFilterSet(
-        request.GET, VoiceprintGroup.objects.select_related("device", "creator")
+        request.GET, VoiceprintGroup.objects.select_related("device", "creator", "account")
     )
     groups, sort = sort_by(
         request,
@@ -35,6 +36,7 @@ def group_list(request):
             "name": ["name"],
             "state": ["state"],
             "device": ["device__name"],
+            "account": ["account__name"],
             "created": ["created_at"],
         },
         default="-created",
@@ -51,13 +53,17 @@ def group_list(request):
         "q": found.applied.get("q", ""),
         "device_filter": "" if device_filter is None else str(device_filter),
         "device": device,
+        "account": found.applied.get("account", ""),
+        "account_names": account_names(),
     }
     return render(request, "groups/group_list.html", context)
 
 
 @permission_required("groups.view_voiceprintgroup")
 def group_detail(request, pk):
-    group = get_object_or_404(VoiceprintGroup.objects.select_related("device", "creator"), pk=pk)
+    group = get_object_or_404(
+        VoiceprintGroup.objects.select_related("device", "creator", "account"), pk=pk
+    )
     # The rows' devices joined (a group's rows name its device): no query of their own.
     history = AuditEntry.objects.filter(
         target_type="voiceprintgroup", target_id=str(group.pk)
@@ -229,6 +235,9 @@ def group_edit(request, pk):
         changes = services.update_group(
             request.actor, group, name=data["name"], desc=data["desc"], device=data["device"]
         )
+    except services.OtherAccount as refused:
+        tell(request, says.about(refused))
+        return render(request, "groups/group_edit.html", {"form": form, "group": group})
     except coze.CozeError as error:
         if group.state == VoiceprintGroup.State.GONE:
             tell(request, says.group_gone(group, error))

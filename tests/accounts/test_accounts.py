@@ -282,3 +282,24 @@ def test_sync_with_coze_starts_one_job_per_account(two, admin_actor, run_jobs):
 @pytest.fixture
 def admin_actor(administrator):
     return Actor.for_command("sync_coze_groups", administrator)
+
+
+def test_the_sync_command_syncs_each_account_or_the_one_named(two, db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    made_elsewhere(two.cn2, "shop")
+    made_elsewhere(two.default, "home")
+
+    out = StringIO()
+    call_command("sync_coze_groups", "--account", "cn2", stdout=out)
+    assert list(VoiceprintGroup.objects.values_list("account__name", flat=True)) == ["cn2"]
+
+    call_command("sync_coze_groups", stdout=out)
+    assert sorted(VoiceprintGroup.objects.values_list("account__name", flat=True)) == [
+        "cn2",
+        "default",
+    ]
+    assert "Coze account default:" in out.getvalue() and "Coze account cn2:" in out.getvalue()
+    assert sorted(Job.objects.values_list("account__name", flat=True)) == ["cn2", "cn2", "default"]
