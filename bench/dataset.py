@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from bench import people as register_people
-from groups.models import AuditEntry, Device, VoiceprintGroup
+from groups.models import AuditEntry, CozeAccount, Device, VoiceprintGroup
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 BATCH = 2000
@@ -123,6 +123,7 @@ def _groups(rng, count, devices, users, now):
     creators = users[:12]  # Administrators and Operators
     coze_id = 7_400_000_000_000_000_000
     rows = []
+    account = CozeAccount.default()  # one account (the default): read once, not per row
     for n in range(count):
         coze_id += rng.randint(1, 1 << 20)
         created = now - timedelta(seconds=rng.randint(0, DAYS * 86400))
@@ -130,6 +131,7 @@ def _groups(rng, count, devices, users, now):
         rows.append(
             VoiceprintGroup(
                 coze_id=str(coze_id),
+                account=account,
                 name=f"{ROOMS[n % len(ROOMS)]}声纹 {n + 1}"[:20],
                 desc="" if n % 4 else "Family members of this home.",
                 device=device,

@@ -7,6 +7,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from .. import audit, coze, quota
+from ..coze.accounts import names as account_names
 from ..coze.accounts import several
 from ..models import AuditEntry, CozeAccount, Device, Voiceprint, VoiceprintGroup
 from ..wording import fact
@@ -111,6 +112,8 @@ def create_group(actor, *, name, desc, device, submission, account=None):
     (with `found_after_no_answer` set); not found, the CozeNoAnswer is raised.
     """
     fields = {"device": device, "sent_name": name, "sent_desc": desc}
+    if account and account not in account_names():
+        raise ValueError(f"no Coze account {account!r} is configured")  # the forms check it
     attempts.expire_pending()  # a crashed creation must not hold its quota slot for ever
     entry, earlier, unresolved, full = _reserve_slot(actor, submission, fields, account)
     if earlier is not None:

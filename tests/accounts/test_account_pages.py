@@ -105,3 +105,12 @@ def test_sync_with_coze_starts_a_job_per_account_and_shows_the_jobs(two, adminis
 
     assert response.redirect_chain[-1][0] == "/jobs/"
     assert "Sync with Coze started for 2 accounts" in response.content.decode()
+
+
+def test_the_jobs_pages_name_a_syncs_account(two, administrator_client, viewer_client):
+    administrator_client.post("/groups/sync/")
+
+    listed = viewer_client.get("/jobs/").content.decode()
+
+    assert listed.count('<span class="account">') == 2
+    assert '<span class="account">cn2</span>' in listed
