@@ -33,6 +33,19 @@ def p95(values):
     return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
 
 
+class RoutedClient:
+    """The pages through a SignedInClient; paths under `api_prefixes` with an API token
+    instead, as a script sends them (so measure.pages interleaves both)."""
+
+    def __init__(self, client, token, api_prefixes):
+        self.client, self.token, self.api_prefixes = client, token, tuple(api_prefixes)
+
+    def get(self, path):
+        if path.startswith(self.api_prefixes):
+            return self.client.api_get(path, self.token)
+        return self.client.get(path)
+
+
 class SignedInClient:
     """HTTP to one server with an Administrator's session cookie and a CSRF cookie."""
 
@@ -51,6 +64,15 @@ class SignedInClient:
         answer = self.http.post(
             self.base_url + path, data=data, files=files, allow_redirects=False, timeout=60
         )
+        return self._sample(answer)
+
+    def api_get(self, path, token):
+        """As a script calls the API: the token in the header, no cookies (a session of
+        its own, kept alive as the pages' is)."""
+        if not hasattr(self, "api_http"):
+            self.api_http = requests.Session()
+        headers = {"Authorization": f"Bearer {token}"}
+        answer = self.api_http.get(self.base_url + path, headers=headers, timeout=60)
         return self._sample(answer)
 
     @staticmethod

@@ -33,6 +33,7 @@ from groups.coze.simulator import CozeSimulator
 TOKEN = "pat_vpadmin_bench"
 PAGE_SIZE = 50  # vpadmin's lists, and the admin's in bench settings
 FLOOR = "/bench/floor/"
+API_FLOOR = "/bench/api-floor/"  # bench/urls.py: DRF's cheapest answer, with the token
 EXPORT = "/audit/export.csv"
 EXPORT_RUNS = 3
 REUSE_CALLS = 200
@@ -94,8 +95,10 @@ def _measure_all(args, database, sim, workdir):
     _settle(database)
     call_command("collectstatic", interactive=False, verbosity=0)
     session_key = _session_for(built["admin"])
+    token = _token_for(built["admin"])
     facts = _facts()
     pages = _pages(facts)
+    api_pages = _api_pages(facts)
     env = {k: os.environ[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "SECRET_KEY")}
     log_path = workdir / "gunicorn.log"
 
@@ -105,7 +108,9 @@ def _measure_all(args, database, sim, workdir):
     with Gunicorn(env, workers=1, log_path=log_path) as server:
         client = measure.SignedInClient(server.url, session_key)
         paths = [path for _, path, admin in pages for path in (path, admin) if path]
-        samples = measure.pages(client, [*paths, FLOOR], rounds=args.rounds, log=log)
+        paths += [FLOOR, *(path for _, path, _ in api_pages), API_FLOOR]
+        routed = measure.RoutedClient(client, token, ["/api/", API_FLOOR])
+        samples = measure.pages(routed, paths, rounds=args.rounds, log=log)
         pids = {s.pid for group in samples.values() for s in group}
         if len(pids) != 1:
             raise RuntimeError(f"answers came from several processes: {pids}")
@@ -137,8 +142,10 @@ def _measure_all(args, database, sim, workdir):
     load["workers"], load["threads"] = workers, args.load_threads
     log("queries of each page, in process")
     inspected = _inspect(pages, session_key, explain=args.explain)
+    inspected |= _inspect(api_pages, None, explain=args.explain, token=token)
 
     floor = [s.server_ms for s in samples[FLOOR]]
+    api_floor = [s.server_ms for s in samples[API_FLOOR]]
     summary = {
         "database": database,
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -150,6 +157,9 @@ def _measure_all(args, database, sim, workdir):
         "floor_median_ms": round(measure.median(floor), 2),
         "floor_p95_ms": round(measure.p95(floor), 2),
         "floor_queries": samples[FLOOR][0].queries,
+        "api_floor_median_ms": round(measure.median(api_floor), 2),
+        "api_floor_p95_ms": round(measure.p95(api_floor), 2),
+        "api_floor_queries": _constant_queries(samples[API_FLOOR]),
         **export,
         **creation,
         **identification,
@@ -163,6 +173,10 @@ def _measure_all(args, database, sim, workdir):
     return {
         "pages": [
             _page_figures(database, page, samples, floor, inspected[page[1]]) for page in pages
+        ],
+        "api": [
+            _api_figures(database, page, samples, api_floor, inspected[page[1]])
+            for page in api_pages
         ],
         "summary": summary,
     }
@@ -217,6 +231,20 @@ def _session_for(user):
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     store.create()
     return store.session_key
+
+
+def _token_for(user):
+    """A read-write API token of `user`'s, as a script holds one. Its use is noted at most
+    once a minute (one UPDATE): noted ahead here, so that every request of a list makes the
+    same queries and the count is the steady one."""
+    from groups.actors import Actor
+    from groups.models import ApiToken
+    from groups.services import tokens
+
+    actor = Actor(user=user, username=user.get_username())
+    token, secret = tokens.create_token(actor, user, name="bench", read_only=False)
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now() + timedelta(days=1))
+    return secret
 
 
 def _facts():
@@ -301,7 +329,50 @@ def _pages(facts):
     ]
 
 
+def _api_pages(facts):
+    """(name, the API's list, the page of the same rows): the first 50 rows of each, and
+    the audit log's last 50."""
+    last_offset = (facts["last_page"] - 1) * PAGE_SIZE
+    return [
+        ("API devices", "/api/devices/", "/devices/"),
+        ("API groups", "/api/groups/", "/groups/"),
+        ("API audit", "/api/audit/", "/audit/"),
+        (
+            "API audit, last page",
+            f"/api/audit/?offset={last_offset}",
+            f"/audit/?page={facts['last_page']}",
+        ),
+    ]
+
+
 # Figures
+
+
+def _api_figures(database, page, samples, api_floor, inspected):
+    """An API list beside the API's floor (its target: 2 × that + 20 ms, as a page's is
+    against the pages' floor) and beside the page that shows the same rows."""
+    name, path, html = page
+    times = [s.server_ms for s in samples[path]]
+    html_times = [s.server_ms for s in samples[html]]
+    floor_median = measure.median(api_floor)
+    figures = {
+        "page": path,
+        "name": name,
+        "database": database,
+        "median_ms": round(measure.median(times), 2),
+        "p95_ms": round(measure.p95(times), 2),
+        "queries": _constant_queries(samples[path]),
+        "html_page": html,
+        "html_median_ms": round(measure.median(html_times), 2),
+        "html_queries": _constant_queries(samples[html]),
+        "ratio_to_html": round(measure.median(times) / measure.median(html_times), 2),
+        "floor_median_ms": round(floor_median, 2),
+        "limit_ms": round(2 * floor_median + 20, 2),
+        "ratio_to_floor": round(measure.median(times) / floor_median, 2),
+        "audit_count_queries": inspected["audit_counts"],
+    }
+    figures["meets_floor_target"] = figures["median_ms"] <= figures["limit_ms"]
+    return figures
 
 
 def _page_figures(database, page, samples, floor, inspected):
@@ -500,14 +571,18 @@ def _counts_the_log(statement):
     return "COUNT(" in text.upper() and 'FROM "groups_auditentry"' in text
 
 
-def _inspect(pages, session_key, *, explain):
-    """Each vpadmin page's statements, in process: how many count audit rows; with
-    `explain`, every statement with its time and plan (EXPLAIN ANALYZE on PostgreSQL)."""
+def _inspect(pages, session_key, *, explain, token=None):
+    """Each vpadmin page's statements, in process (signed in, or with the API `token`):
+    how many count audit rows; with `explain`, every statement with its time and plan
+    (EXPLAIN ANALYZE on PostgreSQL)."""
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     client = Client(HTTP_HOST="127.0.0.1")
-    client.cookies["sessionid"] = session_key
+    if token:
+        client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    else:
+        client.cookies["sessionid"] = session_key
     inspected = {}
     for name, path, _ in pages:
         with CaptureQueriesContext(connection) as captured:

@@ -29,6 +29,7 @@ def show(results, databases):
             f"{page['floor_median_ms']:>6.1f} {page['ratio_to_floor']:>6.2f} "
             f"{_ratio(page['ratio_to_admin']):>6}  {'ok' if ok else 'MISSED'}"
         )
+    missed += _api(results.get("api", []), databases)
     for database in databases:
         missed += _summary(database, results["databases"][database])
     if missed:
@@ -38,9 +39,38 @@ def show(results, databases):
     return missed
 
 
+def _api(rows, databases):
+    """The API's lists beside the pages of the same rows, against the API's floor (DRF's
+    cheapest answer with the token): each median within 2 × that floor + 20 ms."""
+    rows = [row for row in rows if row["database"] in databases]
+    if not rows:
+        return []
+    header = (
+        f"{'API list':<48} {'database':<10} {'median':>7} {'p95':>7} {'queries':>7} "
+        f"{'page':>7} {'floor':>6} {'×floor':>6} {'×page':>6}  target"
+    )
+    print("\n" + header + "\n" + "-" * len(header))
+    missed = []
+    for row in rows:
+        if not row["meets_floor_target"]:
+            missed.append(f"{row['database']} {row['page']}: above {row['limit_ms']} ms")
+        if row["audit_count_queries"] > 1:
+            missed.append(f"{row['database']} {row['page']}: counts the audit log twice")
+        print(
+            f"{row['page'] + ' (' + row['html_page'] + ')':<48} {row['database']:<10} "
+            f"{row['median_ms']:>7.1f} {row['p95_ms']:>7.1f} {row['queries']:>7} "
+            f"{row['html_median_ms']:>7.1f} {row['floor_median_ms']:>6.1f} "
+            f"{row['ratio_to_floor']:>6.2f} {row['ratio_to_html']:>6.2f}  "
+            f"{'ok' if row['meets_floor_target'] else 'MISSED'}"
+        )
+    return missed
+
+
 def _summary(database, s):
     print(
-        f"\n{database}: floor {s['floor_median_ms']} ms ({s['floor_queries']} queries) · "
+        f"\n{database}: floor {s['floor_median_ms']} ms ({s['floor_queries']} queries), "
+        f"API floor {s.get('api_floor_median_ms', '—')} ms "
+        f"({s.get('api_floor_queries', '—')} queries) · "
         f"export of {s['export_rows']:,} rows {s['export_seconds']} s "
         f"(max {s['export_seconds_max']} s), worker peak {s['export_peak_mb']} MB "
         f"(+{s['export_growth_mb']} MB)\n"

@@ -144,15 +144,19 @@ def _merge(figures):
     except (FileNotFoundError, ValueError):
         results = {}
     pages = [p for p in results.get("pages", []) if p.get("database") not in figures]
+    api = [p for p in results.get("api", []) if p.get("database") not in figures]
     databases = {k: v for k, v in results.get("databases", {}).items() if k not in figures}
     for database, figure in figures.items():
         pages += figure["pages"]
+        api += figure["api"]
         databases[database] = figure["summary"]
     order = {name: n for n, name in enumerate(DATABASES)}
     pages.sort(key=lambda p: order.get(p["database"], 9))
+    api.sort(key=lambda p: order.get(p["database"], 9))
     return {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "pages": pages,
+        "api": api,
         "databases": dict(sorted(databases.items(), key=lambda kv: order.get(kv[0], 9))),
     }
 

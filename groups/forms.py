@@ -662,3 +662,33 @@ class IdentifyForm(AudioDropped, forms.Form):
             for code in ("invalid", "min_value", "max_value")
         },
     )
+
+
+class ImportUploadForm(forms.Form):
+    """The CSV of devices an import reads (groups.devices_csv says what it may hold)."""
+
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_("One row per device, with the columns above."),
+    )
+
+
+class ImportDeviceForm(DeviceForm):
+    """A device row of an import, checked by the device page's form. Whether its serial is
+    someone's is known from one lookup of every serial of the file, and the serial field
+    gives the canonical form the database's check asks for, so the model's two queries a
+    row (its uniqueness, its check constraint) are left out."""
+
+    def _get_validation_exclusions(self):
+        return {*super()._get_validation_exclusions(), "serial"}
+
+    def validate_unique(self):
+        pass
+
+
+class ImportGroupForm(GroupFieldsForm):
+    """A group row of an import, checked by the group page's fields; its device is the row's."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["device"]

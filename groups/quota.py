@@ -6,14 +6,14 @@ the register holds on the account's Coze plus the creations whose outcome is not
 yet, since each of those may already hold a slot on Coze. A creation row without an
 account is older than several accounts: it was the default account's."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Count, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
-from .coze.accounts import DEFAULT, configured
+from .coze.accounts import DEFAULT, configured, several
 from .models import AuditEntry, CozeAccount, VoiceprintGroup
 
 WARNING_SHARE = 0.8  # the gauge turns amber from 80 % used
@@ -65,6 +65,7 @@ class Usages:
 
     accounts: list
     total: Usage
+    rows: dict = field(default_factory=dict)  # name -> CozeAccount
 
     @property
     def several(self):
@@ -150,7 +151,7 @@ def usages() -> Usages:
         remote_total=None if None in remote else sum(remote),
         synced_at=min(synced) if synced and len(synced) == len(accounts) else None,
     )
-    return Usages(accounts=accounts, total=total)
+    return Usages(accounts=accounts, total=total, rows={row.name: row for row in rows})
 
 
 def usage() -> Usage:
@@ -172,17 +173,19 @@ class Choice:
 def choose(device, requested=None, found=None) -> Choice:
     """The account of a new group for `device`: its own once it has one, else the one
     `requested` (a name or a row), else the one with the most free quota. `found`: the
-    usages already read."""
+    usages already read (a Choice's usage is given only then, or when they had to be read
+    to find the most free)."""
     if device is not None and device.account_id:
         account = CozeAccount.objects.get(pk=device.account_id)
-        found = found or usages()
-        return Choice(account, found.of(account.name), "device")
-    found = found or usages()
+        return Choice(account, found and found.of(account.name), "device")
     if requested:
         name = getattr(requested, "name", requested)
-        return Choice(CozeAccount.named(name), found.of(name), "chosen")
+        return Choice(CozeAccount.named(name), found and found.of(name), "chosen")
+    if found is None and not several():
+        return Choice(CozeAccount.named(DEFAULT), None, "most_free")  # one account: no choice
+    found = found or usages()
     best = found.most_free
-    return Choice(CozeAccount.named(best.account), best, "most_free")
+    return Choice(found.rows[best.account], best, "most_free")
 
 
 def why(choice: Choice) -> str:

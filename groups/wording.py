@@ -6,6 +6,7 @@ Pages, commands and the audit log use the same sentences, so they agree.
 
 import datetime
 
+from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -37,6 +38,8 @@ FIELDS = {
     "identify_threshold": _("recognition threshold"),
     "withdrawal_method": _("how they asked"),
     "withdrawal_note": _("withdrawal note"),
+    "group_name": _("group name"),
+    "group_desc": _("group description"),
     "__all__": _("form"),
 }
 
@@ -203,6 +206,37 @@ SENTENCES = {
         "The job stopped on an unexpected error (%(error)s); the worker's log says more."
     ),
     # Sign-in and accounts
+    # Imports of devices: the file, its rows (the dry run), and what the run did
+    "import_too_large": _("The file is larger than %(limit)s kB: split it into several."),
+    "import_too_many_rows": _("The file has more than %(limit)s rows: split it into several."),
+    "import_empty": _("The file is empty."),
+    "import_no_rows": _("The file has a header but no rows of devices."),
+    "import_not_utf8": _(
+        "The file is neither UTF-8 nor GB18030 text: in Excel, save it as “CSV UTF-8”."
+    ),
+    "import_not_csv": _("The file is not CSV that can be read (%(error)s)."),
+    "import_extra_cells": _(
+        "Row %(line)s has more cells than the header's %(columns)s columns: is a comma "
+        "missing quotes?"
+    ),
+    "duplicate_serial": _(
+        "Serial %(serial)s is on row %(line)s already, with other details: one row per "
+        "device, or the same details on each."
+    ),
+    "duplicate_group": _("Row %(line)s asks for the same group “%(name)s” for this device."),
+    "group_desc_without_name": _("A group description without a group name."),
+    "group_exists": _("The device already has the group “%(name)s”: it is left as it is."),
+    "group_desc_differs": _(
+        "Its description on Coze differs from the file's; an import does not change it."
+    ),
+    "not_registered": _(
+        "Coze made the group (%(coze_id)s) but the register could not store it: a sync with "
+        "Coze registers it."
+    ),
+    "import_device_gone": _("The device was deleted meanwhile: no group was created for it."),
+    "import_rate_limited": _(
+        "Coze asked to slow down (%(reason)s); tried again %(tries)s times, then stopped."
+    ),
     "sign_in_failed": _("Wrong password, or no such person: “%(username)s”."),
     "locked": _("After %(failures)s failed sign-ins, %(lock)s is locked for %(minutes)s minutes."),
     "lock_expired": _("The lock on %(lock)s ended; %(refused)s tries were refused during it."),
@@ -640,7 +674,102 @@ def _quota_full(facts):
     return str(SENTENCES["quota_full"]) % values
 
 
+def _import_bad_columns(facts):
+    parts = []
+    if facts["unknown"]:
+        parts.append(str(_("unknown columns: %(names)s")) % {"names": joined(facts["unknown"])})
+    if facts["missing"]:
+        parts.append(str(_("missing columns: %(names)s")) % {"names": joined(facts["missing"])})
+    if facts["twice"]:
+        parts.append(str(_("columns twice: %(names)s")) % {"names": joined(facts["twice"])})
+    return str(_("The header row is not an import's (%(problems)s). Columns: %(expected)s.")) % {
+        "problems": str(_("; ")).join(parts),
+        "expected": joined(facts["expected"]),
+    }
+
+
+IMPORT_DEVICE = {
+    "create": _("Device created."),
+    "update": _("Device updated."),
+    "unchanged": _("Device unchanged."),
+    "again": _("Device as on an earlier row."),
+}
+IMPORT_GROUP = {
+    "created": _("Group “%(name)s” created on Coze (%(coze_id)s)."),
+    "found": _("Group “%(name)s” found on Coze (%(coze_id)s) after an answer was lost."),
+    "exists": _("Group “%(name)s” was there already."),
+}
+
+
+def _import_row(facts):
+    """An import row's result: its device, its group, and why it stopped, if it did."""
+    parts = []
+    if facts.get("device"):
+        parts.append(str(IMPORT_DEVICE[facts["device"]]))
+    if facts.get("group"):
+        values = {"name": facts.get("name", ""), "coze_id": shown(facts.get("coze_id"))}
+        parts.append(str(IMPORT_GROUP[facts["group"]]) % values)
+    if facts.get("error"):
+        parts.append(render(facts["error"]))
+    return ("" if (get_language() or "").startswith("zh") else " ").join(parts)
+
+
+def _import_done(facts):
+    counts = [
+        ngettext("%(n)s device created", "%(n)s devices created", facts["created"]),
+        ngettext("%(n)s updated", "%(n)s updated", facts["updated"]),
+        ngettext("%(n)s unchanged", "%(n)s unchanged", facts["unchanged"]),
+        ngettext("%(n)s group created", "%(n)s groups created", facts["groups"]),
+        ngettext("%(n)s row failed", "%(n)s rows failed", facts["failed"]),
+    ]
+    numbers = [facts[key] for key in ("created", "updated", "unchanged", "groups", "failed")]
+    text = joined(part % {"n": shown(n)} for part, n in zip(counts, numbers, strict=True))
+    return str(_("Import done: %(counts)s.")) % {"counts": text}
+
+
+def moment(iso):
+    """A time stored as ISO 8601, as the reader's language writes it, in TIME_ZONE."""
+    return date_format(
+        timezone.localtime(datetime.datetime.fromisoformat(iso)), "SHORT_DATETIME_FORMAT"
+    )
+
+
+def _token_refusals_held(facts):
+    return str(
+        _(
+            "More than %(limit)s requests with a refused API token came from %(address)s "
+            "within %(minutes)s minutes: until %(until)s the rest from there are counted, "
+            "not written one by one."
+        )
+    ) % {
+        "limit": shown(facts["limit"]),
+        "address": facts["address"] or "—",
+        "minutes": shown(facts["minutes"]),
+        "until": moment(facts["until"]),
+    }
+
+
+def _token_refusals_counted(facts):
+    return ngettext(
+        "%(count)s more request with a refused API token came from %(address)s between "
+        "%(since)s and %(until)s (counted, not written one by one).",
+        "%(count)s more requests with a refused API token came from %(address)s between "
+        "%(since)s and %(until)s (counted, not written one by one).",
+        facts["count"],
+    ) % {
+        "count": shown(facts["count"]),
+        "address": facts["address"] or "—",
+        "since": moment(facts["since"]),
+        "until": moment(facts["until"]),
+    }
+
+
 SPECIAL = {
+    "import_bad_columns": _import_bad_columns,
+    "import_row": _import_row,
+    "import_done": _import_done,
+    "token_refusals_held": _token_refusals_held,
+    "token_refusals_counted": _token_refusals_counted,
     "quota_full": _quota_full,
     "invalid_form": _invalid_form,
     "changes": _changes,

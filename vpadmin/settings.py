@@ -45,6 +45,17 @@ COZE_LIST_RETRIES = env.int("COZE_LIST_RETRIES", default=3)
 COZE_LIST_BACKOFF = env.float("COZE_LIST_BACKOFF", default=1.0)
 if COZE_GROUP_QUOTA < 1 or COZE_TIMEOUT <= 0:
     raise ImproperlyConfigured("COZE_GROUP_QUOTA and COZE_TIMEOUT must be positive.")
+# Imports of devices (/imports/new/): the largest file and the most rows one may hold, and
+# the pause after Coze rate-limits a creation (doubled each time, at most the second value).
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=5_000_000)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=5000)
+IMPORT_BACKOFF = env.float("IMPORT_BACKOFF", default=1.0)
+IMPORT_BACKOFF_MAX = env.float("IMPORT_BACKOFF_MAX", default=60.0)
+if min(IMPORT_MAX_BYTES, IMPORT_MAX_ROWS) < 1 or not 0 < IMPORT_BACKOFF <= IMPORT_BACKOFF_MAX:
+    raise ImproperlyConfigured(
+        "IMPORT_MAX_BYTES and IMPORT_MAX_ROWS must be positive, and "
+        "0 < IMPORT_BACKOFF <= IMPORT_BACKOFF_MAX."
+    )
 # Several Coze accounts (step 12): name -> {"token", "base", "quota"}, the default account
 # above first (named "default"), then each COZE_ACCOUNTS name (e.g. "cn2,intl") with its
 # COZE_<NAME>_API_TOKEN, COZE_<NAME>_API_BASE and COZE_<NAME>_GROUP_QUOTA; checked there.
@@ -193,6 +204,15 @@ except ValueError:
     raise ImproperlyConfigured(
         "API_THROTTLE_RATE must be requests per period, e.g. 600/minute."
     ) from None
+# Requests refused for their API token (unknown, revoked, expired) are audit rows one by one
+# up to API_REFUSED_TOKEN_LIMIT from one client address within API_REFUSED_TOKEN_MINUTES;
+# the rest of that window are counted and written as one row (groups/services/tokens.py).
+API_REFUSED_TOKEN_LIMIT = env.int("API_REFUSED_TOKEN_LIMIT", default=20)
+API_REFUSED_TOKEN_MINUTES = env.int("API_REFUSED_TOKEN_MINUTES", default=15)
+if API_REFUSED_TOKEN_LIMIT < 1 or API_REFUSED_TOKEN_MINUTES < 1:
+    raise ImproperlyConfigured(
+        "API_REFUSED_TOKEN_LIMIT and API_REFUSED_TOKEN_MINUTES must be positive."
+    )
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "groups.api.authentication.TokenAuthentication",
@@ -224,11 +244,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SECURITY": [{"apiToken": []}],
     # Enums named for what they hold: a group's or voiceprint's state (the same choices),
-    # a job's, a consent's, and what an enrollment warns of.
+    # a job's, a consent's, a person's (a consent's, or none), and what an enrollment warns of.
     "ENUM_NAME_OVERRIDES": {
         "CozeItemStateEnum": "groups.models.VoiceprintGroup.State",
         "JobStateEnum": "groups.models.Job.State",
         "ConsentStateEnum": ["in_force", "expired", "withdrawn"],
+        "PersonConsentStateEnum": ["in_force", "expired", "withdrawn", "none"],
         "EnrollmentWarningEnum": ["short", "long", "found_after_no_answer"],
     },
 }

@@ -20,3 +20,7 @@ urlpatterns = [
     path("api/", include("groups.api.urls")),  # the JSON API, its schema and docs
     path("", include("groups.urls")),
 ]
+
+# An address under /api/ that names nothing, or a bug there, answers JSON; elsewhere a page.
+handler404 = "groups.api.errors.page_not_found"
+handler500 = "groups.api.errors.server_error"

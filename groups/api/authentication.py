@@ -1,6 +1,7 @@
 """Who calls the API: `Authorization: Bearer vpa_...` (or `Token vpa_...`), an API token
 looked up by its hash. An unknown, expired or revoked token, or one whose owner can no
-longer sign in, is a 401 and an audit row."""
+longer sign in, is a 401 and an audit row (counted instead, beyond API_REFUSED_TOKEN_LIMIT
+from one address: groups.services.tokens)."""
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -32,7 +33,7 @@ class TokenAuthentication(BaseAuthentication):
         reason = "unknown" if token is None else tokens.why_unusable(token)
         if reason is not None:
             owner = token.user if token is not None else None
-            tokens.refuse(Actor.for_api(request, owner), secret, token, reason)
+            tokens.refuse_request(Actor.for_api(request, owner), secret, token, reason)
             raise AuthenticationFailed(REFUSED[reason])
         tokens.record_use(token)
         return token.user, token

@@ -5,8 +5,9 @@ field's problems when the input was invalid: in words (`fields`) and as the form
 codes (`codes`: e.g. an enrollment's audio `too_short`). Never a stack trace."""
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -83,3 +84,28 @@ def body(exc):
         detail_code = getattr(exc.detail, "code", None)
         code = detail_code if isinstance(detail_code, str) else exc.default_code
     return {"code": code, "message": str(exc.detail)}
+
+
+def is_api(request):
+    return request.path_info.startswith("/api/")
+
+
+def page_not_found(request, exception):
+    """handler404: an address under /api/ that names nothing (`/api/people/0.5/withdraw/`,
+    `/api/nothing/`) answers the API's JSON 404, as an object that does not exist does;
+    everywhere else, the page."""
+    if is_api(request):
+        return JsonResponse(body(exceptions.NotFound()), status=status.HTTP_404_NOT_FOUND)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request):
+    """handler500: a bug under /api/ answers JSON (`server_error`), never the page; the
+    error itself goes to the log, as every 500 does."""
+    if is_api(request):
+        error = exceptions.APIException()
+        return JsonResponse(
+            {"code": "server_error", "message": str(error.detail)},
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    return defaults.server_error(request)

@@ -21,6 +21,7 @@ from ..filtersets import PersonFilterSet
 from ..models import AuditEntry, Person, Voiceprint
 from . import serializers as s
 from .errors import refused
+from .pagination import DeferredJoinPaging
 from .views import WRITE_ERRORS, ApiMixin, errors, reads
 
 Action = AuditEntry.Action
@@ -54,6 +55,7 @@ class PersonViewSet(
     queryset = Person.objects.with_consent_state().select_related("created_by")
     serializer_class = s.PersonSerializer
     filterset_class = PersonFilterSet
+    pagination_class = DeferredJoinPaging  # each row's figures computed for its page only
 
     @property
     def required_permissions(self):

@@ -30,6 +30,13 @@ class ReadOnlyToken(exceptions.PermissionDenied):
     default_code = "token_read_only"
 
 
+def answers(view, method):
+    """Whether `view` has an operation for `method` (a viewset's detail route answers GET,
+    PUT, PATCH and DELETE, not POST; no view answers TRACE)."""
+    method = method.lower()
+    return method in view.http_method_names and hasattr(view, method)
+
+
 def required_permissions(request, view):
     """The permissions a request needs: the view's own for the method, else the model's."""
     own = getattr(view, "required_permissions", None)
@@ -45,6 +52,8 @@ class RolePermissions(BasePermission):
         user = request.user
         if not (user and user.is_authenticated):
             return False  # DRF answers 401, with the Bearer challenge
+        if not answers(view, request.method):
+            return True  # DRF answers 405 with Allow: no permission to ask, nothing to audit
         token = request.auth if isinstance(request.auth, ApiToken) else None
         path = request.path[:300]
         if token is not None and token.read_only and request.method not in SAFE_METHODS:

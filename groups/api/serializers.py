@@ -35,6 +35,21 @@ from ..models import (
 from ..models.people import consent_state
 
 
+class RegisterSerializer(serializers.ModelSerializer):
+    # A register's row as JSON. (Comments, not a docstring: the schema would show it as
+    # every row's description.) A choice that may be left empty (a consent's withdrawal
+    # method before any withdrawal, a voiceprint's deletion reason) is still documented as
+    # possibly empty when the field is read-only: DRF drops `allow_blank` from read-only
+    # fields, and the schema would then promise one of the choices where "" is sent.
+
+    def include_extra_kwargs(self, kwargs, extra_kwargs):
+        blank_choice = "choices" in kwargs and kwargs.get("allow_blank", False)
+        kwargs = super().include_extra_kwargs(kwargs, extra_kwargs)
+        if blank_choice:
+            kwargs["allow_blank"] = True
+        return kwargs
+
+
 class FormChecked(serializers.Serializer):
     """Input checked by a Django form: DRF checks only the JSON types, the form the rest
     (lengths, characters, a serial already used, a device that does not exist)."""
@@ -79,7 +94,7 @@ def text(max_length, **kwargs):
     return FormText(trim_whitespace=False, max_length=max_length, **kwargs)
 
 
-class DeviceSerializer(FormChecked, serializers.ModelSerializer):
+class DeviceSerializer(FormChecked, RegisterSerializer):
     form_class = DeviceForm
     name = text(100)
     serial = text(100, help_text="The device's own identifier; kept in upper case.")
@@ -130,7 +145,7 @@ class DeviceSerializer(FormChecked, serializers.ModelSerializer):
         raise NotImplementedError
 
 
-class GroupSerializer(serializers.ModelSerializer):
+class GroupSerializer(RegisterSerializer):
     creator = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     account = serializers.SlugRelatedField(
         slug_field="name", read_only=True, help_text="The Coze account the group is in."
@@ -207,7 +222,7 @@ class AudioFiguresSerializer(serializers.Serializer):
     quality = AudioQualitySerializer(help_text="Empty for a voiceprint made elsewhere.")
 
 
-class VoiceprintSerializer(serializers.ModelSerializer):
+class VoiceprintSerializer(RegisterSerializer):
     device = serializers.IntegerField(source="group.device_id", allow_null=True, read_only=True)
     account = serializers.CharField(
         source="group.account.name", read_only=True, help_text="Its group's Coze account."
@@ -325,7 +340,7 @@ class VoiceprintReenrollSerializer(VoiceprintUpdateSerializer):
     audio = serializers.FileField(required=False, help_text="As for an enrollment.")
 
 
-class ConsentSerializer(serializers.ModelSerializer):
+class ConsentSerializer(RegisterSerializer):
     recorded_by = serializers.CharField(source="recorded_by_name", read_only=True)
     withdrawn_by = serializers.CharField(source="withdrawn_by_name", read_only=True)
     state = serializers.SerializerMethodField()
@@ -382,7 +397,7 @@ class WithdrawalSerializer(FormChecked):
     withdrawal_note = text(2000, required=False)
 
 
-class PersonSerializer(serializers.ModelSerializer):
+class PersonSerializer(RegisterSerializer):
     created_by = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
@@ -466,7 +481,7 @@ class PersonWriteSerializer(FormChecked):
         return {name: getattr(self.instance, name) for name in ("name", "reference", "notes")}
 
 
-class AuditEntrySerializer(serializers.ModelSerializer):
+class AuditEntrySerializer(RegisterSerializer):
     actor = serializers.CharField(source="actor_label", read_only=True)
     action_label = serializers.CharField(read_only=True)
     outcome_label = serializers.CharField(read_only=True)
@@ -511,7 +526,7 @@ class AuditEntrySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class JobSerializer(serializers.ModelSerializer):
+class JobSerializer(RegisterSerializer):
     started_by = serializers.CharField(read_only=True)
     kind_label = serializers.CharField(read_only=True)
     state_label = serializers.CharField(read_only=True)

@@ -26,6 +26,7 @@ from ..models import AuditEntry, Device, Job, VoiceprintGroup
 from ..services import messages as says
 from . import serializers as s
 from .errors import ServiceRefused, refused
+from .pagination import DeferredJoinPaging
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 
@@ -286,6 +287,7 @@ class AuditEntryViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
     queryset = AuditEntry.objects.select_related("account")
     serializer_class = s.AuditEntrySerializer
     filterset_class = AuditEntryFilterSet
+    pagination_class = DeferredJoinPaging  # deep in the log as cheap as its first page
 
 
 @extend_schema(tags=["jobs"])

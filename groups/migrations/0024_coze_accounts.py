@@ -71,7 +71,7 @@ def to_the_default_account(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("groups", "0021_people_list_indexes"),
+        ("groups", "0023_token_refusals"),
     ]
 
     operations = [

@@ -13,10 +13,11 @@ from .groups import (
     choice_label,
     new_submission_id,
 )
+from .imports import DeviceImport, ImportRow
 from .jobs import Job
 from .people import PERSON_NAME_MAX, Consent, ConsentQuerySet, Person
 from .signin import SignInLock
-from .tokens import ApiToken
+from .tokens import ApiToken, TokenRefusals
 from .voiceprints import (
     FEATURES_MAX,
     VOICEPRINT_NAME_MAX,
@@ -27,6 +28,7 @@ from .voiceprints import (
 
 __all__ = [
     "ApiToken",
+    "TokenRefusals",
     "DESC_MAX",
     "FEATURES_MAX",
     "PERSON_NAME_MAX",
@@ -41,6 +43,8 @@ __all__ = [
     "CozeCodeField",
     "DeletionReason",
     "Device",
+    "DeviceImport",
+    "ImportRow",
     "Job",
     "Person",
     "SerialField",

@@ -19,7 +19,7 @@ class CozeAccountQuerySet(models.QuerySet):
     def configured(self):
         """The rows of the configured accounts, in the settings' order (default first),
         created where needed: one query when all are known. (A row's base URL is brought
-        up to date under its own lock: locked().)"""
+        up to date by its account's sync: keep_base_url().)"""
         config = configured()
         rows = {row.name: row for row in self.filter(name__in=list(config))}
         for name in config:
@@ -73,15 +73,13 @@ class CozeAccount(models.Model):
         """Lock one account's row for the rest of the current transaction (a name or a
         row; the default account when none is given)."""
         if isinstance(name, CozeAccount):
-            account = cls.objects.select_for_update().get(pk=name.pk)
-        else:
-            cls.named(name)
-            account = cls.objects.select_for_update().get(name=name)
-        account.keep_base_url()
-        return account
+            return cls.objects.select_for_update().get(pk=name.pk)
+        cls.named(name)
+        return cls.objects.select_for_update().get(name=name)
 
     def keep_base_url(self):
-        """Store the account's base URL as configured now, if it changed (under its lock)."""
+        """Store the account's base URL as configured now, if it changed (a sync does, under
+        the account's lock)."""
         base = configured().get(self.name, {}).get("base", self.base_url).rstrip("/")[:200]
         if base != self.base_url:
             CozeAccount.objects.filter(pk=self.pk).update(base_url=base)

@@ -1,6 +1,6 @@
 """The job register: work that outlasts a page load (syncs, deletions retried until Coze has
-done them, the daily retention sweep; imports later), who started it, how far it got and
-what each row came to."""
+done them, the daily retention sweep, imports of devices), who started it, how far it got
+and what each row came to (an import's rows keep their own results: groups.models.imports)."""
 
 import uuid
 from datetime import timedelta
@@ -21,6 +21,7 @@ class Job(models.Model):
         SYNC = "sync", _("Sync with Coze")
         DELETIONS = "deletions", _("Deletions on Coze")
         RETENTION = "retention", _("Retention sweep")
+        IMPORT = "import", _("Import of devices")
 
     class State(models.TextChoices):
         QUEUED = "queued", _("queued")

@@ -86,3 +86,35 @@ class ApiToken(models.Model):
     @property
     def scope_label(self):
         return _("read-only") if self.read_only else _("read-write")
+
+
+class TokenRefusals(models.Model):
+    """Requests refused for their API token (unknown, revoked, expired, or an owner who can
+    no longer sign in), counted per client address (an IPv6 one by its /64) in windows of
+    API_REFUSED_TOKEN_MINUTES: the first API_REFUSED_TOKEN_LIMIT of a window are audit rows
+    one by one, the rest are counted here and written as one row when the window ends
+    (groups.services.tokens), so an anonymous client cannot grow the audit log at will."""
+
+    address = models.CharField(_("address"), max_length=64, unique=True)
+    window_started_at = models.DateTimeField(_("counted since"))
+    refused = models.PositiveIntegerField(_("refused requests"), default=0)
+    # Beyond the limit: counted, not yet written (the window's closing row says how many).
+    counted = models.PositiveIntegerField(_("counted, not written one by one"), default=0)
+    last_refused_at = models.DateTimeField(_("last refused"))
+
+    class Meta:
+        ordering = ["-last_refused_at", "id"]
+        verbose_name = _("refused API tokens from an address")
+        verbose_name_plural = _("refused API tokens by address")
+        indexes = [models.Index(fields=["window_started_at"], name="tokenrefusals_window")]
+
+    def __str__(self):
+        return f"{self.address}: {self.refused}"
+
+    @property
+    def window_ends_at(self):
+        return self.window_started_at + timedelta(minutes=settings.API_REFUSED_TOKEN_MINUTES)
+
+    @property
+    def over_limit(self):
+        return self.refused > settings.API_REFUSED_TOKEN_LIMIT

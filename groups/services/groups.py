@@ -37,10 +37,11 @@ def _reserve_slot(actor, submission, fields, requested):
     (pending row, earlier row, unresolved attempt or same-named group, refusal): a
     refusal is the QuotaExceeded to raise."""
     device = fields["device"]
-    for _try in range(3):
-        device.account_id = (
-            Device.objects.filter(pk=device.pk).values_list("account_id", flat=True).first()
-        )
+    for again in range(3):
+        if again:  # the device got its account meanwhile: as stored now
+            device.account_id = (
+                Device.objects.filter(pk=device.pk).values_list("account_id", flat=True).first()
+            )
         choice = quota.choose(device, requested)
         try:
             return _reserve_in(actor, submission, fields, choice)
@@ -52,7 +53,7 @@ def _reserve_slot(actor, submission, fields, requested):
 def _reserve_in(actor, submission, fields, choice):
     device = fields["device"]
     with transaction.atomic():
-        account = CozeAccount.locked(choice.account.name)
+        account = CozeAccount.locked(choice.account)
         earlier = AuditEntry.objects.filter(submission=submission).first()
         if earlier is not None:
             return None, earlier, None, None

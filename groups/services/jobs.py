@@ -44,7 +44,9 @@ log = logging.getLogger("vpadmin.jobs")
 State, Kind = Job.State, Job.Kind
 
 MAX_RUNS = 3  # a job whose worker stopped this many times is not resumed again
-RESUMABLE = {Kind.SYNC, Kind.DELETIONS, Kind.RETENTION}  # safe to run again from the start
+# Safe to run again from the start (an import skips the rows it did, and sends a row's
+# creation again with the submission id it had: groups.services.imports).
+RESUMABLE = {Kind.SYNC, Kind.DELETIONS, Kind.RETENTION, Kind.IMPORT}
 HOST = socket.gethostname()
 _here = set()  # the jobs this process is running
 
@@ -301,9 +303,9 @@ class Work:
 
 
 def _work(kind):
-    from . import recurring  # its jobs are run with this module's machinery
+    from . import imports, recurring  # their jobs are run with this module's machinery
 
-    return {Kind.SYNC: Work(_sync), **recurring.WORK}[kind]
+    return {Kind.SYNC: Work(_sync), Kind.IMPORT: Work(imports.run), **recurring.WORK}[kind]
 
 
 # Jobs whose worker stopped

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from ..actors import Actor
 from ..models import AuditEntry, CozeAccount, Job
-from . import deletions, jobs, retention
+from . import deletions, jobs, retention, tokens
 
 Kind, State = Job.Kind, Job.State
 # Who queues the runs nobody asked for: the worker, as the job register names it.
@@ -81,9 +81,11 @@ def _midnight(day):
 
 def keep_scheduled(*, now=None):
     """What a worker makes sure of, at its start and then periodically: the daily sweep is
-    queued, and so is a deletions run while a deletion waits."""
+    queued, and so is a deletions run while a deletion waits; and the refused API tokens
+    that an address's ended window counted are written (groups.services.tokens)."""
     schedule_retention(now=now)
     schedule_deletions(now=now)
+    tokens.end_past_refusal_windows(now)
 
 
 def retention_here(actor):

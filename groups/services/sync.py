@@ -246,6 +246,7 @@ def _apply(listing, account, *, started, actor):
     voiceprints went with the groups gone from Coze."""
     with transaction.atomic():
         account = CozeAccount.locked(account)
+        account.keep_base_url()
         now = timezone.now()
         register = {group.coze_id: group for group in account.groups.all()}
         unregistered = [item for item in listing.groups.values() if item.coze_id not in register]

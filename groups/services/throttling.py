@@ -13,7 +13,8 @@ The audit log gets a row per failed try up to the lock, one `auth.locked` row pe
 one `auth.unlocked` row when it ends, with the number of tries refused meanwhile (counted
 on the lock's record, not written one by one: an anonymous client cannot grow the log).
 
-Every place that checks a password calls `check` first, then `failed` or `succeeded`.
+Every place that checks a password calls `check` first, then `failed` when it was wrong;
+a sign-in that succeeds gives the browser its device cookie (`known_browser_cookie`).
 """
 
 import ipaddress
@@ -155,11 +156,11 @@ def _attempt(actor, username, device_cookie):
     # An unknown browser, or a known one that is locked: it is treated as unknown.
     keys = [(Kind.USERNAME, username.casefold()[:150])]
     if address := actor.ip:
-        keys.append((Kind.ADDRESS, audit.storable(_address_key(address))))
+        keys.append((Kind.ADDRESS, audit.storable(address_key(address))))
     return Attempt(username, keys)
 
 
-def _address_key(address):
+def address_key(address):
     """An IPv4 address as it is; an IPv6 one as its /64, which one host can fill at will."""
     try:
         ip = ipaddress.ip_address(address)

@@ -1,16 +1,31 @@
 """API tokens: issuing one (its secret is returned once, only its hash is kept), revoking
-one, and refusing a request that carries an unusable one; each audited."""
+one, and refusing a request that carries an unusable one; each audited.
+
+A request refused for its token (unknown, revoked, expired, or an owner who can no longer
+sign in) is counted against its client address (an IPv6 one by its /64, as sign-ins are)
+in windows of API_REFUSED_TOKEN_MINUTES from the first refusal. The first
+API_REFUSED_TOKEN_LIMIT of a window are audit rows one by one; the next one is a row that
+says the rest of the window is counted, not written; the rest are counted on the address's
+TokenRefusals record, shown on /team/, and written as one row with their number once the
+window has ended (at the next refusal from anywhere, or by a worker's periodic round). So
+an anonymous client writes at most API_REFUSED_TOKEN_LIMIT + 2 rows a window, and every
+refusal is still counted. Each is answered 401 all the same: the token is looked up every
+time, so a good token from the same address (scripts behind one NAT) is never held back.
+"""
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from .. import audit
-from ..models import ApiToken, AuditEntry
+from ..actors import Actor
+from ..models import ApiToken, AuditEntry, TokenRefusals
 from ..models.tokens import USE_RECORDED_EVERY, digest, shown_prefix
 from ..wording import fact
+from .throttling import address_key
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 EXPIRY_DAYS = (30, 90, 365)  # what the pages offer; the command takes any number
@@ -92,6 +107,71 @@ def why_unusable(token):
     if not token.user.is_active:
         return "inactive"
     return None
+
+
+def refuse_request(actor, secret, token, reason):
+    """A request refused for its token (`reason`: unknown, revoked, expired or inactive):
+    audited, or counted, as the module says."""
+    now = timezone.now()
+    end_past_refusal_windows(now)
+    limit = settings.API_REFUSED_TOKEN_LIMIT
+    address = audit.storable(address_key(actor.ip))[:64] if actor.ip else ""
+    with transaction.atomic():
+        window, _created = TokenRefusals.objects.select_for_update().get_or_create(
+            address=address, defaults={"window_started_at": now, "last_refused_at": now}
+        )
+        if now >= window.window_ends_at:  # ended: written if it counted any, then anew
+            if window.counted:
+                _write_counted(window)
+            window.window_started_at, window.refused, window.counted = now, 0, 0
+        window.refused += 1
+        window.last_refused_at = now
+        if window.refused > limit + 1:
+            window.counted += 1
+        window.save()
+    if window.refused <= limit:
+        refuse(actor, secret, token, reason)
+    elif window.refused == limit + 1:
+        facts = fact(
+            "token_refusals_held",
+            address=address,
+            limit=limit,
+            minutes=settings.API_REFUSED_TOKEN_MINUTES,
+            until=window.window_ends_at.isoformat(),
+        )
+        audit.refuse(actor, Action.TOKEN_REFUSED, facts=facts, target=token)
+
+
+def end_past_refusal_windows(now=None):
+    """Windows of refused tokens that have ended: those that counted refusals are written
+    as their row; all are forgotten (each refusal is in the audit log, one way or other)."""
+    now = now or timezone.now()
+    started_before = now - timedelta(minutes=settings.API_REFUSED_TOKEN_MINUTES)
+    for window in TokenRefusals.objects.filter(window_started_at__lte=started_before):
+        with transaction.atomic():
+            # Only the first of two requests ending the same window writes its row.
+            ended = TokenRefusals.objects.filter(
+                pk=window.pk, window_started_at=window.window_started_at, counted=window.counted
+            ).delete()[0]
+            if ended and window.counted:
+                _write_counted(window)
+
+
+def current_refusals(limit=50):
+    """Addresses whose requests were refused for their token in a window not yet ended (or
+    ended and not yet written), most recent first: what /team/ shows."""
+    return TokenRefusals.objects.all()[:limit]
+
+
+def _write_counted(window):
+    facts = fact(
+        "token_refusals_counted",
+        address=window.address,
+        count=window.counted,
+        since=window.window_started_at.isoformat(),
+        until=window.last_refused_at.isoformat(),
+    )
+    audit.refuse(Actor(via=AuditEntry.Via.API), Action.TOKEN_REFUSED, facts=facts)
 
 
 def refuse(actor, secret, token, reason, **values):

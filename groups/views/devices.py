@@ -1,13 +1,16 @@
-"""Device pages: the list, one device, and its creation, edit and deletion."""
+"""Device pages: the list (and its CSV export), one device, and its creation, edit and
+deletion."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from vpadmin.lists import page_of, sort_by
+from vpadmin.spreadsheets import csv_response
 
-from .. import audit, services, wording
+from .. import audit, devices_csv, services, wording
 from ..filtersets import DeviceFilterSet
 from ..forms import (
     DeviceForm,
@@ -41,6 +44,19 @@ def device_list(request):
         "sort": sort,
     }
     return render(request, "groups/device_list.html", context)
+
+
+@permission_required("groups.view_device")
+def device_export(request):
+    """The devices the list shows (its filters), as the CSV an import reads: one row per
+    device and active group, so an import of it changes nothing."""
+    found = DeviceFilterSet(request.GET, Device.objects.all())
+    active = VoiceprintGroup.objects.active().order_by("name", "pk").only("device", "name", "desc")
+    devices = found.qs.order_by("serial", "pk").prefetch_related(
+        Prefetch("voiceprint_groups", queryset=active, to_attr="active_groups")
+    )
+    rows = devices_csv.export_rows(devices.iterator(chunk_size=1000))
+    return csv_response("vpadmin-devices.csv", devices_csv.COLUMNS, rows)
 
 
 @permission_required("groups.view_device")

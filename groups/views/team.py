@@ -1,5 +1,6 @@
 """The team: people, their roles, passwords and sign-in locks (Administrators)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -19,7 +20,7 @@ from ..forms import (
     PasswordResetForm,
 )
 from ..models import AuditEntry, SignInLock
-from ..services import accounts, throttling
+from ..services import accounts, throttling, tokens
 from .common import permission_required
 
 Action = AuditEntry.Action
@@ -62,6 +63,9 @@ def team(request):
         "rows": rows,
         "may_unlock": may_unlock,
         "locks": list(throttling.current()) if may_unlock else [],
+        "token_refusals": list(tokens.current_refusals()) if may_unlock else [],
+        "settings_limit": settings.API_REFUSED_TOKEN_LIMIT,
+        "settings_minutes": settings.API_REFUSED_TOKEN_MINUTES,
     }
     return render(request, "groups/team.html", context)
 

@@ -1,6 +1,8 @@
 """The API's tests: people in roles with API tokens, and a client that sends them."""
 
+import functools
 import json
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -78,3 +80,31 @@ def administrator_api(administrator):
 @pytest.fixture
 def viewer_api(viewer):
     return api_for(viewer)
+
+
+COMMITTED_SCHEMA = Path(__file__).resolve().parents[2] / "groups" / "api" / "openapi.yaml"
+
+
+@functools.cache
+def committed_schema():
+    import schemathesis
+
+    return schemathesis.openapi.from_path(COMMITTED_SCHEMA)
+
+
+def assert_documented(response, method, path):
+    """`response` (the test client's) is what groups/api/openapi.yaml documents for the
+    operation `method path` (e.g. "GET", "/api/people/{id}/"): a documented status code,
+    content type and body; schemathesis's FailureGroup says where it is not."""
+    import requests
+    import schemathesis
+
+    answer = schemathesis.Response(
+        status_code=response.status_code,
+        headers={name: [value] for name, value in response.headers.items()},
+        content=response.content,
+        request=requests.Request(method, f"http://testserver{path}").prepare(),
+        elapsed=0.0,
+        verify=True,
+    )
+    committed_schema()[path][method].validate_response(answer)

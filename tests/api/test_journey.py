@@ -6,7 +6,7 @@ from io import StringIO
 
 from django.core.management import call_command
 
-from groups.models import AuditEntry, VoiceprintGroup
+from groups.models import ApiToken, AuditEntry, VoiceprintGroup
 
 from .conftest import Api
 
@@ -15,6 +15,7 @@ def test_a_script_provisions_a_device_and_its_group(operator, coze_sim):
     out = StringIO()
     call_command("api_token", "create", "olga", "--name", "factory line", stdout=out)
     secret = next(word for word in out.getvalue().split() if word.startswith("vpa_"))
+    assert ApiToken.objects.get(user__username="olga").read_only is False  # read-write
     api = Api(secret)
 
     device = api.post("/api/devices/", {"name": "Kiosk 7", "serial": "kio-007"})
@@ -31,7 +32,9 @@ def test_a_script_provisions_a_device_and_its_group(operator, coze_sim):
 
     row = AuditEntry.objects.get(action="group.create", outcome="success")
     assert (row.actor_username, row.via, row.coze_logid) == ("olga", "api", group["logid"])
-    assert AuditEntry.objects.get(action="device.create").via == "api"
+    assert row.actor == stored.creator and row.target_id == str(stored.pk)
+    made = AuditEntry.objects.get(action="device.create")
+    assert (made.actor_username, made.via, made.outcome) == ("olga", "api", "success")
 
     listed = api.get(f"/api/groups/?device={device.json()['id']}").json()
     assert [g["coze_id"] for g in listed["results"]] == [group["coze_id"]]

@@ -1,6 +1,7 @@
 """What the audit log and the pages say: stored as data, read in the reader's language,
 with numbers and lists written the reader's way."""
 
+import re
 import uuid
 
 from django.test import Client
@@ -103,3 +104,51 @@ def test_every_sentence_the_log_can_say_is_in_chinese():
         for table, words in zip(tables, english, strict=True):
             missing += [key for key, text in table.items() if str(text) == words[key]]
     assert missing == []
+
+
+def test_several_form_errors_read_as_one_sentence(operator_client):
+    """Each error is a sentence of its own: joined, they read "….; …" (issue 11, item 18)."""
+    operator_client.post("/devices/new/", {"name": "", "serial": "", "identify_threshold": 40})
+    entry = AuditEntry.objects.get(action="device.create")
+    assert entry.explanation.startswith("Not valid: ")
+    assert ".;" not in entry.explanation and entry.explanation.count(";") == 1
+
+
+def test_the_quota_page_groups_the_digits_of_its_counts(viewer_client, settings):
+    settings.COZE_GROUP_QUOTA = 2000
+    VoiceprintGroup.objects.bulk_create(
+        VoiceprintGroup(coze_id=str(n), name=f"g{n}") for n in range(1002)
+    )
+    page = viewer_client.get("/quota/").content.decode()
+    assert "1,002 created in this period; busiest day: 1,002." in page
+    for path in ["/quota/", "/"]:  # counts (the group list shows Coze ids, not counts)
+        text = re.sub(r"<[^>]*>", " ", viewer_client.get(path).content.decode())
+        text = re.sub(r"\b20\d\d\b", "", text)  # the years of dates
+        assert not re.search(r"(?<![\d,.])\d{4,}(?![\d,.])", text), path
+
+
+def test_a_sync_is_named_as_an_administrators_to_those_who_cannot_start_it(
+    operator_client, viewer_client, device, coze_sim, settings
+):
+    """Operators and Viewers were told to wait for a sync that only an Administrator can
+    start (issue 11, item 19): they get what they can do, or whose sync it is."""
+    coze_sim.add_fault("drop", times=2)  # the creation, and the lookup after it
+    told = operator_client.post(
+        "/groups/new/",
+        {"name": "lost", "device": device.pk, "submission": str(uuid.uuid4())},
+        follow=True,
+    ).content.decode()
+    assert "Check now" in told and "sync" not in told.split("Coze did not answer")[1][:400]
+
+    waiting = viewer_client.get("/").content.decode()
+    assert "An Administrator’s sync with Coze will tell" in waiting
+    assert "Check now" in operator_client.get("/").content.decode()
+
+    settings.COZE_GROUP_QUOTA = 3
+    VoiceprintGroup.objects.bulk_create(
+        VoiceprintGroup(coze_id=str(n), name=f"g{n}") for n in range(3)
+    )
+    full = operator_client.post(
+        "/groups/new/", {"name": "more", "device": device.pk, "submission": str(uuid.uuid4())}
+    ).content.decode()
+    assert "ask an Administrator to sync with Coze" in full

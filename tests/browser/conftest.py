@@ -53,11 +53,13 @@ TEAM_READERS = import_module("groups.migrations.0010_sign_in_and_accounts").TEAM
 JOB_READERS = import_module("groups.migrations.0013_jobs").JOB_READERS
 PEOPLE_ROLES = import_module("groups.migrations.0015_people_consent_voiceprints").ROLES
 TESTING_ROLES = import_module("groups.migrations.0017_identify_withdraw_retention").ROLES
+IMPORT_ROLES = import_module("groups.migrations.0022_imports").ROLES
 ROLES = {  # as the migrations leave them
     role: names
     + (["auth.view_user"] if role in TEAM_READERS else [])
     + (["groups.view_job"] if role in JOB_READERS else [])
     + [f"groups.{codename}" for codename in PEOPLE_ROLES[role] + TESTING_ROLES[role]]
+    + [f"groups.{codename}" for codename in IMPORT_ROLES.get(role, [])]
     for role, names in import_module("groups.migrations.0002_roles").ROLES.items()
 }
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]

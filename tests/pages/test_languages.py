@@ -81,6 +81,9 @@ NOT_WORDS = {
     "FLAC",
     "OGG",
     "WebM",
+    "UTF",  # a CSV file's encoding, Excel's name for it, its byte order mark
+    "Excel",
+    "BOM",
 }
 MAIN_PAGES = [
     "/",
@@ -88,6 +91,7 @@ MAIN_PAGES = [
     "/devices/{device}/",
     "/devices/{device}/edit/",
     "/devices/new/",
+    "/imports/new/",
     "/devices/{device}/delete/",
     "/groups/",
     "/groups/?device=none",

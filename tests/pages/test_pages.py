@@ -15,6 +15,8 @@ from groups.models import (
     AuditEntry,
     Consent,
     Device,
+    DeviceImport,
+    ImportRow,
     Job,
     Person,
     Voiceprint,
@@ -59,7 +61,39 @@ def add_rows(n, offset, creator):
     )
     add_voiceprints(n, offset, devices[0])
     add_people(n, offset, devices)
+    add_import(n, offset, devices)
     return devices[0]
+
+
+def add_import(n, offset, devices):
+    """Rows of the one import (run, with a row of problems in two): it grows with n."""
+    device_import = DeviceImport.objects.first()
+    if device_import is None:
+        job = Job.objects.create(kind="import", state="succeeded", username="ada", done=1, total=1)
+        plan = {"devices": {"create": 1}, "groups": {"create": 1}, "errors": 1, "quota": {}}
+        device_import = DeviceImport.objects.create(username="ada", job=job, plan=plan)
+    groups = list(VoiceprintGroup.objects.filter(device__in=devices).order_by("pk")[:n])
+    result = {"say": "import_row", "device": "create", "group": "created", "name": "g"}
+    ImportRow.objects.bulk_create(
+        ImportRow(
+            device_import=device_import,
+            line=offset + i + 2,
+            serial=device.serial,
+            name=device.name,
+            group_name=group.name,
+            device_plan="create",
+            group_plan="create",
+            problems=[{"say": "group_desc_without_name"}] if i % 2 else [],
+            outcome="success",
+            device_done="create",
+            device=device,
+            group=group,
+            group_done="created",
+            facts={**result, "coze_id": group.coze_id},
+            logid=f"LOGIMP{offset + i}",
+        )
+        for i, (device, group) in enumerate(zip(devices, groups, strict=True))
+    )
 
 
 def add_identification_tests(n):
@@ -254,6 +288,13 @@ PAGES = [
     "/identify/",
     "/identify/?device={device}",
     "/identify/?group={group}",
+    "/devices/export.csv",
+    "/devices/export.csv?q=device",
+    "/imports/new/",
+    "/imports/{device_import}/",
+    "/imports/{device_import}/?rows=all",
+    "/imports/{device_import}/results.csv",
+    "/jobs/{import_job}/",
 ]
 # Named URLs that answer only a POST (a button), so no page to count.
 POST_ONLY = {
@@ -264,6 +305,7 @@ POST_ONLY = {
     "my_password",
     "my_token_new",
     "team_token_new",
+    "import_run",
 }
 
 
@@ -275,7 +317,15 @@ def test_every_page_is_in_the_query_count_checks():
     counted = {
         resolve(
             page.split("?")[0].format(
-                device=1, group=1, person=1, job=uuid.UUID(int=1), voiceprint=1, subject=1, token=1
+                device=1,
+                group=1,
+                person=1,
+                job=uuid.UUID(int=1),
+                voiceprint=1,
+                subject=1,
+                token=1,
+                device_import=1,
+                import_job=uuid.UUID(int=1),
             )
         ).url_name
         for page in PAGES
@@ -314,6 +364,8 @@ def test_page_queries_do_not_grow_with_rows(administrator_client, administrator,
         voiceprint=voiceprint.pk,
         subject=Person.objects.order_by("pk").first().pk,  # the one add_people() grows
         token=ApiToken.objects.order_by("pk").first().pk,
+        device_import=DeviceImport.objects.get().pk,  # the one add_import() grows
+        import_job=DeviceImport.objects.get().job_id,
     )
     small = count_queries(administrator_client, path)
     add_rows(60, 100, administrator)

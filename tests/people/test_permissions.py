@@ -116,6 +116,7 @@ def test_roles_exist_after_migrate(db):
         "change_voiceprint",
         "identify_voiceprint",
         "withdraw_consent",
+        "add_deviceimport",  # start imports
     }
     assert {
         "delete_voiceprint",
@@ -125,6 +126,7 @@ def test_roles_exist_after_migrate(db):
         "export_auditentry",
         "add_user",
         "change_user",
+        "add_deviceimport",
     } <= perms["Administrator"]
 
 

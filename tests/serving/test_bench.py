@@ -48,3 +48,23 @@ def test_the_data_set_keeps_cozes_rules_and_the_logs_order(db):
     log = AuditEntry.objects.filter(resolves=None).order_by("id")
     times = list(log.values_list("created_at", flat=True))
     assert times == sorted(times)
+
+
+def test_the_api_floor_answers_through_the_apis_own_token_check(db):
+    """bench/urls.py's API floor: `{}` for a token, a 401 without one or with a bad one,
+    and nothing else touched (its queries: the token's, the audit row of a refusal's)."""
+    from django.test import RequestFactory
+
+    from bench.api_floor import ApiFloor
+    from groups.services import tokens
+    from tests import factories
+
+    floor = ApiFloor.as_view()
+    ada = factories.person("ada", "Viewer")
+    _, secret = tokens.create_token(factories.actor(ada), ada, name="bench", read_only=True)
+    requests = RequestFactory()
+    answer = floor(requests.get("/", HTTP_AUTHORIZATION=f"Bearer {secret}"))
+    assert answer.status_code == 200 and answer.data == {}
+    assert floor(requests.get("/")).status_code == 401
+    refused = floor(requests.get("/", HTTP_AUTHORIZATION="Bearer vpa_madeUp"))
+    assert refused.status_code == 401 and refused.data["code"] == "not_authenticated"

@@ -1,0 +1,439 @@
+"""Imports of devices (and a voiceprint group for each): the dry run, the start of the
+import's job, and the job's run.
+
+The dry run reads the file (groups.devices_csv), checks every row with the device page's
+and the group page's forms, finds rows that repeat a serial or a group, serials already in
+the register (their device is updated) and groups the device has already, and counts the
+quota the new groups would take against what is free. It calls nothing and writes nothing
+but the import and its rows, which hold the file until the run.
+
+The run goes row by row through the services the pages use: a device is created or updated
+(by serial) with its audit row in one transaction with the row's note that it is done, then
+its group is created by services.groups.create_group, acting for the Operator who started
+the import (via the job), so the quota lock, the audit rows and Coze's errors are the same
+as a page's. Each try's submission id is derived from the job, the row and the try
+(uuid5): a run resumed after its worker died sends a row again with the id it had, and the
+creation's submission-token idempotency answers with the group that try made, or with its
+attempt, which is looked up on Coze; nothing is created twice. Coze's rate limits (4009,
+4020, HTTP 429) are waited out with a doubling pause and the row tried again; any other
+failure ends that row, and the run goes on with the next.
+"""
+
+import hashlib
+import logging
+import time
+import uuid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from .. import audit, coze, devices_csv, quota
+from ..forms import ImportDeviceForm, ImportGroupForm
+from ..models import AuditEntry, Device, DeviceImport, ImportRow, Job, VoiceprintGroup
+from ..text import canonical_serial
+from ..wording import fact, invalid_facts
+from . import attempts, jobs
+from .devices import create_device, update_device
+from .errors import (
+    AlreadySubmitted,
+    AttemptUnresolved,
+    DeviceGone,
+    NameTaken,
+    NotRegistered,
+    QuotaExceeded,
+    SerialTaken,
+)
+from .groups import create_group
+
+log = logging.getLogger("vpadmin.jobs")
+DevicePlan, GroupPlan = ImportRow.DevicePlan, ImportRow.GroupPlan
+Outcome = AuditEntry.Outcome
+DEVICE_FIELDS = ("serial", "name", "location", "notes")
+CHANGEABLE = ("name", "location", "notes")  # a device found by its serial gets these
+RATE_LIMITED_TRIES = 10  # rate-limited tries of one row before it is given up
+PROGRESS_ROWS = 10  # a run stores how far it got every this many rows (and at the end)
+
+
+# The dry run
+
+
+def dry_run(actor, filename, content):
+    """Read and check an uploaded devices CSV; store it as an import with its plan.
+    Raises devices_csv.UnreadableFile when the file as a whole cannot be imported."""
+    table = devices_csv.read(content)
+    rows = [ImportRow(line=line, **values) for line, values in table.rows]
+    _plan(rows)
+    with transaction.atomic():
+        device_import = DeviceImport.objects.create(
+            user=actor.user,
+            username=actor.username,
+            filename=filename[:255],
+            sha256=hashlib.sha256(content).hexdigest(),
+            encoding=table.encoding,
+            plan=_figures(rows, quota.usage()),
+            row_count=len(rows),
+        )
+        for row in rows:
+            row.device_import = device_import
+        ImportRow.objects.bulk_create(rows, batch_size=500)
+    return device_import
+
+
+def _plan(rows):
+    """Each row's plan and problems: two queries for the whole file (its serials' devices,
+    and their groups), then the forms, which ask the database nothing."""
+    serials = {canonical_serial(row.serial) for row in rows}
+    existing = {device.serial: device for device in Device.objects.filter(serial__in=serials)}
+    held = {}
+    for device_id, name, desc in (
+        VoiceprintGroup.objects.active()
+        .filter(device__in=list(existing.values()))
+        .values_list("device_id", "name", "desc")
+    ):
+        held.setdefault(device_id, {})[name] = desc
+    seen, seen_groups = {}, {}
+    for row in rows:
+        _plan_row(row, existing, held, seen, seen_groups)
+
+
+def _plan_row(row, existing, held, seen, seen_groups):
+    values, row.problems = device_values(row)
+    group, group_problems = group_values(row)
+    row.problems += group_problems
+    if values is None:
+        return
+    serial = values["serial"]
+    device = existing.get(serial)
+    if serial in seen:
+        line, earlier = seen[serial]
+        if earlier != values or group is None:
+            row.problems.append(fact("duplicate_serial", serial=serial, line=line))
+            return
+        row.device_plan = DevicePlan.AGAIN
+    else:
+        seen[serial] = (row.line, values)
+        if device is None:
+            row.device_plan = DevicePlan.CREATE
+        elif differs(device, values):
+            row.device_plan = DevicePlan.UPDATE
+        else:
+            row.device_plan = DevicePlan.UNCHANGED
+    if group is None or group_problems:
+        return
+    key = (serial, group["name"])
+    if key in seen_groups:
+        row.problems.append(fact("duplicate_group", line=seen_groups[key], name=group["name"]))
+        return
+    seen_groups[key] = row.line
+    descs = held.get(device.pk, {}) if device else {}
+    if group["name"] in descs:
+        row.group_plan = GroupPlan.EXISTS
+        row.notices = [fact("group_exists", name=group["name"])]
+        if descs[group["name"]] != group["desc"]:
+            row.notices.append(fact("group_desc_differs"))
+    else:
+        row.group_plan = GroupPlan.CREATE
+
+
+def device_values(row):
+    """The row's device as the device page's form cleans it, and its problems."""
+    form = ImportDeviceForm({name: getattr(row, name) for name in DEVICE_FIELDS})
+    if not form.is_valid():
+        return None, [invalid_facts(form.errors.as_data())]
+    return {name: form.cleaned_data[name] for name in DEVICE_FIELDS}, []
+
+
+def group_values(row):
+    """The row's group as the group page's form cleans it (None: the row asks for none),
+    and its problems, named group_name and group_desc."""
+    if not row.group_name.strip() and not row.group_desc.strip():
+        return None, []
+    if not row.group_name.strip():
+        return None, [fact("group_desc_without_name")]
+    form = ImportGroupForm({"name": row.group_name, "desc": row.group_desc})
+    if not form.is_valid():
+        errors = {f"group_{field}": problems for field, problems in form.errors.as_data().items()}
+        return None, [invalid_facts(errors)]
+    return {"name": form.cleaned_data["name"], "desc": form.cleaned_data["desc"]}, []
+
+
+def differs(device, values):
+    return any(getattr(device, name) != values[name] for name in CHANGEABLE)
+
+
+def _figures(rows, usage):
+    devices = {plan: 0 for plan in DevicePlan.values}
+    groups = {plan: 0 for plan in GroupPlan.values}
+    errors = 0
+    for row in rows:
+        errors += bool(row.problems)
+        if row.device_plan:
+            devices[row.device_plan] += 1
+        if row.group_plan:
+            groups[row.group_plan] += 1
+    return {
+        "devices": devices,
+        "groups": groups,
+        "errors": errors,
+        "quota": {
+            "needed": groups[GroupPlan.CREATE],
+            "free": usage.free,
+            "used": usage.used,
+            "limit": usage.limit,
+        },
+    }
+
+
+# Starting
+
+
+class ImportNotReady(Exception):
+    """The import cannot run: rows with problems, nothing to change, or too little quota."""
+
+
+def start_import(actor, device_import):
+    """Queue the import's run as a job acting for `actor`; returns the job (the one
+    started before, for an import started already: a second click starts nothing)."""
+    with transaction.atomic():
+        locked = DeviceImport.objects.select_for_update().get(pk=device_import.pk)
+        if locked.job_id is not None:
+            return locked.job
+        if not locked.can_run:
+            raise ImportNotReady(locked)
+        job = Job.objects.create(
+            kind=Job.Kind.IMPORT,
+            params={"import": locked.pk},
+            total=locked.row_count,
+            **jobs._started_by(actor),
+        )
+        locked.job = job
+        locked.save(update_fields=["job"])
+        return jobs._enqueue(job)
+
+
+# The run (groups.services.jobs runs it as the job's work)
+
+
+class RowFailed(Exception):
+    """The row stops here: `outcome` (an audit outcome), `facts` saying why, a logid."""
+
+    def __init__(self, outcome, facts, logid=""):
+        super().__init__(facts.get("say"))
+        self.outcome, self.facts, self.logid = outcome, facts, logid
+
+
+class Pace:
+    """The pause after a rate-limited creation: IMPORT_BACKOFF seconds, doubled at each
+    rate limit in a row up to IMPORT_BACKOFF_MAX, and back to the start after a success."""
+
+    def __init__(self):
+        self.limited = 0
+
+    def wait(self):
+        self.limited += 1
+        seconds = min(
+            settings.IMPORT_BACKOFF * 2 ** (self.limited - 1), settings.IMPORT_BACKOFF_MAX
+        )
+        log.info("Coze rate-limited an import's creation: waiting %.1f s", seconds)
+        time.sleep(seconds)
+
+    def passed(self):
+        self.limited = 0
+
+
+def submission_id(job, line, attempt):
+    """The submission id of a row's creation try: the same for the same job, row and try,
+    whichever run sends it."""
+    return uuid.uuid5(job.pk, str(line) if attempt == 1 else f"{line}/{attempt}")
+
+
+def run(job, actor):
+    """Do the import's rows that are not done yet, in order; then finish the job."""
+    device_import = DeviceImport.objects.get(job=job)
+    done = device_import.rows.exclude(outcome="").count()
+    total = device_import.row_count
+    pace = Pace()
+    for row in device_import.rows.filter(outcome="").select_related("device", "group"):
+        _run_row(job, actor, row, pace)
+        done += 1
+        # Storing the progress also checks that the job is still this run's (not taken over).
+        stored = done % PROGRESS_ROWS and done < total or _progress(job, done, total)
+        if not stored:
+            log.warning("job %s is no longer this run's: its rows are left to it", job.pk)
+            return None
+    job.done, job.total = done, total
+    summary = _summary(device_import)
+    jobs._finish(job, Job.State.SUCCEEDED, summary)
+    return summary
+
+
+def _progress(job, done, total):
+    return jobs._this_run(job).update(done=done, total=total)
+
+
+def _run_row(job, actor, row, pace):
+    try:
+        device = _device_step(actor, row)
+        if row.group_name.strip():
+            _group_step(job, actor, row, device, pace)
+    except RowFailed as failed:
+        outcome, error, logid = failed.outcome, failed.facts, failed.logid
+    else:
+        outcome, error, logid = Outcome.SUCCESS, None, row.group.logid if row.group else ""
+    row.outcome, row.logid = outcome, logid[:64]
+    row.facts = fact(
+        "import_row",
+        device=row.device_done,
+        group=row.group_done,
+        name=row.group.name if row.group else "",
+        coze_id=row.group.coze_id if row.group else "",
+        error=error,
+    )
+    row.finished_at = timezone.now()
+    row.save(update_fields=["outcome", "logid", "facts", "finished_at", "group", "group_done"])
+
+
+def _device_step(actor, row):
+    """The row's device, created or updated by serial (once: a resumed run finds it done)."""
+    if row.device_done:
+        if row.device is None:
+            raise RowFailed(Outcome.FAILURE, fact("import_device_gone"))
+        return row.device
+    values, problems = device_values(row)
+    if values is None:
+        raise RowFailed(Outcome.REFUSED, problems[0])
+    with transaction.atomic():
+        try:
+            device, done = _created(actor, row, values)
+            if device is None:
+                device, done = _by_serial(actor, row, values)
+        except SerialTaken:
+            taken = ValidationError("", code="unique")
+            raise RowFailed(Outcome.FAILURE, invalid_facts({"serial": [taken]})) from None
+        except DeviceGone:
+            raise RowFailed(Outcome.FAILURE, fact("import_device_gone")) from None
+        row.device, row.device_done = device, done
+        if row.group_name.strip() and row.tries == 0 and done == DevicePlan.CREATE:
+            row.tries = 1  # a new device has no group yet: its first try is next
+        row.save(update_fields=["device", "device_done", "tries"])
+    return device
+
+
+def _created(actor, row, values):
+    """The row's device created at once when the dry run found none (the usual case: no
+    lookup first); (None, None) when it was not to be created, or someone has made it since."""
+    if row.device_plan != DevicePlan.CREATE:
+        return None, None
+    try:
+        return create_device(actor, **values), DevicePlan.CREATE
+    except SerialTaken:
+        return None, None
+
+
+def _by_serial(actor, row, values):
+    """The device of the row's serial, updated if the row changes it, or created."""
+    device = Device.objects.filter(serial=values["serial"]).first()
+    if device is None:
+        return create_device(actor, **values), DevicePlan.CREATE
+    if row.device_plan == DevicePlan.AGAIN:
+        return device, DevicePlan.AGAIN
+    if not differs(device, values):
+        return device, DevicePlan.UNCHANGED
+    update_device(actor, device, **values)
+    return device, DevicePlan.UPDATE
+
+
+def _group_step(job, actor, row, device, pace):
+    """The row's group: there already, or created on Coze (tried again after a rate limit)."""
+    if row.group_done:
+        return
+    values, problems = group_values(row)
+    if values is None:
+        raise RowFailed(Outcome.REFUSED, problems[0])
+    if row.tries == 0:  # (a device this run created has no group: tries is 1 already)
+        there = device.voiceprint_groups.active().filter(name=values["name"]).first()
+        if there is not None:
+            row.group, row.group_done = there, "exists"
+            return
+    attempt = max(row.tries, 1)
+    while True:
+        if row.tries != attempt:
+            row.tries = attempt
+            row.save(update_fields=["tries"])  # committed before the try is sent
+        try:
+            group = create_group(
+                actor, device=device, submission=submission_id(job, row.line, attempt), **values
+            )
+        except AlreadySubmitted as resent:  # this try was sent by a run before this one
+            group, done = _earlier_try(actor, resent.entry)
+            if group is None:
+                attempt += 1
+                continue
+        except coze.CozeError as error:
+            if error.rate_limited and pace.limited < RATE_LIMITED_TRIES:
+                pace.wait()
+                attempt += 1
+                continue
+            outcome = Outcome.UNKNOWN if isinstance(error, coze.CozeNoAnswer) else Outcome.FAILURE
+            facts = audit.error_facts(error)
+            if error.rate_limited:
+                facts = fact("import_rate_limited", reason=facts["reason"], tries=pace.limited)
+            raise RowFailed(outcome, facts, error.logid) from None
+        except NameTaken as taken:  # made meanwhile by someone else
+            group, done = taken.group, "exists"
+        except (QuotaExceeded, AttemptUnresolved, DeviceGone, NotRegistered) as error:
+            raise RowFailed(*_refusal(error, values)) from None
+        else:
+            done = "found" if getattr(group, "found_after_no_answer", False) else "created"
+        pace.passed()
+        row.group, row.group_done = group, done
+        return
+
+
+def _earlier_try(actor, entry):
+    """What a try an earlier run sent came to: (its group, "created" or "found"), or
+    (None, None) when Coze made none and the row may be tried again. Raises RowFailed when
+    that try failed for good, or its outcome cannot be known yet."""
+    if entry.outcome == Outcome.SUCCESS and entry.target_id:
+        group = VoiceprintGroup.objects.filter(pk=entry.target_id).first()
+        if group is not None:
+            return group, "created"
+    if entry.outcome in (Outcome.PENDING, Outcome.UNKNOWN):
+        check = attempts.check_creation(actor, entry)
+        if check.created:
+            return check.group, "found"
+        if check.concluded:
+            return None, None
+        facts = fact("attempt_unresolved", name=entry.sent_name, attempt=entry.pk)
+        raise RowFailed(Outcome.UNKNOWN, facts, entry.coze_logid)
+    limited = entry.http_status == 429 or entry.coze_code in coze.errors.RATE_LIMIT_CODES
+    if entry.outcome == Outcome.FAILURE and limited:
+        return None, None
+    raise RowFailed(entry.outcome, entry.facts or {"say": ""}, entry.coze_logid)
+
+
+def _refusal(error, values):
+    """(outcome, facts, logid) of a creation refused by the register's rules."""
+    if isinstance(error, QuotaExceeded):
+        return Outcome.REFUSED, fact("quota_full", used=error.used, limit=error.limit), ""
+    if isinstance(error, AttemptUnresolved):
+        facts = fact("attempt_unresolved", name=values["name"], attempt=error.entry.pk)
+        return Outcome.REFUSED, facts, ""
+    if isinstance(error, DeviceGone):
+        return Outcome.FAILURE, fact("import_device_gone"), ""
+    # NotRegistered: made on Coze, not in the register; a sync registers it.
+    return Outcome.UNKNOWN, fact("not_registered", coze_id=error.coze_id), error.logid
+
+
+def _summary(device_import):
+    counts = device_import.rows.aggregate(
+        created=Count("pk", filter=Q(device_done=DevicePlan.CREATE)),
+        updated=Count("pk", filter=Q(device_done=DevicePlan.UPDATE)),
+        unchanged=Count("pk", filter=Q(device_done=DevicePlan.UNCHANGED)),
+        groups=Count("pk", filter=Q(group_done__in=["created", "found"])),
+        failed=Count("pk", filter=~Q(outcome=Outcome.SUCCESS)),
+    )
+    return fact("import_done", **counts)
