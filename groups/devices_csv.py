@@ -11,7 +11,7 @@ from django.conf import settings
 
 from vpadmin.spreadsheets import FORMULA_STARTS
 
-COLUMNS = ("serial", "name", "location", "notes", "group_name", "group_desc")
+COLUMNS = ("serial", "name", "location", "notes", "group_name", "group_desc", "account")
 REQUIRED = ("serial", "name", "location", "notes")
 DELIMITERS = (",", ";", "\t")
 
@@ -115,9 +115,11 @@ def _uninert(cell):
 
 def export_rows(devices):
     """The export's rows: one per device and active group (a device without one: one row
-    with the group's cells empty), in COLUMNS' order. `devices` carry `active_groups`."""
+    with the group's cells empty), in COLUMNS' order. `devices` carry `active_groups` and
+    their `account` (its name, always written: empty for a device that has none yet)."""
     for device in devices:
         common = [device.serial, device.name, device.location, device.notes]
+        account = device.account.name if device.account_id else ""
         groups = device.active_groups or [None]
         for group in groups:
-            yield [*common, group.name if group else "", group.desc if group else ""]
+            yield [*common, group.name if group else "", group.desc if group else "", account]

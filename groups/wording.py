@@ -41,6 +41,7 @@ FIELDS = {
     "withdrawal_note": _("withdrawal note"),
     "group_name": _("group name"),
     "group_desc": _("group description"),
+    "account": _("Coze account"),
     "__all__": _("form"),
 }
 
@@ -61,6 +62,8 @@ FORM_ERRORS = {
     "before_given": _("is before the consent was given"),
     "after_default": _("is later than %(days)s days after the consent"),
     "passed": _("has passed: the consent would have ended already"),
+    "unknown_account": _("is not a configured Coze account (configured: %(accounts)s)"),
+    "other_account": _("is not the device's: its groups go to account %(account)s"),
 }
 
 # Why a Coze call did not succeed, when the reason is ours rather than Coze's msg.

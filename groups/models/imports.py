@@ -66,8 +66,23 @@ class DeviceImport(models.Model):
 
     @property
     def quota_short(self):
+        """Places missing: with several accounts, the sum of each account's shortfall."""
         quota = self.plan.get("quota", {})
+        if "accounts" in quota:
+            return sum(account["short"] for account in self.accounts_short)
         return max(0, quota.get("needed", 0) - quota.get("free", 0))
+
+    @property
+    def quota_accounts(self):
+        """Each account's figures (several accounts only): needed, free, used, limit, short."""
+        return [
+            {**account, "short": max(0, account["needed"] - account["free"])}
+            for account in self.plan.get("quota", {}).get("accounts", [])
+        ]
+
+    @property
+    def accounts_short(self):
+        return [account for account in self.quota_accounts if account["short"]]
 
     @property
     def can_run(self):
@@ -98,6 +113,9 @@ class ImportRow(models.Model):
     notes = models.TextField(_("notes"), blank=True)
     group_name = models.TextField(_("group name"), blank=True)
     group_desc = models.TextField(_("group description"), blank=True)
+    # The Coze account of a group the row creates for a device that has none (a name;
+    # empty: the most free, as the run then finds it).
+    account = models.TextField(_("Coze account"), blank=True)
     device_plan = models.CharField(max_length=16, choices=DevicePlan.choices, blank=True)
     group_plan = models.CharField(max_length=16, choices=GroupPlan.choices, blank=True)
     # The dry run's findings, each as facts (groups.wording): errors block the run.

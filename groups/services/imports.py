@@ -3,9 +3,12 @@ import's job, and the job's run.
 
 The dry run reads the file (groups.devices_csv), checks every row with the device page's
 and the group page's forms, finds rows that repeat a serial or a group, serials already in
-the register (their device is updated) and groups the device has already, and counts the
-quota the new groups would take against what is free. It calls nothing and writes nothing
-but the import and its rows, which hold the file until the run.
+the register (their device is updated) and groups the device has already, checks each
+row's Coze account (configured; not another than the device's), and counts the quota the
+new groups would take against what is free, per account: each new group goes to its
+device's account, else the row's, else the most free one as the run will find it then.
+It calls nothing and writes nothing but the import and its rows, which hold the file
+until the run.
 
 The run goes row by row through the services the pages use: a device is created or updated
 (by serial) with its audit row in one transaction with the row's note that it is done, then
@@ -31,6 +34,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from .. import audit, coze, devices_csv, quota
+from ..coze.accounts import names as account_names
 from ..forms import ImportDeviceForm, ImportGroupForm
 from ..models import AuditEntry, Device, DeviceImport, ImportRow, Job, VoiceprintGroup
 from ..text import canonical_serial
@@ -65,7 +69,8 @@ def dry_run(actor, filename, content):
     Raises devices_csv.UnreadableFile when the file as a whole cannot be imported."""
     table = devices_csv.read(content)
     rows = [ImportRow(line=line, **values) for line, values in table.rows]
-    _plan(rows)
+    accounts = _plan(rows)
+    usages = quota.usages()
     with transaction.atomic():
         device_import = DeviceImport.objects.create(
             user=actor.user,
@@ -73,7 +78,7 @@ def dry_run(actor, filename, content):
             filename=filename[:255],
             sha256=hashlib.sha256(content).hexdigest(),
             encoding=table.encoding,
-            plan=_figures(rows, quota.usage()),
+            plan=_figures(rows, usages, accounts),
             row_count=len(rows),
         )
         for row in rows:
@@ -84,9 +89,11 @@ def dry_run(actor, filename, content):
 
 def _plan(rows):
     """Each row's plan and problems: two queries for the whole file (its serials' devices,
-    and their groups), then the forms, which ask the database nothing."""
+    with their accounts, and their groups), then the forms, which ask the database nothing.
+    Returns {serial: account name} of the devices that have an account."""
     serials = {canonical_serial(row.serial) for row in rows}
-    existing = {device.serial: device for device in Device.objects.filter(serial__in=serials)}
+    found = Device.objects.filter(serial__in=serials).select_related("account")
+    existing = {device.serial: device for device in found}
     held = {}
     for device_id, name, desc in (
         VoiceprintGroup.objects.active()
@@ -95,8 +102,38 @@ def _plan(rows):
     ):
         held.setdefault(device_id, {})[name] = desc
     seen, seen_groups = {}, {}
+    accounts = {serial: d.account.name for serial, d in existing.items() if d.account_id}
+    configured = account_names()
     for row in rows:
         _plan_row(row, existing, held, seen, seen_groups)
+        _check_account(row, existing, accounts, configured)
+    return accounts
+
+
+def _check_account(row, existing, accounts, configured):
+    """The row's account: a configured one, and not another than its device's (as it has
+    it now, or as an earlier row of the file names it)."""
+    row.account = row.account.strip()
+    if not row.account:
+        return
+    if row.account not in configured:
+        refused = ValidationError(
+            "", code="unknown_account", params={"accounts": ", ".join(configured)}
+        )
+        row.problems.append(invalid_facts({"account": [refused]}))
+        return
+    serial = canonical_serial(row.serial)
+    own = accounts.get(serial)
+    if own is not None and own != row.account:
+        device = existing.get(serial)
+        refused = ValidationError(
+            "",
+            code="other_account",
+            params={"account": own, "device": device.name if device else row.name},
+        )
+        row.problems.append(invalid_facts({"account": [refused]}))
+    elif own is None and row.group_plan == GroupPlan.CREATE and not row.problems:
+        accounts[serial] = row.account  # the row's group gives its device this account
 
 
 def _plan_row(row, existing, held, seen, seen_groups):
@@ -164,7 +201,7 @@ def differs(device, values):
     return any(getattr(device, name) != values[name] for name in CHANGEABLE)
 
 
-def _figures(rows, usage):
+def _figures(rows, usages, accounts):
     devices = {plan: 0 for plan in DevicePlan.values}
     groups = {plan: 0 for plan in GroupPlan.values}
     errors = 0
@@ -174,7 +211,8 @@ def _figures(rows, usage):
             devices[row.device_plan] += 1
         if row.group_plan:
             groups[row.group_plan] += 1
-    return {
+    usage = usages.total if usages.several else usages.accounts[0]
+    figures = {
         "devices": devices,
         "groups": groups,
         "errors": errors,
@@ -185,6 +223,35 @@ def _figures(rows, usage):
             "limit": usage.limit,
         },
     }
+    if usages.several:
+        figures["quota"]["accounts"] = _per_account(rows, usages, accounts)
+    return figures
+
+
+def _per_account(rows, usages, accounts):
+    """How many groups each account would receive, in the file's order as the run makes
+    them: a device's account (its own, or one an earlier row gave it), else the row's,
+    else the one with the most free quota at that point (the first on a tie)."""
+    needed = {usage.account: 0 for usage in usages.accounts}
+    free = {usage.account: usage.limit - usage.used for usage in usages.accounts}
+    given = dict(accounts)
+    for row in rows:
+        if row.problems or row.group_plan != GroupPlan.CREATE:
+            continue
+        serial = canonical_serial(row.serial)
+        name = given.get(serial) or row.account or max(free, key=lambda n: free[n] - needed[n])
+        needed[name] += 1
+        given[serial] = name
+    return [
+        {
+            "account": usage.account,
+            "needed": needed[usage.account],
+            "free": usage.free,
+            "used": usage.used,
+            "limit": usage.limit,
+        }
+        for usage in usages.accounts
+    ]
 
 
 # Starting
@@ -353,6 +420,7 @@ def _group_step(job, actor, row, device, pace):
     values, problems = group_values(row)
     if values is None:
         raise RowFailed(Outcome.REFUSED, problems[0])
+    _account_step(row, device)
     if row.tries == 0:  # (a device this run created has no group: tries is 1 already)
         there = device.voiceprint_groups.active().filter(name=values["name"]).first()
         if there is not None:
@@ -365,7 +433,11 @@ def _group_step(job, actor, row, device, pace):
             row.save(update_fields=["tries"])  # committed before the try is sent
         try:
             group = create_group(
-                actor, device=device, submission=submission_id(job, row.line, attempt), **values
+                actor,
+                device=device,
+                submission=submission_id(job, row.line, attempt),
+                account=row.account or None,
+                **values,
             )
         except AlreadySubmitted as resent:  # this try was sent by a run before this one
             group, done = _earlier_try(actor, resent.entry)
@@ -391,6 +463,24 @@ def _group_step(job, actor, row, device, pace):
         pace.passed()
         row.group, row.group_done = group, done
         return
+
+
+def _account_step(row, device):
+    """The row's account is still configured, and the device's, if it has one by now."""
+    if not row.account:
+        return
+    configured = account_names()
+    if row.account not in configured:
+        refused = ValidationError(
+            "", code="unknown_account", params={"accounts": ", ".join(configured)}
+        )
+        raise RowFailed(Outcome.REFUSED, invalid_facts({"account": [refused]}))
+    own = Device.objects.filter(pk=device.pk).values_list("account__name", flat=True).first()
+    if own and own != row.account:
+        refused = ValidationError(
+            "", code="other_account", params={"account": own, "device": device.name}
+        )
+        raise RowFailed(Outcome.REFUSED, invalid_facts({"account": [refused]}))
 
 
 def _earlier_try(actor, entry):

@@ -52,8 +52,10 @@ def device_export(request):
     device and active group, so an import of it changes nothing."""
     found = DeviceFilterSet(request.GET, Device.objects.all())
     active = VoiceprintGroup.objects.active().order_by("name", "pk").only("device", "name", "desc")
-    devices = found.qs.order_by("serial", "pk").prefetch_related(
-        Prefetch("voiceprint_groups", queryset=active, to_attr="active_groups")
+    devices = (
+        found.qs.select_related("account")
+        .order_by("serial", "pk")
+        .prefetch_related(Prefetch("voiceprint_groups", queryset=active, to_attr="active_groups"))
     )
     rows = devices_csv.export_rows(devices.iterator(chunk_size=1000))
     return csv_response("vpadmin-devices.csv", devices_csv.COLUMNS, rows)

@@ -36,10 +36,10 @@ def test_an_export_imported_again_changes_nothing(operator_client, coze_sim):
     table = list(csv.reader(io.StringIO(content.decode("utf-8-sig"), newline="")))
     assert content.startswith(b"\xef\xbb\xbf") and tuple(table[0]) == COLUMNS
     assert table[1:] == [
-        ["'-KIOSK-2", "'=SUM(1)", "'@hall", "'+1 spare", "", ""],
-        ["CAR-3", "Car", "", "", "", ""],
-        ["SPK-1", "客厅音箱", "Home", "line one\r\nline two", "kitchen", ""],
-        ["SPK-1", "客厅音箱", "Home", "line one\r\nline two", "客厅", "张家"],
+        ["'-KIOSK-2", "'=SUM(1)", "'@hall", "'+1 spare", "", "", ""],
+        ["CAR-3", "Car", "", "", "", "", ""],
+        ["SPK-1", "客厅音箱", "Home", "line one\r\nline two", "kitchen", "", ""],
+        ["SPK-1", "客厅音箱", "Home", "line one\r\nline two", "客厅", "张家", ""],
     ]
     device_import = dry_run(operator_client, content, "vpadmin-devices.csv")
     assert device_import.errors == 0
