@@ -110,9 +110,16 @@ def _plan(rows):
     return accounts
 
 
+def _other_account(account, device):
+    refused = ValidationError(
+        "", code="other_account", params={"account": account, "device": device}
+    )
+    return invalid_facts({"account": [refused]})
+
+
 def _check_account(row, existing, accounts, configured):
-    """The row's account: a configured one, and not another than its device's (as it has
-    it now, or as an earlier row of the file names it)."""
+    """The row's account: a configured one, and not another than its device's as it has
+    it now (one an earlier row of the file gives it: _per_account checks that)."""
     row.account = row.account.strip()
     if not row.account:
         return
@@ -125,15 +132,7 @@ def _check_account(row, existing, accounts, configured):
     serial = canonical_serial(row.serial)
     own = accounts.get(serial)
     if own is not None and own != row.account:
-        device = existing.get(serial)
-        refused = ValidationError(
-            "",
-            code="other_account",
-            params={"account": own, "device": device.name if device else row.name},
-        )
-        row.problems.append(invalid_facts({"account": [refused]}))
-    elif own is None and row.group_plan == GroupPlan.CREATE and not row.problems:
-        accounts[serial] = row.account  # the row's group gives its device this account
+        row.problems.append(_other_account(own, existing[serial].name))
 
 
 def _plan_row(row, existing, held, seen, seen_groups):
@@ -202,6 +201,7 @@ def differs(device, values):
 
 
 def _figures(rows, usages, accounts):
+    per_account = _per_account(rows, usages, accounts) if usages.several else None
     devices = {plan: 0 for plan in DevicePlan.values}
     groups = {plan: 0 for plan in GroupPlan.values}
     errors = 0
@@ -223,15 +223,17 @@ def _figures(rows, usages, accounts):
             "limit": usage.limit,
         },
     }
-    if usages.several:
-        figures["quota"]["accounts"] = _per_account(rows, usages, accounts)
+    if per_account is not None:
+        figures["quota"]["accounts"] = per_account
     return figures
 
 
 def _per_account(rows, usages, accounts):
     """How many groups each account would receive, in the file's order as the run makes
     them: a device's account (its own, or one an earlier row gave it), else the row's,
-    else the one with the most free quota at that point (the first on a tie)."""
+    else the one with the most free quota at that point (the first on a tie). A row naming
+    another account than an earlier row gave its device gets the problem the run would meet.
+    """
     needed = {usage.account: 0 for usage in usages.accounts}
     free = {usage.account: usage.limit - usage.used for usage in usages.accounts}
     given = dict(accounts)
@@ -239,7 +241,11 @@ def _per_account(rows, usages, accounts):
         if row.problems or row.group_plan != GroupPlan.CREATE:
             continue
         serial = canonical_serial(row.serial)
-        name = given.get(serial) or row.account or max(free, key=lambda n: free[n] - needed[n])
+        earlier = given.get(serial)
+        if earlier and row.account and row.account != earlier:
+            row.problems.append(_other_account(earlier, row.name))
+            continue
+        name = earlier or row.account or max(free, key=lambda n: free[n] - needed[n])
         needed[name] += 1
         given[serial] = name
     return [
@@ -477,10 +483,7 @@ def _account_step(row, device):
         raise RowFailed(Outcome.REFUSED, invalid_facts({"account": [refused]}))
     own = Device.objects.filter(pk=device.pk).values_list("account__name", flat=True).first()
     if own and own != row.account:
-        refused = ValidationError(
-            "", code="other_account", params={"account": own, "device": device.name}
-        )
-        raise RowFailed(Outcome.REFUSED, invalid_facts({"account": [refused]}))
+        raise RowFailed(Outcome.REFUSED, _other_account(own, device.name))
 
 
 def _earlier_try(actor, entry):

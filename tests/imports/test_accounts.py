@@ -87,6 +87,8 @@ def test_an_unknown_account_or_another_than_the_devices_is_a_row_error(operator_
         ["A-2", "B", "", "", "b", "", "cn2"],
         ["A-2", "B", "", "", "b2", "", "default"],  # row 4 gave the device cn2
         ["A-3", "C", "", "", "c", "", " default "],
+        ["A-4", "D", "", "", "d", "", ""],  # the most free: default (2 vs 1)
+        ["A-4", "D", "", "", "d2", "", "cn2"],  # row 7 gave the device default
     ]
 
     device_import = dry_run(operator_client, devices_csv(rows, header=WITH_ACCOUNT))
@@ -102,10 +104,13 @@ def test_an_unknown_account_or_another_than_the_devices_is_a_row_error(operator_
         4: [],
         5: ["other_account"],
         6: [],
+        7: [],
+        8: ["other_account"],
     }
     assert problems[2][0]["errors"]["account"][0]["accounts"] == "default, cn2"
     assert problems[3][0]["errors"]["account"][0]["account"] == "cn2"
-    assert device_import.errors == 3 and not device_import.can_run
+    assert problems[8][0]["errors"]["account"][0]["account"] == "default"
+    assert device_import.errors == 4 and not device_import.can_run
     page = operator_client.get(f"/imports/{device_import.pk}/?rows=all").content.decode()
     assert "is not a configured Coze account (configured: default, cn2)" in page
     assert "is not the device&#x27;s: its groups go to account cn2" in page
