@@ -14,7 +14,9 @@ the import (via the job), so the quota lock, the audit rows and Coze's errors ar
 as a page's. Each try's submission id is derived from the job, the row and the try
 (uuid5): a run resumed after its worker died sends a row again with the id it had, and the
 creation's submission-token idempotency answers with the group that try made, or with its
-attempt, which is looked up on Coze; nothing is created twice. Coze's rate limits (4009,
+attempt, which is looked up on Coze (again after attempts.stopped_margin() when it is not
+there yet) and concluded: registered if Coze made it, else tried again; nothing is created
+twice. Coze's rate limits (4009,
 4020, HTTP 429) are waited out with a doubling pause and the row tried again; any other
 failure ends that row, and the run goes on with the next.
 """
