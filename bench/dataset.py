@@ -1,10 +1,15 @@
 """The benchmark's data: a full Coze account and a busy year of audit log.
 
-1,000 devices, 1,000 voiceprint groups (999 active, one deleted: the quota is nearly
-full), 20 team accounts, 5,000 people with their consents and the groups' voiceprints
-(bench/people.py), and 100,000 audit rows spread over the last 365 days with a realistic
-mix of actions, outcomes, devices and Coze logids, the recording of those people,
-consents and voiceprints among them. Deterministic (a fixed seed).
+At scale 1: 1,000 devices, 1,000 voiceprint groups (999 active, one deleted: the quota is
+nearly full), 20 team accounts, 5,000 people with their consents and the groups'
+voiceprints (bench/people.py), and 100,000 audit rows spread over the last 365 days with a
+realistic mix of actions, outcomes, devices and Coze logids, the recording of those people,
+consents and voiceprints among them. At scale N (`--scale N`, sizes()), N times the
+devices, groups, voiceprints and audit rows, the same 5,000 people (fewer below scale 1,
+for quick tests). Deterministic (a fixed seed).
+
+Each group is as a sync left it (Coze's times, its voiceprints read): a sync of a
+simulator that lists the same groups (mirror_on()) finds nothing changed.
 """
 
 import functools
@@ -14,10 +19,11 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from bench import people as register_people
+from bench.run import sizes  # noqa: F401 (the data set's sizes, importable without Django)
 from groups.models import AuditEntry, Device, VoiceprintGroup
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
@@ -66,10 +72,12 @@ def build(
     `coze_user` is (id, name) of the token's Coze user, who made vpadmin's voiceprints."""
     rng = random.Random(seed)
     now = timezone.now()
+    _bulk_loading()
     with transaction.atomic():
         users = _accounts(accounts)
         device_rows = _devices(rng, devices, now)
         group_rows = _groups(rng, groups, device_rows, users, now)
+        coze_accounts = _coze_accounts(group_rows)
     # Its own generator, so the devices and groups are the same as without people.
     enrolled = register_people.build(
         random.Random(seed + 1), people, group_rows, users, now, coze_user
@@ -77,6 +85,7 @@ def build(
     created = _audit(rng, audit_rows, users, device_rows, group_rows, now, enrolled.audit_rows)
     return {
         "admin": users[0],
+        "coze_accounts": coze_accounts,
         "devices": len(device_rows),
         "groups": len(group_rows),
         "people": enrolled.people,
@@ -84,6 +93,17 @@ def build(
         "voiceprints": enrolled.voiceprints,
         "audit_rows": created,
     }
+
+
+def _bulk_loading():
+    """SQLite, this connection only: a page cache that holds the log's indexes (a million
+    rows' request ids land all over theirs) and no wait for the disk at each batch's commit
+    (a benchmark's data set, built again if lost). The server's connections keep the
+    defaults."""
+    if connection.vendor == "sqlite" and not connection.in_atomic_block:  # a test's: as is
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size = -131072")  # 128 MB
+            cursor.execute("PRAGMA synchronous = OFF")
 
 
 def _accounts(count):
@@ -127,6 +147,9 @@ def _groups(rng, count, devices, users, now):
         coze_id += rng.randint(1, 1 << 20)
         created = now - timedelta(seconds=rng.randint(0, DAYS * 86400))
         device = None if rng.random() < 0.05 else devices[n % len(devices)]
+        feature_count = rng.randint(0, 12)
+        # Coze's times are whole seconds; its voiceprints last read by a sync since.
+        on_coze = created.replace(microsecond=0)
         rows.append(
             VoiceprintGroup(
                 coze_id=str(coze_id),
@@ -139,11 +162,55 @@ def _groups(rng, count, devices, users, now):
                 # One deleted: 999 active groups, the quota of 1,000 nearly full.
                 state=VoiceprintGroup.State.DELETED if n == 0 else VoiceprintGroup.State.ACTIVE,
                 ended_at=now if n == 0 else None,
-                feature_count=rng.randint(0, 12),
+                feature_count=feature_count,
+                remote_created_at=on_coze,
+                remote_updated_at=on_coze,
+                voiceprints_read_at=now,
+                voiceprints_read_count=feature_count,
+                voiceprints_read_updated_at=on_coze,
             )
         )
     VoiceprintGroup.objects.bulk_create(rows, batch_size=BATCH)
     return list(VoiceprintGroup.objects.order_by("id"))
+
+
+def _coze_accounts(groups):
+    """The Coze accounts the groups are spread over: the one account of the register
+    today (CozeAccount pk 1), which holds every group. [When groups name their account,
+    this is where they are spread over ten.]"""
+    from groups.models import CozeAccount
+
+    account, _ = CozeAccount.objects.get_or_create(pk=1)
+    return [account]
+
+
+def mirror_on(sim, groups=None):
+    """Make the simulator list `groups` (default: every active group of the register) as
+    the register holds them, so that a sync finds them unchanged; groups it already holds
+    (made on it by the benchmark) are left as they are. Returns how many were added."""
+    from groups.coze.simulator.state import DEFAULT_ICON_URL, user_info
+
+    groups = VoiceprintGroup.objects.active() if groups is None else groups
+    items = {}
+    for group in groups.only(
+        "coze_id", "name", "desc", "feature_count", "remote_created_at", "remote_updated_at"
+    ):
+        created = group.remote_created_at or group.created_at
+        updated = group.remote_updated_at or created
+        items[group.coze_id] = {
+            "id": group.coze_id,
+            "name": group.name,
+            "desc": group.desc,
+            "icon_url": DEFAULT_ICON_URL,
+            "feature_count": group.feature_count,
+            "created_at": int(created.timestamp()),
+            "updated_at": int(updated.timestamp()),
+            "user_info": user_info(sim.user),
+        }
+    with sim._lock:
+        fresh = {k: v for k, v in items.items() if k not in sim.groups}
+        sim.groups.update(fresh)
+    return len(fresh)
 
 
 def _logid(rng, when):
@@ -180,9 +247,33 @@ def _audit(rng, count, users, devices, groups, now, recorded):
             outcome = rng.choices(*zip(*outcomes[action].items(), strict=True))[0]
             user = rng.choices(users, user_weights)[0]
             rows.append(_entry(rng, action, outcome, user, created, devices, groups))
-        with transaction.atomic():
-            AuditEntry.objects.bulk_create(rows, batch_size=BATCH)
+        insert(AuditEntry, rows)
     return len(moments) + _resolutions()
+
+
+def insert(model, rows):
+    """Insert unsaved `rows` of `model` in one transaction, fast: a million audit rows
+    through bulk_create() spend most of their time compiling SQL (SQLite takes some 40 rows a
+    statement). Here the columns are prepared once per value as Django would save them,
+    then sent with one COPY (PostgreSQL: its audit log's statement triggers fire once) or
+    one executemany() of a single INSERT (SQLite). Inserting is no change: the audit log's
+    guards, which refuse UPDATE and DELETE, let it through as they let bulk_create()."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(model._meta.db_table)
+    values = (
+        [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] for row in rows
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(fields))
+            # Names quoted from the model, values as parameters.
+            statement = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
+            cursor.executemany(statement, list(values))
 
 
 def _resolutions():

@@ -111,7 +111,7 @@ def export(client, path, *, expected_rows, pid):
     before, _ = server.memory_mb(pid)
     started = time.perf_counter()
     lines = 0
-    with client.http.get(client.base_url + path, stream=True, timeout=120) as answer:
+    with client.http.get(client.base_url + path, stream=True, timeout=900) as answer:
         if answer.status_code != 200 or int(answer.headers["X-Worker-Pid"]) != pid:
             raise RuntimeError(f"GET {path}: HTTP {answer.status_code} from another worker?")
         for chunk in answer.iter_content(chunk_size=1 << 16):

@@ -26,7 +26,7 @@ from psycopg import sql
 
 from bench import audio as bench_audio
 from bench import identify, measure
-from bench.run import bench_database_url, new_secret_key
+from bench.run import bench_database_url, new_secret_key, sizes
 from bench.server import Gunicorn
 from groups.coze.simulator import CozeSimulator
 
@@ -37,6 +37,7 @@ API_FLOOR = "/bench/api-floor/"  # bench/urls.py: DRF's cheapest answer, with th
 EXPORT = "/audit/export.csv"
 EXPORT_RUNS = 3
 REUSE_CALLS = 200
+SMALL_LOG = 100_000  # the log's length at scale 1: the dashboard is measured again at it
 SEARCH = "客厅"  # a tenth of the groups' names
 STARTED = time.monotonic()
 
@@ -48,9 +49,10 @@ def log(message):
 def run(args):
     database, url = args.child, bench_database_url(args.child)
     _recreate(database, url)
-    sim = CozeSimulator(token=TOKEN, quota=100_000).start()
+    sim = CozeSimulator(token=TOKEN, quota=100_000 * max(1, math.ceil(args.scale))).start()
     workdir = Path(tempfile.mkdtemp(prefix="vpadmin-bench-"))
-    quota = 999 + 3 + args.creations + 1  # room for the creations measured at 999 groups
+    # Room for the creations measured at a nearly full quota (999 groups at scale 1).
+    quota = sizes(args.scale)["groups"] - 1 + 3 + args.creations + 1
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": args.settings,
@@ -90,8 +92,15 @@ def _measure_all(args, database, sim, workdir):
 
     log(f"{database}: migrating {os.environ['DATABASE_URL']}")
     call_command("migrate", verbosity=0)
-    log("building 1,000 devices, 1,000 groups, 5,000 people, their voiceprints, 100,000 audit rows")
-    built = dataset.build(coze_user=(sim.user["user_id"], sim.user["user_name"]))
+    size = dataset.sizes(args.scale)
+    log(
+        f"scale {args.scale:g}: building {size['devices']:,} devices, {size['groups']:,} groups, "
+        f"{size['people']:,} people, their voiceprints, {size['audit_rows']:,} audit rows"
+    )
+    started = time.monotonic()
+    built = dataset.build(coze_user=(sim.user["user_id"], sim.user["user_name"]), **size)
+    build_seconds = time.monotonic() - started
+    log(f"built in {build_seconds:.0f} s")
     _settle(database)
     call_command("collectstatic", interactive=False, verbosity=0)
     session_key = _session_for(built["admin"])
@@ -115,7 +124,7 @@ def _measure_all(args, database, sim, workdir):
         if len(pids) != 1:
             raise RuntimeError(f"answers came from several processes: {pids}")
         (pid,) = pids
-        log("export of every audit row, 3 times")
+        log("export of every audit row (3 times; once above 200,000 rows)")
         export = _export(client, pid, facts["audit_rows"])
         log(f"{args.creations} group creations at 999 groups")
         creation = _creations(client, args.creations)
@@ -143,13 +152,26 @@ def _measure_all(args, database, sim, workdir):
     log("queries of each page, in process")
     inspected = _inspect(pages, session_key, explain=args.explain)
     inspected |= _inspect(api_pages, None, explain=args.explain, token=token)
+    log("a sync of the unchanged account, in process")
+    sync = _sync(sim)
+    dashboard = {}
+    if facts["audit_rows"] > SMALL_LOG:
+        log(f"the log pruned to its latest {SMALL_LOG:,} rows; the dashboard again")
+        dashboard = _dashboard_after_prune(database, env, log_path, session_key, args.rounds)
+        dashboard["dashboard_full_log_ms"] = round(
+            measure.median([s.server_ms for s in samples["/"]]), 2
+        )
+        dashboard["dashboard_full_log_rows"] = facts["audit_rows"]
 
     floor = [s.server_ms for s in samples[FLOOR]]
     api_floor = [s.server_ms for s in samples[API_FLOOR]]
     summary = {
         "database": database,
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "data": {k: v for k, v in built.items() if k != "admin"},
+        "scale": args.scale,
+        "build_seconds": round(build_seconds, 1),
+        "data": {k: v for k, v in built.items() if k not in ("admin", "coze_accounts")},
+        "coze_accounts": len(built["coze_accounts"]),
         "rounds": args.rounds,
         "settings": args.settings,
         # The machine's 1, 5 and 15 minute load averages, before and after measuring.
@@ -166,6 +188,8 @@ def _measure_all(args, database, sim, workdir):
         **enrollment,
         **conversion,
         **reuse,
+        **sync,
+        **dashboard,
         "requests_per_second": load["requests_per_second"],
         "errors": load["errors"],
         "load": load,
@@ -416,8 +440,68 @@ def _constant_queries(samples):
     return counts.pop()
 
 
+def _sync(sim):
+    """A sync of an account Coze lists as the register holds it: its list calls (at the
+    simulator) and its own work, the time of sync_groups() less its list calls' (their
+    `duration_ms`, in the sync's audit row). A first sync, unmeasured, settles the groups
+    the benchmark made on the simulator (their voiceprints read once)."""
+    from bench import dataset
+    from groups.actors import Actor
+    from groups.services.sync import sync_groups
+
+    dataset.mirror_on(sim)
+    actor = Actor.for_command("sync_coze_groups")
+    sync_groups(actor)
+    first = len(sim.requests)
+    started = time.perf_counter()
+    result = sync_groups(actor)
+    seconds = time.perf_counter() - started
+    calls = sim.requests[first:]
+    coze_seconds = result.entry.duration_ms / 1000
+    return {
+        "sync_groups": result.remote_total,
+        "sync_calls": len(calls),
+        "sync_list_calls": result.list_calls,
+        "sync_voiceprint_calls": result.voiceprints.lists,
+        "sync_changed": result.changed,
+        "sync_seconds": round(seconds, 2),
+        "sync_coze_seconds": round(coze_seconds, 2),
+        "sync_local_seconds": round(seconds - coze_seconds, 2),
+    }
+
+
+def _dashboard_after_prune(database, env, log_path, session_key, rounds):
+    """The dashboard, and the floor beside it, once the log is pruned to its latest
+    SMALL_LOG rows (as prune_audit would, past its guard): the same last days, the same
+    failures and latest rows, a tenth of the log. Whatever grows with the log's length
+    shows as the difference from the page's time on the whole log."""
+    from groups.immutability import removal_allowed
+    from groups.models import AuditEntry
+
+    cutoff = AuditEntry.objects.order_by("-created_at", "-id").values_list("created_at", flat=True)[
+        SMALL_LOG - 1
+    ]
+    with removal_allowed(connection), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM groups_auditentry WHERE created_at < %s", [cutoff])
+        removed = cursor.rowcount
+    _settle(database)
+    rows = AuditEntry.objects.count()
+    log(f"  {removed:,} rows removed, {rows:,} left")
+    with Gunicorn(env, workers=1, log_path=log_path) as server:
+        client = measure.SignedInClient(server.url, session_key)
+        samples = measure.pages(client, ["/", FLOOR], rounds=rounds, log=log)
+    return {
+        "dashboard_small_log_rows": rows,
+        "dashboard_small_log_ms": round(measure.median([s.server_ms for s in samples["/"]]), 2),
+        "dashboard_small_log_floor_ms": round(
+            measure.median([s.server_ms for s in samples[FLOOR]]), 2
+        ),
+    }
+
+
 def _export(client, pid, rows):
-    runs = [measure.export(client, EXPORT, expected_rows=rows, pid=pid) for _ in range(EXPORT_RUNS)]
+    times = EXPORT_RUNS if rows <= 2 * SMALL_LOG else 1  # a million rows: once
+    runs = [measure.export(client, EXPORT, expected_rows=rows, pid=pid) for _ in range(times)]
     return {
         "export_rows": rows,
         "export_seconds": round(measure.median([r[0] for r in runs]), 2),

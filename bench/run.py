@@ -3,11 +3,13 @@ admin and against the framework's floor.
 
     python bench/run.py                                # DATABASE_URL's engine (default SQLite)
     python bench/run.py --databases sqlite,postgresql  # both, one after the other
+    python bench/run.py --scale 10                     # ten times the account and the log
 
 For each database it builds a separate database (a temporary SQLite file, or
 `<name>_bench` on DATABASE_URL's PostgreSQL server, `vpadmin_bench` by default; never the
 working or test database) with 1,000 devices, 1,000 groups, 5,000 people with consents,
-the groups' voiceprints and 100,000 audit rows, serves it with gunicorn and measures over
+the groups' voiceprints and 100,000 audit rows (N times the devices, groups, voiceprints
+and audit rows with --scale N), serves it with gunicorn and measures over
 HTTP: pages (server time and queries from bench/middleware.py's headers), Django admin's
 change lists and a constant page (the floor) on the same worker, the full CSV export
 (time and the worker's peak memory), group creation, enrollment (a 30 s M4A, a 4 MB
@@ -74,6 +76,13 @@ def _arguments():
         default=[_engine_of(os.environ.get("DATABASE_URL", ""))],
         help="comma-separated: sqlite, postgresql (default: the engine of DATABASE_URL)",
     )
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1,
+        help="N times the devices, groups, voiceprints and audit rows (default 1: 1,000 "
+        "groups, 100,000 audit rows; 10: 10,000 groups, 1,000,000 audit rows)",
+    )
     parser.add_argument("--rounds", type=int, default=30, help="requests per page (>= 30)")
     parser.add_argument("--creations", type=int, default=30, help="groups created (>= 30)")
     parser.add_argument(
@@ -100,6 +109,8 @@ def _arguments():
     unknown = set(args.databases) - set(DATABASES)
     if unknown:
         parser.error(f"unknown database {', '.join(sorted(unknown))}: use sqlite, postgresql")
+    if args.scale <= 0:
+        parser.error("--scale must be positive")
     if min(args.rounds, args.creations, args.identifications, args.enrollments) < 30:
         parser.error(
             "--rounds, --creations, --identifications and --enrollments must be at least 30"
@@ -109,6 +120,7 @@ def _arguments():
 
 def _passed_on(args):
     options = [
+        "--scale", f"{args.scale:g}",
         "--rounds", str(args.rounds), "--creations", str(args.creations),
         "--identifications", str(args.identifications),
         "--enrollments", str(args.enrollments),
@@ -116,6 +128,20 @@ def _passed_on(args):
     ]  # fmt: skip
     options += ["--settings", args.settings]
     return options + ["--explain"] * args.explain + ["--keep"] * args.keep
+
+
+def sizes(scale=1):
+    """What build() makes at `scale`: {devices, groups, audit_rows, people}. People stay
+    5,000 from scale 1 up (a bigger fleet, not a bigger household); below it, they shrink
+    too, so a test can build a tiny account."""
+    if scale <= 0:
+        raise ValueError("the scale is a positive number")
+    return {
+        "devices": max(1, round(1000 * scale)),
+        "groups": max(2, round(1000 * scale)),
+        "audit_rows": max(100, round(100_000 * scale)),
+        "people": 5000 if scale >= 1 else max(20, round(5000 * scale)),
+    }
 
 
 def _engine_of(url):

@@ -11,6 +11,9 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+# A sync worker streaming the export is killed after this long: long enough for a slow export
+# of a million rows to be measured (as slow as it is) rather than cut short.
+TIMEOUT = 900
 
 
 def free_port():
@@ -33,7 +36,7 @@ class Gunicorn:
             sys.executable, "-m", "gunicorn", "vpadmin.wsgi:application",
             "--bind", f"127.0.0.1:{self.port}",
             "--workers", str(self.workers), "--worker-class", "sync",
-            "--timeout", "120", "--chdir", str(ROOT), "--log-level", "warning",
+            "--timeout", str(TIMEOUT), "--chdir", str(ROOT), "--log-level", "warning",
         ]  # fmt: skip
         env = {**os.environ, **self.env}
         with self.log_path.open("ab") as log:

@@ -5,6 +5,7 @@ Pages, commands and the audit log use the same sentences, so they agree.
 """
 
 import datetime
+import functools
 
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
@@ -641,6 +642,13 @@ def deletion_problem(text):
 
 def day(iso):
     """A day stored as YYYY-MM-DD, as the reader's language writes dates."""
+    return _day(iso, get_language())
+
+
+@functools.lru_cache(maxsize=4096)
+def _day(iso, language):
+    # Remembered: an export of the log writes the same few hundred days over and over
+    # (a consent's dates), and formatting one costs more than the rest of its row.
     return date_format(datetime.date.fromisoformat(iso), "DATE_FORMAT")
 
 

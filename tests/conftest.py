@@ -29,6 +29,16 @@ def _flush_passes_the_audit_guard():
 
 
 @pytest.fixture(autouse=True)
+def _empty_caches():
+    """Each test starts with empty caches: what one test's pages kept (the dashboard's
+    counts of days long over) is not another's."""
+    from django.core.cache import caches
+
+    for cache in caches.all():
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _language_of_the_test():
     """Each test starts in the default language: a page read in Chinese leaves its
     language active on the thread, and pytest-django runs tests in its own order."""

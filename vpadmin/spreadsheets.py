@@ -3,6 +3,7 @@ cells a spreadsheet would run as formulas made inert, streamed in pieces of many
 
 import csv
 import io
+import itertools
 
 from django.http import StreamingHttpResponse
 from django.utils import translation
@@ -17,6 +18,18 @@ def inert(value):
     return f"'{value}" if isinstance(value, str) and value.startswith(FORMULA_STARTS) else value
 
 
+def _inert_row(row):
+    # inert() on every cell, inlined: a million rows of twenty cells call it 20 million
+    # times. Most cells are numbers, None or empty; a text cell is looked at by its first
+    # character only.
+    return [
+        f"'{cell}" if cell.__class__ is str and cell[:1] in _FORMULA_FIRST else cell for cell in row
+    ]
+
+
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)
+
+
 def csv_chunks(header, rows, chunk_rows=CHUNK_ROWS):
     """The CSV text of `header` and `rows` (iterables of cells), BOM first, in pieces of
     `chunk_rows` rows: a piece per row would make the server write (and the network send)
@@ -25,12 +38,15 @@ def csv_chunks(header, rows, chunk_rows=CHUNK_ROWS):
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
     writer.writerow([inert(cell) for cell in header])
-    for number, row in enumerate(rows, start=1):
-        writer.writerow([inert(cell) for cell in row])
-        if number % chunk_rows == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
+    rows = iter(rows)
+    while True:
+        piece = [_inert_row(row) for row in itertools.islice(rows, chunk_rows)]
+        writer.writerows(piece)
+        if len(piece) < chunk_rows:
+            break
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
     yield buffer.getvalue()
 
 

@@ -30,11 +30,17 @@ class VoiceprintQuerySet(models.QuerySet):
     def unvouched(self, today=None):
         """Active voiceprints, in groups on Coze, that nobody has vouched for: no person
         (made elsewhere and imported), or a person with no consent in force."""
-        # No person: the subquery finds nothing either (person_id = NULL matches no row).
-        in_force = Consent.objects.in_force(today).filter(person=OuterRef("person"))
+        # The people without a consent in force are few, and so are their voiceprints: found
+        # through the index of a person's voiceprints, as those with no person, each by
+        # itself (with an OR, SQLite read every active voiceprint and asked of each whether
+        # its person has a consent in force: tens of thousands at ten times the scale).
+        in_force = Consent.objects.in_force(today).filter(person=OuterRef("pk"))
+        lapsed = Person.objects.filter(~Exists(in_force)).values("pk")
         # Coze deletes a group's voiceprints with it, whatever the register still says.
         on_coze = self.active().filter(group__state=VoiceprintGroup.State.ACTIVE)
-        return on_coze.filter(~Exists(in_force))
+        no_person = on_coze.filter(person__isnull=True).order_by().values("pk")
+        no_consent = on_coze.filter(person__in=lapsed).order_by().values("pk")
+        return self.filter(pk__in=no_person.union(no_consent, all=True))
 
     def with_expiry(self):
         """Each with `expires_on`: the earlier of its own keeping date and its consent's
@@ -46,8 +52,14 @@ class VoiceprintQuerySet(models.QuerySet):
         """Active voiceprints whose deletion is not requested yet and whose keeping date
         (with_expiry) is `until` or earlier, soonest first."""
         not_requested = self.active().filter(deletion_requested_at__isnull=True)
-        found = not_requested.with_expiry().filter(expires_on__lte=until)
-        return found.order_by("expires_on", "pk")
+        # The earlier of two dates is `until` or earlier when either is: each found through
+        # its own index (the voiceprint's date, its consent's), each by itself (with an OR,
+        # SQLite computed the date of every active voiceprint).
+        ending = Consent.objects.filter(keep_until__lte=until).values("pk")
+        own = not_requested.filter(keep_until__lte=until).order_by().values("pk")
+        consents = not_requested.filter(consent__in=ending).order_by().values("pk")
+        found = self.filter(pk__in=own.union(consents))
+        return found.with_expiry().order_by("expires_on", "pk")
 
     def deletion_requested(self):
         """Active voiceprints whose deletion the law asks for and Coze has not done yet."""
@@ -142,6 +154,12 @@ class Voiceprint(models.Model):
             # A page of people's active voiceprints (their count, their devices): without
             # it SQLite reads every active voiceprint through the state's index instead.
             models.Index(fields=["person", "state"], name="voiceprint_person_state"),
+            # The keeping dates that come soon (the dashboard, the retention sweep), and the
+            # voiceprints of consents whose date comes soon.
+            models.Index(fields=["state", "keep_until"], name="voiceprint_state_keep_until"),
+            models.Index(fields=["consent", "state"], name="voiceprint_consent_state"),
+            # A device's page: the active voiceprints of its groups, not every active one.
+            models.Index(fields=["group", "state"], name="voiceprint_group_state"),
         ]
 
     def __str__(self):

@@ -33,3 +33,19 @@ def test_it_exports_the_filtered_rows(administrator_client, device):
         str(device.pk),
     )
     assert {r["coze_logid"] for r in export(administrator_client)} >= {"L1", "L2"}
+
+
+def test_csv_pieces_hold_every_row_once_with_formulas_made_inert():
+    import csv
+    import io
+
+    from vpadmin.spreadsheets import csv_chunks
+
+    rows = [[n, f"=cmd{n}", "", None, "-1", "plain"] for n in range(7)]
+    for count in (0, 3, 6, 7):  # none, a piece and a half, two whole pieces, and more
+        pieces = list(csv_chunks(["a", "b", "c", "d", "e", "f"], rows[:count], chunk_rows=3))
+        assert len([p for p in pieces if p]) == max(1, -(-count // 3))
+        text = "".join(pieces).removeprefix("\ufeff")
+        read = list(csv.reader(io.StringIO(text)))
+        assert read[0] == ["a", "b", "c", "d", "e", "f"]
+        assert read[1:] == [[str(n), f"'=cmd{n}", "", "", "'-1", "plain"] for n in range(count)]

@@ -184,6 +184,12 @@ def test_prune_recreates_the_delete_trigger_the_migration_installed(db):
             ["groups_auditentry"],
         )
         triggers = dict(cursor.fetchall())
-    assert set(triggers) == {"groups_auditentry_no_delete", "groups_auditentry_no_update"}
+    # With the two that keep the log's count (migration 0025), which never refuse.
+    assert set(triggers) == {
+        "groups_auditentry_no_delete",
+        "groups_auditentry_no_update",
+        "groups_auditentry_size_insert",
+        "groups_auditentry_size_delete",
+    }
     installed = triggers["groups_auditentry_no_delete"]
     assert installed.split() == SQLITE_CREATE_DELETE_TRIGGER.split()

@@ -126,3 +126,31 @@ def test_the_gauge_counts_a_creation_without_an_answer_as_used(viewer_client, se
     assert "Of these, 1 is a creation whose answer from Coze is not known yet" in (
         page.content.decode()
     )
+
+
+def test_the_dashboard_keeps_the_counts_of_days_long_over_and_reads_today_only(viewer_client, db):
+    from datetime import UTC
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    three_days_ago = timezone.now() - timedelta(days=3)
+    AuditEntry.objects.create(action="group.sync", outcome="success", created_at=three_days_ago)
+    AuditEntry.objects.create(action="group.create", outcome="failure")
+    first = viewer_client.get("/").context["outcomes"]
+    assert first["total"] == 2
+
+    with CaptureQueriesContext(connection) as queries:
+        again = viewer_client.get("/").context["outcomes"]
+    assert again["bars"] == first["bars"] and again["legend"] == first["legend"]
+    [chart] = [q["sql"] for q in queries.captured_queries if "CASE WHEN" in q["sql"]]
+    # Read from today's midnight (or yesterday's, just after midnight), not 30 days back.
+    first_day = timezone.localdate() - timedelta(days=29)
+    month_ago = timezone.make_aware(datetime.combine(first_day, datetime.min.time()))
+    for text in (month_ago.astimezone(UTC).isoformat(sep=sep)[:19] for sep in " T"):
+        assert text not in chart
+    assert first["bars"][-4]["total"] == 1  # three days ago, before and after keeping it
+    # A day long over is counted as it was (its rows never change); today's as they come.
+    AuditEntry.objects.create(action="group.update", outcome="success")
+    assert viewer_client.get("/").context["outcomes"]["total"] == 3

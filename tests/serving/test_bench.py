@@ -50,6 +50,58 @@ def test_the_data_set_keeps_cozes_rules_and_the_logs_order(db):
     assert times == sorted(times)
 
 
+def test_the_scale_sets_the_sizes_and_a_tiny_build_has_them(db):
+    from bench import dataset
+    from groups.models import AuditEntry, Device, Person, VoiceprintGroup
+
+    assert dataset.sizes(10) == {
+        "devices": 10_000,
+        "groups": 10_000,
+        "audit_rows": 1_000_000,
+        "people": 5000,  # a bigger fleet, the same people
+    }
+    assert dataset.sizes(1) == {
+        "devices": 1000,
+        "groups": 1000,
+        "audit_rows": 100_000,
+        "people": 5000,
+    }
+    size = dataset.sizes(0.012)
+    built = dataset.build(coze_user=("7484523878849822754", "bench"), **size)
+    assert (built["devices"], built["groups"]) == (12, 12)
+    assert Device.objects.count() == 12 and VoiceprintGroup.objects.count() == 12
+    assert Person.objects.count() == built["people"] == 60
+    # The rows asked for, plus the conclusions about creations that got no answer.
+    assert built["audit_rows"] == AuditEntry.objects.count() >= 1200
+    assert AuditEntry.objects.filter(resolves=None).count() == 1200
+    assert [a.pk for a in built["coze_accounts"]] == [1]
+
+
+def test_a_sync_of_the_built_account_mirrored_on_coze_changes_nothing(db, coze_sim):
+    """What the benchmark's sync measures: the list calls alone, no change."""
+    from bench import dataset
+    from groups.actors import Actor
+    from groups.models import Voiceprint, VoiceprintGroup
+    from groups.services import whoami
+    from groups.services.sync import sync_groups
+
+    dataset.build(
+        coze_user=(coze_sim.user["user_id"], coze_sim.user["user_name"]), **dataset.sizes(0.012)
+    )
+    before = list(VoiceprintGroup.objects.order_by("pk").values())
+    voiceprints = list(Voiceprint.objects.order_by("pk").values())
+    assert dataset.mirror_on(coze_sim) == VoiceprintGroup.objects.active().count() == 11
+    whoami.token_user()  # asked of Coze once per process (users/me), then kept
+    first = len(coze_sim.requests)
+
+    result = sync_groups(Actor.for_command("sync_coze_groups"))
+
+    assert not result.changed and result.voiceprints.lists == 0
+    assert [r["path"] for r in coze_sim.requests[first:]] == ["/v1/audio/voiceprint_groups"]
+    assert list(VoiceprintGroup.objects.order_by("pk").values()) == before
+    assert list(Voiceprint.objects.order_by("pk").values()) == voiceprints
+
+
 def test_the_api_floor_answers_through_the_apis_own_token_check(db):
     """bench/urls.py's API floor: `{}` for a token, a 401 without one or with a bad one,
     and nothing else touched (its queries: the token's, the audit row of a refusal's)."""
