@@ -4,7 +4,10 @@ on Coze where it can be, concluded honestly where it cannot.
 A creation without an answer is looked up at once (one list call by name); until its
 group is found or it is known not to exist, the same name cannot be created again for
 that device. Any row left `pending` (a crash, a killed worker) becomes `unknown` after a
-time limit, so nothing waits forever.
+time limit, so nothing waits forever. An attempt whose process is known to have stopped
+(its job was taken over by another run) can be concluded sooner: nothing of it can reach
+Coze any more, so once Coze has had as long as vpadmin waits for an answer to make what it
+had received, a group missing from the list was not created.
 """
 
 import logging
@@ -37,6 +40,12 @@ def conclusion_age() -> timedelta:
     """How old an attempt must be before a group missing from Coze's list means it was not
     created: its group may show on Coze until MATCH_AFTER after the attempt."""
     return max(MATCH_AFTER, pending_margin())
+
+
+def stopped_margin() -> timedelta:
+    """How long after the process that sent a creation stopped Coze may still make its
+    group (a request Coze had received before): as long as vpadmin waits for an answer."""
+    return timedelta(seconds=settings.COZE_TIMEOUT)
 
 
 def unresolved_creations():
@@ -172,10 +181,15 @@ class Check:
         return self.group is not None
 
 
-def check_creation(actor, attempt):
+def check_creation(actor, attempt, *, stopped_by=None):
     """Look the attempt's group up on Coze (one list call by name) and register it if it
     is there; when it is not and the attempt is older than the matching window allows,
-    conclude that it was not created. Returns a Check."""
+    conclude that it was not created. Returns a Check.
+
+    `stopped_by`: the process that sent the attempt is known to have stopped by then (its
+    job was taken over): nothing of it is under way any more but what Coze had received,
+    so once stopped_margin() has passed since, a group missing from the list was not made.
+    """
     from .sync import remote_group  # the list's items, read the way sync reads them
 
     if attempt.resolution_or_none() is not None or attempt.outcome not in (
@@ -183,8 +197,10 @@ def check_creation(actor, attempt):
         Outcome.UNKNOWN,
     ):
         return Check.settled(attempt)
-    if attempt.outcome == Outcome.PENDING and attempt.created_at > timezone.now() - (
-        pending_margin()
+    if (
+        stopped_by is None
+        and attempt.outcome == Outcome.PENDING
+        and attempt.created_at > timezone.now() - pending_margin()
     ):
         return Check(attempt)  # its own process may still be waiting for Coze
     try:
@@ -197,7 +213,7 @@ def check_creation(actor, attempt):
     except (TypeError, ValueError, KeyError, AttributeError):
         error = coze.CozeFailed("the list answer was not in Coze's shape", reason="bad_list")
         return _lookup_failed(actor, attempt, error)
-    return _conclude(actor, attempt, items, answer)
+    return _conclude(actor, attempt, items, answer, stopped_by)
 
 
 def _lookup_failed(actor, attempt, error):
@@ -215,7 +231,7 @@ def _lookup_failed(actor, attempt, error):
     return Check(attempt, error=error)
 
 
-def _conclude(actor, attempt, items, answer):
+def _conclude(actor, attempt, items, answer, stopped_by=None):
     candidates = [
         item for item in items if (item.name, item.desc) == (attempt.sent_name, attempt.sent_desc)
     ]
@@ -231,7 +247,10 @@ def _conclude(actor, attempt, items, answer):
                 ).values_list("coze_id", flat=True)
             )
             match = close_match(candidates, attempt.created_at, registered)
-            old_enough = attempt.created_at < timezone.now() - conclusion_age()
+            now = timezone.now()
+            old_enough = attempt.created_at < now - conclusion_age() or (
+                stopped_by is not None and stopped_by + stopped_margin() <= now
+            )
             if match is None and not old_enough:
                 audit.record(
                     actor,

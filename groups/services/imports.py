@@ -17,7 +17,9 @@ the import (via the job), so the quota lock, the audit rows and Coze's errors ar
 as a page's. Each try's submission id is derived from the job, the row and the try
 (uuid5): a run resumed after its worker died sends a row again with the id it had, and the
 creation's submission-token idempotency answers with the group that try made, or with its
-attempt, which is looked up on Coze; nothing is created twice. Coze's rate limits (4009,
+attempt, which is looked up on Coze (again after attempts.stopped_margin() when it is not
+there yet) and concluded: registered if Coze made it, else tried again; nothing is created
+twice. Coze's rate limits (4009,
 4020, HTTP 429) are waited out with a doubling pause and the row tried again; any other
 failure ends that row, and the run goes on with the next.
 """
@@ -325,12 +327,14 @@ def submission_id(job, line, attempt):
 
 def run(job, actor):
     """Do the import's rows that are not done yet, in order; then finish the job."""
+    # Every earlier run of the job had stopped (or been taken over) by now.
+    began = timezone.now()
     device_import = DeviceImport.objects.get(job=job)
     done = device_import.rows.exclude(outcome="").count()
     total = device_import.row_count
     pace = Pace()
     for row in device_import.rows.filter(outcome="").select_related("device", "group"):
-        _run_row(job, actor, row, pace)
+        _run_row(job, actor, row, pace, began)
         done += 1
         # Storing the progress also checks that the job is still this run's (not taken over).
         stored = done % PROGRESS_ROWS and done < total or _progress(job, done, total)
@@ -347,11 +351,11 @@ def _progress(job, done, total):
     return jobs._this_run(job).update(done=done, total=total)
 
 
-def _run_row(job, actor, row, pace):
+def _run_row(job, actor, row, pace, began):
     try:
         device = _device_step(actor, row)
         if row.group_name.strip():
-            _group_step(job, actor, row, device, pace)
+            _group_step(job, actor, row, device, pace, began)
     except RowFailed as failed:
         outcome, error, logid = failed.outcome, failed.facts, failed.logid
     else:
@@ -419,7 +423,7 @@ def _by_serial(actor, row, values):
     return device, DevicePlan.UPDATE
 
 
-def _group_step(job, actor, row, device, pace):
+def _group_step(job, actor, row, device, pace, began):
     """The row's group: there already, or created on Coze (tried again after a rate limit)."""
     if row.group_done:
         return
@@ -446,7 +450,7 @@ def _group_step(job, actor, row, device, pace):
                 **values,
             )
         except AlreadySubmitted as resent:  # this try was sent by a run before this one
-            group, done = _earlier_try(actor, resent.entry)
+            group, done = _earlier_try(actor, resent.entry, began)
             if group is None:
                 attempt += 1
                 continue
@@ -486,16 +490,27 @@ def _account_step(row, device):
         raise RowFailed(Outcome.REFUSED, _other_account(own, device.name))
 
 
-def _earlier_try(actor, entry):
+def _earlier_try(actor, entry, began):
     """What a try an earlier run sent came to: (its group, "created" or "found"), or
     (None, None) when Coze made none and the row may be tried again. Raises RowFailed when
-    that try failed for good, or its outcome cannot be known yet."""
+    that try failed for good, or its outcome cannot be known (Coze's list cannot be read).
+
+    The run that sent it had stopped by `began` (this run's start): a try whose outcome it
+    never recorded is looked up on Coze's list at once, and when its group is not there,
+    again once Coze has had attempts.stopped_margin() since to make what it had received;
+    still missing then, it was not made, and the row is tried again."""
     if entry.outcome == Outcome.SUCCESS and entry.target_id:
         group = VoiceprintGroup.objects.filter(pk=entry.target_id).first()
         if group is not None:
             return group, "created"
     if entry.outcome in (Outcome.PENDING, Outcome.UNKNOWN):
-        check = attempts.check_creation(actor, entry)
+        check = attempts.check_creation(actor, entry, stopped_by=began)
+        if not (check.concluded or check.error):
+            wait = began + attempts.stopped_margin() - timezone.now()
+            if wait.total_seconds() > 0:
+                log.info("an import's lost try is not on Coze: looked up again in %s", wait)
+                time.sleep(wait.total_seconds())
+            check = attempts.check_creation(actor, entry, stopped_by=began)
         if check.created:
             return check.group, "found"
         if check.concluded:

@@ -367,10 +367,11 @@ def lost(job, why):
         if not changed:
             return False
         job.state, job.summary = (State.QUEUED if again else State.INTERRUPTED), summary
+        # Concluded before the job is queued again: its next run never finds them pending.
+        _conclude_pending(job, why)
         if again:
             _enqueue(job)
     log.warning("job %s lost its worker (%s): %s", job.pk, why, job.state)
-    _conclude_pending(job, why)
     _close_task_result(old_task, why)
     return True
 

@@ -6,17 +6,23 @@ and downloadable as CSV, and a run resumed after its worker died creating nothin
 import csv
 import io
 import re
+import subprocess
+import threading
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from groups import audit, coze
 from groups.actors import Actor
 from groups.models import AuditEntry, Device, DeviceImport, Job, VoiceprintGroup
-from groups.services import create_group
+from groups.services import create_group, jobs
 from groups.services.imports import submission_id
+from groups.services.jobs import HOST
 from tests import factories
+from tests.serving.test_workers import wait_for
 
 from .helpers import devices_csv, dry_run, fleet
 
@@ -269,3 +275,82 @@ def test_a_device_made_since_the_dry_run_is_updated_not_made_twice(
     [row] = device_import.rows.all()
     assert (row.outcome, row.device_done) == ("success", "update")
     assert Device.objects.get().name == "Kiosk 1" and len(coze_sim.groups) == 1
+
+
+# A worker killed in the middle of a row's creation (the states it can leave)
+
+
+def killed_mid_creation(sim, job, rows, line, *, coze_got):
+    """The state a worker killed during row `line`'s creation leaves: the row's device made
+    and its first try's `pending` row committed; then Coze got nothing (`coze_got` None),
+    or made the group and the answer was never recorded ("made"), or had received the
+    request and makes the group a moment later ("late": returns the thread sending it). The
+    job is still `running`, under a process that has ended, its task result claimed."""
+    actor = Actor.for_job(job.pk, job.user, task="import")
+    i = line - 1
+    device = factories.device(f"Kiosk {i}", f"KIOSK-{i:04d}", location=f"Hall {i % 7}")
+    rows[line].device, rows[line].device_done, rows[line].tries = device, "create", 1
+    rows[line].save()
+    audit.record(
+        actor,
+        "group.create",
+        "pending",
+        submission=submission_id(job, line, 1),
+        device=device,
+        sent_name=f"kiosk {i}",
+        sent_desc="",
+    )
+    sent = None
+    if coze_got == "made":
+        coze.get_client().create_group(f"kiosk {i}", "")
+    elif coze_got == "late":
+        sim.add_fault("delay", method="POST", seconds=0.4)  # Coze makes it 0.4 s after
+        sent = threading.Thread(target=coze.get_client().create_group, args=(f"kiosk {i}", ""))
+        sent.start()
+        wait_for(lambda: creations(sim), "Coze to receive the lost run's creation")
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    DBTaskResult.objects.filter(id=job.task_result_id).update(status="RUNNING")
+    now = timezone.now()
+    Job.objects.filter(pk=job.pk).update(
+        state="running", attempts=1, started_at=now, heartbeat_at=now, worker=f"{HOST}:{ended.pid}"
+    )
+    return sent
+
+
+@pytest.mark.parametrize("coze_got", [None, "made", "late"])
+def test_a_row_whose_worker_was_killed_mid_creation_gets_its_group_once(
+    operator_client, coze_sim, run_jobs, settings, coze_got
+):
+    # How long Coze may still make what a stopped worker had sent (and the client waits).
+    settings.COZE_TIMEOUT = 1.0
+    device_import = dry_run(operator_client, devices_csv(fleet(3)))
+    job = start(operator_client, device_import)
+    rows = results_of(device_import)
+    sent = killed_mid_creation(coze_sim, job, rows, 3, coze_got=coze_got)
+    attempt = AuditEntry.objects.get(submission=submission_id(job, 3, 1))
+
+    assert jobs.recover() == 1  # as the next worker does when it starts
+    attempt.refresh_from_db()
+    assert attempt.outcome == "unknown" and attempt.facts["say"] == "job_stopped"
+    run_jobs()
+    if sent is not None:
+        sent.join()
+
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == ("succeeded", 2)
+    assert sorted(g["name"] for g in coze_sim.groups.values()) == ["kiosk 1", "kiosk 2", "kiosk 3"]
+    rows = results_of(device_import)
+    assert {row.outcome for row in rows.values()} == {"success"}
+    assert VoiceprintGroup.objects.count() == 3 and rows[3].group.name == "kiosk 2"
+    assert len(creations(coze_sim)) == 3  # row 3's creation was made once, whatever the case
+    resolution = attempt.resolution_or_none(fresh=True)
+    if coze_got:  # found on Coze's list (at once, or when Coze made it), and registered
+        assert rows[3].group_done == "found" and resolution.outcome == "success"
+        assert (resolution.target_id, rows[3].tries) == (str(rows[3].group.pk), 1)
+    else:  # not on Coze, even after the margin: concluded so, then made by a second try
+        assert rows[3].group_done == "created" and resolution.outcome == "failure"
+        assert resolution.facts["say"] == "not_on_coze" and rows[3].tries == 2
+    assert not AuditEntry.objects.filter(outcome="pending").exists()
+    page = operator_client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "3 groups created, 0 rows failed" in page
