@@ -56,7 +56,11 @@ class AuditEntryQuerySet(models.QuerySet):
     def unresolved(self):
         """Rows no later row resolves, as NOT EXISTS: PostgreSQL plans it as an anti join
         and reads the newest rows along an index until it has enough, where the LEFT JOIN
-        of `resolution__isnull=True` made it read and sort every matching row of the log."""
+        of `resolution__isnull=True` made it read and sort every matching row of the log.
+        SQLite keeps that LEFT JOIN: it reads it along the index (with NOT EXISTS it took
+        20 times longer at a million rows)."""
+        if connections[self.db].vendor == "sqlite":
+            return self.filter(resolution__isnull=True)
         resolutions = AuditEntry.objects.filter(resolves=OuterRef("pk")).order_by()
         return self.filter(~Exists(resolutions))
 
