@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from bench import people as register_people
 from bench.run import sizes  # noqa: F401 (the data set's sizes, importable without Django)
-from groups.models import AuditEntry, Device, VoiceprintGroup
+from groups.models import AuditEntry, CozeAccount, Device, VoiceprintGroup
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 BATCH = 2000
@@ -143,6 +143,7 @@ def _groups(rng, count, devices, users, now):
     creators = users[:12]  # Administrators and Operators
     coze_id = 7_400_000_000_000_000_000
     rows = []
+    account = CozeAccount.default()  # one account (the default): read once, not per row
     for n in range(count):
         coze_id += rng.randint(1, 1 << 20)
         created = now - timedelta(seconds=rng.randint(0, DAYS * 86400))
@@ -153,6 +154,7 @@ def _groups(rng, count, devices, users, now):
         rows.append(
             VoiceprintGroup(
                 coze_id=str(coze_id),
+                account=account,
                 name=f"{ROOMS[n % len(ROOMS)]}声纹 {n + 1}"[:20],
                 desc="" if n % 4 else "Family members of this home.",
                 device=device,
@@ -175,13 +177,9 @@ def _groups(rng, count, devices, users, now):
 
 
 def _coze_accounts(groups):
-    """The Coze accounts the groups are spread over: the one account of the register
-    today (CozeAccount pk 1), which holds every group. [When groups name their account,
-    this is where they are spread over ten.]"""
-    from groups.models import CozeAccount
-
-    account, _ = CozeAccount.objects.get_or_create(pk=1)
-    return [account]
+    """The Coze accounts the groups are spread over: today the default account holds every
+    group (spreading them over ten configured accounts is left to do)."""
+    return list(CozeAccount.objects.filter(pk__in={group.account_id for group in groups}))
 
 
 def mirror_on(sim, groups=None):

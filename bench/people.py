@@ -39,7 +39,7 @@ def build(rng, count, groups, users, now, coze_user):
     """People, consents and voiceprints in `groups` (VoiceprintGroup rows, saved); the
     audit rows are returned for the caller to insert in time order with the rest."""
     CozeAccount.objects.update_or_create(
-        pk=1, defaults={"coze_user_id": coze_user[0], "coze_user_name": coze_user[1]}
+        name="default", defaults={"coze_user_id": coze_user[0], "coze_user_name": coze_user[1]}
     )
     operators = users[:12]  # Administrators and Operators
     by_id = {user.pk: user for user in users}

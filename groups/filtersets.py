@@ -127,6 +127,7 @@ class ListFilterSet(django_filters.FilterSet):
 
 class DeviceFilterSet(ListFilterSet):
     q = TextFilter(method="search")
+    account = TextFilter(field_name="account__name")  # the Coze account's name
 
     class Meta:
         model = Device
@@ -151,6 +152,7 @@ class PersonFilterSet(ListFilterSet):
 
 class VoiceprintGroupFilterSet(ListFilterSet):
     device = IdOrNoneFilter(field_name="device")
+    account = TextFilter(field_name="account__name")
     state = django_filters.ChoiceFilter(
         choices=[*VoiceprintGroup.State.choices, (ALL, _("all"))], method="in_state"
     )
@@ -180,6 +182,7 @@ class VoiceprintFilterSet(ListFilterSet):
 
     group = IdFilter(field_name="group")
     device = IdOrNoneFilter(field_name="group__device")
+    account = TextFilter(field_name="group__account__name")
     person = IdOrNoneFilter(field_name="person")
     state = django_filters.ChoiceFilter(
         choices=[*Voiceprint.State.choices, (ALL, _("all"))], method="in_state"
@@ -207,6 +210,7 @@ class AuditEntryFilterSet(ListFilterSet):
     action = django_filters.ChoiceFilter(choices=AuditEntry.Action.choices)
     outcome = django_filters.ChoiceFilter(choices=AuditEntry.Outcome.choices)
     device = IdFilter(field_name="device")
+    account = TextFilter(field_name="account__name")  # rows of one Coze account's calls
     # A deleted device's rows keep its id; its name is looked up only among today's devices.
     device_name = TextFilter(method="device_named")
     since = DayFilter(field_name="created_at", lookup_expr="gte")

@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from . import audio, wording
+from .coze.accounts import names as account_names
 from .models import (
     DESC_MAX,
     FEATURES_MAX,
@@ -122,10 +123,72 @@ class GroupFieldsForm(LimitsInCharacters, forms.Form):
     )
 
 
-class GroupForm(GroupFieldsForm):
-    """Creation: one token per rendered form, so a resent form creates nothing new."""
+class AccountChoice(forms.Form):
+    """The Coze account of a new group for a device that has none yet (a configured
+    account's name; blank: the one with the most free quota). A device that has one keeps
+    it: another is refused."""
+
+    account = forms.ChoiceField(
+        label=_("Coze account"),
+        required=False,
+        help_text=_("For a device that has no group yet; a device that has one keeps its account."),
+        error_messages={"invalid_choice": _("No Coze account of that name is configured.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["device"].queryset = Device.objects.select_related("account").only(
+            "id", "name", "serial", "account__name"
+        )
+        self.fields["account"].choices = [("", "")] + [(name, name) for name in account_names()]
+
+    def clean(self):
+        data = super().clean()
+        device, account = data.get("device"), data.get("account")
+        if device is not None and account and device.account_id:
+            own = device.account.name
+            if own != account:
+                self.add_error(
+                    "account",
+                    forms.ValidationError(
+                        _("This device is served from account %(account)s: its groups go there."),
+                        code="other_account",
+                        params={"account": own},
+                    ),
+                )
+        return data
+
+
+class GroupForm(AccountChoice, GroupFieldsForm):
+    """Creation: one token per rendered form, so a resent form creates nothing new. With
+    several Coze accounts, the account of a device that has none yet: the Operator's
+    choice, or by default the one with the most free quota (`usages`: quota.usages())."""
 
     submission = forms.UUIDField(widget=forms.HiddenInput, initial=new_submission_id)
+
+    def __init__(self, *args, usages=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if usages is None or not usages.several:
+            del self.fields["account"]
+            return
+        best = usages.most_free
+        self.fields["account"].choices = [
+            ("", _("The most free (now %(account)s)") % {"account": best.account}),
+            *[(usage.account, account_figures(usage)) for usage in usages.accounts],
+        ]
+
+
+class GroupCreateForm(AccountChoice, GroupFieldsForm):
+    """The API's creation: the page's fields and its optional account."""
+
+
+def account_figures(usage):
+    """An account as the creation form offers it: "cn2: 1 of 2 free"."""
+    return _("%(account)s: %(free)s of %(limit)s free") % {
+        "account": usage.account,
+        "free": usage.free,
+        "limit": usage.limit,
+    }
 
 
 class GroupEditForm(GroupFieldsForm):

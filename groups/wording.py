@@ -84,6 +84,10 @@ COZE_REASONS = {
 # Sentences of audit rows, by the row's "say".
 SENTENCES = {
     "quota_full": _("The Coze account was full: %(used)s of %(limit)s groups in use."),
+    "other_account": _(
+        "The device “%(device)s” is served from another Coze account than the group's "
+        "(%(account)s): nothing was changed."
+    ),
     "coze_refused": _("Coze refused: %(reason)s"),
     "coze_failed": _("The Coze call failed: %(reason)s"),
     "coze_no_answer": _("Coze did not answer (%(reason)s): the change may or may not be made."),
@@ -662,6 +666,22 @@ def job_summary(job):
     return text
 
 
+def _quota_full(facts):
+    """A creation refused for a full quota: one account's figures, or each account's."""
+    if facts.get("accounts"):
+        figures = joined(
+            str(_("%(account)s %(used)s of %(limit)s"))
+            % {"account": name, "used": shown(used), "limit": shown(limit)}
+            for name, used, limit in facts["accounts"]
+        )
+        return str(_("All Coze accounts were full: %(accounts)s.")) % {"accounts": figures}
+    values = {"used": shown(facts["used"]), "limit": shown(facts["limit"])}
+    if facts.get("account"):
+        text = _("The Coze account %(account)s was full: %(used)s of %(limit)s groups in use.")
+        return str(text) % {**values, "account": facts["account"]}
+    return str(SENTENCES["quota_full"]) % values
+
+
 def _import_bad_columns(facts):
     parts = []
     if facts["unknown"]:
@@ -758,6 +778,7 @@ SPECIAL = {
     "import_done": _import_done,
     "token_refusals_held": _token_refusals_held,
     "token_refusals_counted": _token_refusals_counted,
+    "quota_full": _quota_full,
     "invalid_form": _invalid_form,
     "changes": _changes,
     "synced": _synced,

@@ -129,7 +129,11 @@
   function onShow() {
     var expired = document.querySelector("[data-form-expired]");
     if (expired) {
-      store.setItem(RESTORE, expired.dataset.formExpired);
+      try {
+        store.setItem(RESTORE, expired.dataset.formExpired);
+      } catch (error) {
+        // refused: the form opens empty, as it would without script
+      }
       return;
     }
     var mark = store.getItem(RESTORE);

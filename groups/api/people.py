@@ -29,7 +29,8 @@ Action = AuditEntry.Action
 THEIR_RECORDS = (
     "consents",
     Prefetch(
-        "voiceprints", Voiceprint.objects.select_related("group").order_by("-created_at", "-id")
+        "voiceprints",
+        Voiceprint.objects.select_related("group__account").order_by("-created_at", "-id"),
     ),
 )
 TAKEN = "`reference_taken` (by someone else since the request was checked)"
@@ -156,7 +157,9 @@ class PersonViewSet(
             )
         except services.NothingToWithdraw as nothing:
             raise refused(nothing) from None
-        deleting = Voiceprint.objects.filter(pk__in=withdrawal.voiceprints).select_related("group")
+        deleting = Voiceprint.objects.filter(pk__in=withdrawal.voiceprints).select_related(
+            "group__account"
+        )
         answer = {
             "person": self.their_records(person.pk),
             "consents": [consent.pk for consent in withdrawal.consents],

@@ -10,11 +10,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
+from ..coze.accounts import names as account_names
 from ..forms import (
     ConsentForm,
     DeviceForm,
+    GroupCreateForm,
     GroupEditForm,
-    GroupFieldsForm,
     PersonForm,
     WithdrawalForm,
 )
@@ -106,6 +107,13 @@ class DeviceSerializer(FormChecked, RegisterSerializer):
         "40 when the device is created without one.",
     )
 
+    account = serializers.SlugRelatedField(
+        slug_field="name",
+        read_only=True,
+        allow_null=True,
+        help_text="The Coze account that serves it (its groups'); null until its first group.",
+    )
+
     class Meta:
         model = Device
         fields = [
@@ -115,10 +123,11 @@ class DeviceSerializer(FormChecked, RegisterSerializer):
             "location",
             "notes",
             "identify_threshold",
+            "account",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["created_at", "updated_at"]
+        read_only_fields = ["account", "created_at", "updated_at"]
 
     def form_kwargs(self):
         return {"instance": self.instance} if self.instance is not None else {}
@@ -138,12 +147,16 @@ class DeviceSerializer(FormChecked, RegisterSerializer):
 
 class GroupSerializer(RegisterSerializer):
     creator = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    account = serializers.SlugRelatedField(
+        slug_field="name", read_only=True, help_text="The Coze account the group is in."
+    )
 
     class Meta:
         model = VoiceprintGroup
         fields = [
             "id",
             "coze_id",
+            "account",
             "name",
             "desc",
             "device",
@@ -161,10 +174,18 @@ class GroupSerializer(RegisterSerializer):
 class GroupCreateSerializer(FormChecked):
     """A group to create on Coze for a device (name 1 to 20 characters, desc at most 500)."""
 
-    form_class = GroupFieldsForm
+    form_class = GroupCreateForm
     name = text(NAME_MAX, allow_blank=False)
     desc = text(DESC_MAX, required=False, default="")
     device = serializers.IntegerField(min_value=1, help_text="The device's id.")
+    account = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The Coze account (a configured name) of the group when the device has "
+        "none yet; left out, the one with the most free quota. A device that has an "
+        "account keeps it (another is refused, code other_account).",
+    )
 
 
 class GroupUpdateSerializer(FormChecked):
@@ -203,6 +224,9 @@ class AudioFiguresSerializer(serializers.Serializer):
 
 class VoiceprintSerializer(RegisterSerializer):
     device = serializers.IntegerField(source="group.device_id", allow_null=True, read_only=True)
+    account = serializers.CharField(
+        source="group.account.name", read_only=True, help_text="Its group's Coze account."
+    )
     enrolled_by = serializers.CharField(source="enrolled_by_name", read_only=True)
     audio = AudioFiguresSerializer(source="*", read_only=True)
     changeable = serializers.SerializerMethodField(
@@ -223,6 +247,7 @@ class VoiceprintSerializer(RegisterSerializer):
             "name",
             "desc",
             "group",
+            "account",
             "device",
             "person",
             "consent",
@@ -248,13 +273,16 @@ class VoiceprintSerializer(RegisterSerializer):
         }
 
     def get_changeable(self, voiceprint) -> bool:
-        return maker_elsewhere(voiceprint, self.context.get("coze_user_id", "")) is None
+        return maker_elsewhere(voiceprint, self.context.get("coze_user_id", {})) is None
 
 
 def maker_elsewhere(voiceprint, coze_user_id):
-    """Who made `voiceprint` on Coze when vpadmin's token (whose user is `coze_user_id`, ""
-    when not known yet) did not: only they may change or delete it. None when the token
-    may, or cannot be told not to (Coze then decides)."""
+    """Who made `voiceprint` on Coze when its account's token (whose user is
+    `coze_user_id`: text, or {account id: text}, "" when not known yet) did not: only they
+    may change or delete it. None when the token may, or cannot be told not to (Coze then
+    decides)."""
+    if isinstance(coze_user_id, dict):
+        coze_user_id = coze_user_id.get(voiceprint.group.account_id, "")
     creator = voiceprint.coze_creator_id
     if not creator or not coze_user_id or creator == coze_user_id:
         return None
@@ -461,6 +489,13 @@ class AuditEntrySerializer(RegisterSerializer):
         read_only=True, help_text="What the row says, in the reader's language."
     )
     coze_code = serializers.IntegerField(read_only=True, allow_null=True)
+    account = serializers.SlugRelatedField(
+        slug_field="name",
+        read_only=True,
+        allow_null=True,
+        help_text="The Coze account the row's call went to (null: none, or a row older than "
+        "several accounts, which was the default account's).",
+    )
 
     class Meta:
         model = AuditEntry
@@ -478,6 +513,7 @@ class AuditEntrySerializer(RegisterSerializer):
             "target_id",
             "target_label",
             "device",
+            "account",
             "sent_name",
             "sent_desc",
             "coze_code",
@@ -496,6 +532,12 @@ class JobSerializer(RegisterSerializer):
     state_label = serializers.CharField(read_only=True)
     percent = serializers.IntegerField(read_only=True, allow_null=True)
     summary = serializers.CharField(source="summary_text", read_only=True)
+    account = serializers.SlugRelatedField(
+        slug_field="name",
+        read_only=True,
+        allow_null=True,
+        help_text="The Coze account a sync job concerns (null: none).",
+    )
 
     class Meta:
         model = Job
@@ -503,6 +545,7 @@ class JobSerializer(RegisterSerializer):
             "id",
             "kind",
             "kind_label",
+            "account",
             "state",
             "state_label",
             "started_by",
@@ -517,6 +560,26 @@ class JobSerializer(RegisterSerializer):
             "percent",
             "summary",
         ]
+        read_only_fields = fields
+
+
+class SyncStartSerializer(serializers.Serializer):
+    account = serializers.ChoiceField(
+        choices=[],
+        required=False,
+        help_text="The Coze account (a configured name) to sync; left out, every account.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["account"].choices = account_names()
+
+
+class SyncStartedSerializer(JobSerializer):
+    jobs = JobSerializer(many=True, help_text="The sync job of each account asked for.")
+
+    class Meta(JobSerializer.Meta):
+        fields = [*JobSerializer.Meta.fields, "jobs"]
         read_only_fields = fields
 
 
@@ -554,12 +617,14 @@ class WithdrawnSerializer(serializers.Serializer):
     )
 
 
-class QuotaSerializer(serializers.Serializer):
+class UsageSerializer(serializers.Serializer):
     used = serializers.IntegerField(help_text="Groups held plus creations without an outcome.")
     held = serializers.IntegerField(help_text="Active groups in the register.")
     pending = serializers.IntegerField(help_text="Creations under way or without an answer.")
     unassigned = serializers.IntegerField(help_text="Active groups serving no device.")
-    limit = serializers.IntegerField(help_text="COZE_GROUP_QUOTA.")
+    limit = serializers.IntegerField(
+        help_text="The group quota (COZE_GROUP_QUOTA, COZE_<NAME>_GROUP_QUOTA; in total: the sum)."
+    )
     free = serializers.IntegerField()
     percent = serializers.IntegerField()
     level = serializers.ChoiceField(choices=["ok", "warning", "full"])
@@ -567,6 +632,16 @@ class QuotaSerializer(serializers.Serializer):
         allow_null=True, help_text="Coze's own count at the last sync."
     )
     synced_at = serializers.DateTimeField(allow_null=True)
+
+
+class AccountUsageSerializer(UsageSerializer):
+    account = serializers.CharField(help_text="The Coze account's name.")
+
+
+class QuotaSerializer(UsageSerializer):
+    """The quota across every Coze account (with one: its own), and each account's."""
+
+    accounts = AccountUsageSerializer(many=True)
 
 
 class CozeAnswerSerializer(serializers.Serializer):

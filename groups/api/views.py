@@ -106,7 +106,7 @@ def reads(serializer, detail=None):
 class DeviceViewSet(ApiMixin, viewsets.ModelViewSet):
     """The device register."""
 
-    queryset = Device.objects.all()
+    queryset = Device.objects.select_related("account")
     serializer_class = s.DeviceSerializer
     filterset_class = DeviceFilterSet
 
@@ -172,7 +172,7 @@ class GroupViewSet(ApiMixin, viewsets.ModelViewSet):
     """Voiceprint groups: made, changed and deleted on Coze through the same service as the
     pages; deleted ones are listed with `?state=deleted` or `?state=all`."""
 
-    queryset = VoiceprintGroup.objects.select_related("creator")
+    queryset = VoiceprintGroup.objects.select_related("creator", "account")
     serializer_class = s.GroupSerializer
     filterset_class = VoiceprintGroupFilterSet
 
@@ -218,7 +218,9 @@ class GroupViewSet(ApiMixin, viewsets.ModelViewSet):
     def resent(self, earlier):
         """The Idempotency-Key was used before: its group, or why there is none."""
         if earlier.outcome == Outcome.SUCCESS and earlier.target_id:
-            group = VoiceprintGroup.objects.select_related("creator").get(pk=earlier.target_id)
+            group = VoiceprintGroup.objects.select_related("creator", "account").get(
+                pk=earlier.target_id
+            )
             return Response(s.GroupSerializer(group).data, headers=located(self.request, group))
         raise ServiceRefused(says.already_submitted(earlier))
 
@@ -234,6 +236,8 @@ class GroupViewSet(ApiMixin, viewsets.ModelViewSet):
         values = self.checked(serializer, Action.GROUP_UPDATE, target=group, device=group.device)
         try:
             services.update_group(self.actor, group, **values)
+        except services.OtherAccount as error:
+            raise refused(error) from None
         except coze.CozeError as error:
             if group.state == VoiceprintGroup.State.GONE:
                 raise ServiceRefused(says.group_gone(group, error), error=error) from None
@@ -280,7 +284,7 @@ def located(request, group):
 class AuditEntryViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
     """The audit log, newest first, with the audit page's filters."""
 
-    queryset = AuditEntry.objects.all()
+    queryset = AuditEntry.objects.select_related("account")
     serializer_class = s.AuditEntrySerializer
     filterset_class = AuditEntryFilterSet
     pagination_class = DeferredJoinPaging  # deep in the log as cheap as its first page
@@ -292,10 +296,10 @@ class JobViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
     """Background jobs (syncs, deletions retried, retention sweeps): state and progress; one
     job's per-row results."""
 
-    queryset = Job.objects.all()
+    queryset = Job.objects.select_related("account")
 
     def get_queryset(self):
-        jobs = Job.objects.defer("params")
+        jobs = Job.objects.select_related("account").defer("params")
         return jobs.defer("results") if self.action == "list" else jobs
 
     def get_serializer_class(self):
@@ -304,34 +308,50 @@ class JobViewSet(ApiMixin, viewsets.ReadOnlyModelViewSet):
 
 @extend_schema(tags=["quota"], responses={200: s.QuotaSerializer, **errors(*READ_ERRORS)})
 class QuotaView(ApiMixin, APIView):
-    """The Coze account's group quota: used (held plus pending), free, the limit."""
+    """The group quota: used (held plus pending), free, the limit, across every Coze
+    account (with one: its own), and each account's in `accounts`."""
 
     required_permissions = {"GET": ["groups.view_voiceprintgroup"]}
 
     def get(self, request):
-        usage = quota.usage()
-        values = {name: getattr(usage, name) for name in s.QuotaSerializer().fields}
+        usages = quota.usages()
+        total = usages.total if usages.several else usages.accounts[0]
+        fields = s.UsageSerializer().fields
+        values = {name: getattr(total, name) for name in fields}
+        values["accounts"] = [
+            {"account": usage.account, **{name: getattr(usage, name) for name in fields}}
+            for usage in usages.accounts
+        ]
         return Response(s.QuotaSerializer(values).data)
 
 
 @extend_schema(
     tags=["jobs"],
-    request=None,
+    request=s.SyncStartSerializer,
     responses={
-        202: OpenApiResponse(s.JobSerializer, description="A sync was queued: its job."),
-        200: OpenApiResponse(s.JobSerializer, description="A sync was under way already: it."),
+        202: OpenApiResponse(
+            s.SyncStartedSerializer,
+            description="A sync was queued (one per account when no account is named): the "
+            "first account's job, and every account's in `jobs`.",
+        ),
+        200: OpenApiResponse(
+            s.SyncStartedSerializer, description="Every sync asked for was under way already."
+        ),
         **errors(*READ_ERRORS),
     },
 )
 class SyncView(ApiMixin, APIView):
-    """Start a sync of the register with Coze (a background job, as the groups page's
-    button does)."""
+    """Start a sync of the register with Coze: one background job per Coze account (as
+    the groups page's button does), or of the `account` named only."""
 
     required_permissions = {"POST": ["groups.sync_voiceprintgroup"]}
 
     def post(self, request):
-        try:
-            job = services.start_sync(self.actor)
-        except services.SyncUnderWay as under_way:
-            return Response(s.JobSerializer(under_way.job).data, status=status.HTTP_200_OK)
-        return Response(s.JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+        asked = s.SyncStartSerializer(data=request.data if isinstance(request.data, dict) else {})
+        if not asked.is_valid():
+            raise ValidationError(asked.errors)
+        jobs = services.start_syncs(self.actor, account=asked.validated_data.get("account"))
+        answer = {**s.JobSerializer(jobs[0][0]).data}
+        answer["jobs"] = s.JobSerializer([job for job, _new in jobs], many=True).data
+        started = any(new for _job, new in jobs)
+        return Response(answer, status=status.HTTP_202_ACCEPTED if started else status.HTTP_200_OK)

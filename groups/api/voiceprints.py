@@ -55,10 +55,10 @@ CHANGE_CONFLICTS = (
 
 
 def coze_user_id():
-    """Whose Coze token vpadmin holds, as the register knows it ("" when not known yet):
-    read, never asked of Coze, so a list costs one query for it."""
-    account = CozeAccount.objects.filter(pk=1).values_list("coze_user_id", flat=True)
-    return account.first() or ""
+    """Whose Coze tokens vpadmin holds, as the register knows them: {account id: Coze
+    user id} ("" when not known yet); read, never asked of Coze, so a list costs one
+    query for it."""
+    return dict(CozeAccount.objects.values_list("pk", "coze_user_id"))
 
 
 def located(request, voiceprint):
@@ -118,7 +118,9 @@ class EnrollView(ApiMixin, APIView):
 
     def post(self, request, pk):
         submission = idempotency_key(request)
-        group = get_object_or_404(VoiceprintGroup.objects.select_related("device"), pk=pk)
+        group = get_object_or_404(
+            VoiceprintGroup.objects.select_related("device", "account"), pk=pk
+        )
         if not group.is_active:
             raise refused(services.GroupNotActive(group))
         data = {name: request.data.get(name, "") for name in FORM_FIELDS}
@@ -151,7 +153,9 @@ class EnrollView(ApiMixin, APIView):
     def resent(self, earlier):
         """The Idempotency-Key was used before: its voiceprint, or why there is none."""
         if earlier.outcome == Outcome.SUCCESS and earlier.target_type == "voiceprint":
-            voiceprint = Voiceprint.objects.select_related("group").get(pk=earlier.target_id)
+            voiceprint = Voiceprint.objects.select_related("group__account").get(
+                pk=earlier.target_id
+            )
             return answered(self.request, voiceprint, None, {"coze_user_id": coze_user_id()})
         raise ServiceRefused(says.already_submitted(earlier))
 
@@ -169,7 +173,7 @@ class VoiceprintViewSet(
     it and the audio's figures. Deleted ones are listed with `?state=deleted` or `all`.
     Enroll one with POST /api/groups/{id}/voiceprints/."""
 
-    queryset = Voiceprint.objects.select_related("group")
+    queryset = Voiceprint.objects.select_related("group__account")
     serializer_class = s.VoiceprintSerializer
     filterset_class = VoiceprintFilterSet
     parser_classes = [JSONParser, MultiPartParser]
@@ -185,7 +189,7 @@ class VoiceprintViewSet(
     def get_queryset(self):
         if self.action in ("partial_update", "destroy"):
             # Changed on Coze: its group's device goes on the audit rows.
-            return Voiceprint.objects.select_related("group__device", "person")
+            return Voiceprint.objects.select_related("group__device", "group__account", "person")
         return super().get_queryset()
 
     def maker_elsewhere(self, voiceprint):

@@ -270,21 +270,31 @@ def _feature_score(item):
     }
 
 
-_client = None
+_clients = {}
 
 
-def get_client() -> CozeClient:
-    """The client for the configured Coze account, rebuilt when the settings change."""
-    global _client
-    client = _client
+def get_client(account=None) -> CozeClient:
+    """The client of a configured Coze account (a name or a CozeAccount row; None: the
+    default account), rebuilt when the settings change. CozeFailed (reason
+    "not_configured"), before anything is sent, for an account no longer configured."""
+    from .accounts import DEFAULT, configured
+
+    name = getattr(account, "name", account) or DEFAULT
+    config = configured().get(name)
+    if config is None:
+        raise CozeFailed(
+            f"the Coze account {name!r} is not configured, so nothing was sent",
+            reason="not_configured",
+        )
+    client = _clients.get(name)
     # No local variable holds the token: a debug page lists every frame's locals.
     if (
         client is None
-        or client.base_url != settings.COZE_API_BASE.rstrip("/")
+        or client.base_url != config["base"].rstrip("/")
         or client.timeout != settings.COZE_TIMEOUT
-        or client._transport.auth.token.reveal() != settings.COZE_API_TOKEN
+        or client._transport.auth.token.reveal() != config["token"]
     ):
-        client = _client = CozeClient(
-            settings.COZE_API_BASE, Secret(settings.COZE_API_TOKEN), settings.COZE_TIMEOUT
+        client = _clients[name] = CozeClient(
+            config["base"], Secret(config["token"]), settings.COZE_TIMEOUT
         )
     return client

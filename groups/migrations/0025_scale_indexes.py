@@ -64,7 +64,7 @@ def remove(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("groups", "0023_token_refusals"),
+        ("groups", "0024_coze_accounts"),
     ]
 
     operations = [

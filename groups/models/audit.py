@@ -6,6 +6,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .accounts import CozeAccount
 from .devices import Device
 from .groups import choice_label
 
@@ -196,6 +197,17 @@ class AuditEntry(models.Model):
         on_delete=models.DO_NOTHING,
         db_constraint=False,
         related_name="audit_entries",
+    )
+    # The Coze account a row's call went to (or would have); none on rows older than
+    # several accounts, which were all the default account's.
+    account = models.ForeignKey(
+        CozeAccount,
+        verbose_name=_("account"),
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
     sent_name = models.CharField(_("name sent"), max_length=200, blank=True)
     sent_desc = models.TextField(_("description sent"), blank=True)

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from ..text import SerialFormField, canonical_serial
+from .accounts import CozeAccount
 
 
 class SerialField(models.CharField):
@@ -39,6 +40,17 @@ class Device(models.Model):
         default=40,  # what Coze's real-time sessions use
         validators=[MaxValueValidator(100)],
         help_text=_("A score (0 to 100) at or above which the device recognises a person."),
+    )
+    # The Coze account that serves the device: set when its first group is created (all
+    # its groups are in it); none until then.
+    account = models.ForeignKey(
+        CozeAccount,
+        verbose_name=_("account"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="devices",
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .accounts import CozeAccount, default_account
 from .devices import Device
 
 NAME_MAX = 20  # Coze's limits, in Unicode characters
@@ -36,7 +37,15 @@ class VoiceprintGroup(models.Model):
         GONE = "gone", _("gone from Coze")
         DELETED = "deleted", _("deleted")
 
-    coze_id = models.CharField(_("Coze id"), max_length=32, unique=True)
+    # Unique within its account (the constraint below): two accounts are two Coze teams.
+    coze_id = models.CharField(_("Coze id"), max_length=32)
+    account = models.ForeignKey(
+        CozeAccount,
+        verbose_name=_("account"),
+        default=default_account,
+        on_delete=models.PROTECT,
+        related_name="groups",
+    )
     name = models.CharField(_("name"), max_length=NAME_MAX)
     desc = models.CharField(_("description"), max_length=DESC_MAX, blank=True)
     device = models.ForeignKey(
@@ -88,6 +97,9 @@ class VoiceprintGroup(models.Model):
             # The quota's figures (active groups, and those with no device) read from the
             # index alone: ten thousand groups, never the table.
             models.Index(fields=["state", "device"], name="group_state_device"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "coze_id"], name="group_coze_id_per_account")
         ]
 
     def __str__(self):

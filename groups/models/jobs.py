@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .accounts import CozeAccount
 from .audit import AuditEntry
 from .groups import choice_label
 
@@ -37,6 +38,15 @@ class Job(models.Model):
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.QUEUED)
     # What to do, as JSON (an import's rows, a retention run's cut-off ...); a sync needs none.
     params = models.JSONField(_("parameters"), default=dict, blank=True)
+    # The Coze account a job concerns (a sync's), if it concerns one.
+    account = models.ForeignKey(
+        CozeAccount,
+        verbose_name=_("account"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     # Who started it: a person (kept as text too, like the audit log), or a command.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

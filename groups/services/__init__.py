@@ -21,13 +21,14 @@ from .errors import (
     NothingToWithdraw,
     NotRegistered,
     NotTheCreator,
+    OtherAccount,
     QuotaExceeded,
     ReferenceTaken,
     SerialTaken,
     SyncUnderWay,
 )
 from .groups import create_group, delete_group, update_group
-from .jobs import start_sync, sync_here
+from .jobs import start_sync, start_syncs, sync_here
 from .people import create_person, record_consent, report_on, update_person, withdraw_consent
 from .recurring import keep_scheduled, retention_here, start_deletions
 from .sync import SyncFailed, sync_groups
@@ -63,6 +64,7 @@ __all__ = [
     "DeviceGone",
     "NameTaken",
     "NotRegistered",
+    "OtherAccount",
     "QuotaExceeded",
     "ReferenceTaken",
     "SerialTaken",
@@ -77,6 +79,7 @@ __all__ = [
     "record_consent",
     "report_on",
     "start_sync",
+    "start_syncs",
     "sync_here",
     "sync_groups",
     "update_device",

@@ -88,6 +88,14 @@ def expire(entry):
     audit.finish(entry, Outcome.UNKNOWN, facts=fact("pending_expired", minutes=minutes))
 
 
+def account_of(entry):
+    """The Coze account of an audit row's call: its own, or (a row older than several
+    accounts) the default account."""
+    if entry.account_id:
+        return CozeAccount.objects.get(pk=entry.account_id)
+    return CozeAccount.default()
+
+
 def close_match(items, moment, claimed=()):
     """The unclaimed item created nearest to `moment`, within the matching window."""
     nearby = [
@@ -113,6 +121,7 @@ def register_found(attempt, match, *, actor, how, logid="", **fields):
         "sent_name": attempt.sent_name,
         "sent_desc": attempt.sent_desc,
         "resolves": attempt,
+        "account": account_of(attempt),
         "coze_logid": logid[:64],
         **fields,
     }
@@ -125,6 +134,7 @@ def register_found(attempt, match, *, actor, how, logid="", **fields):
         device_id = None
     group = VoiceprintGroup.objects.create(
         coze_id=match.coze_id,
+        account=common["account"],
         name=match.name,
         desc=match.desc,
         feature_count=match.feature_count,
@@ -178,7 +188,7 @@ def check_creation(actor, attempt):
     ):
         return Check(attempt)  # its own process may still be waiting for Coze
     try:
-        answer = coze.get_client().list_groups(
+        answer = coze.get_client(account_of(attempt)).list_groups(
             page_num=1, page_size=LOOKUP_PAGE_SIZE, name=attempt.sent_name
         )
         items = [remote_group(item) for item in answer.data.get("items") or []]
@@ -198,6 +208,7 @@ def _lookup_failed(actor, attempt, error):
         Outcome.FAILURE,
         device_id=attempt.device_id,
         sent_name=attempt.sent_name,
+        account=account_of(attempt),
         facts=audit.error_facts(error),
         **audit.coze_fields(error),
     )
@@ -208,14 +219,15 @@ def _conclude(actor, attempt, items, answer):
     candidates = [
         item for item in items if (item.name, item.desc) == (attempt.sent_name, attempt.sent_desc)
     ]
+    account = account_of(attempt)
     try:
         with transaction.atomic():
-            CozeAccount.locked()
+            CozeAccount.locked(account)
             if attempt.resolution_or_none(fresh=True) is not None:
                 return Check.settled(attempt)
             registered = set(
                 VoiceprintGroup.objects.filter(
-                    coze_id__in=[item.coze_id for item in candidates]
+                    account=account, coze_id__in=[item.coze_id for item in candidates]
                 ).values_list("coze_id", flat=True)
             )
             match = close_match(candidates, attempt.created_at, registered)
@@ -228,6 +240,7 @@ def _conclude(actor, attempt, items, answer):
                     device_id=attempt.device_id,
                     sent_name=attempt.sent_name,
                     sent_desc=attempt.sent_desc,
+                    account=account,
                     facts=fact("still_unknown"),
                     **audit.coze_fields(answer),
                 )

@@ -53,7 +53,11 @@ def _save(device, *, editing):
     checked is an error the caller can show, not a server error."""
     try:
         with transaction.atomic():
-            device.save(force_update=editing)
+            # Editing saves the form's fields only: the device's account is the creations'.
+            device.save(
+                force_update=editing,
+                **({"update_fields": [*FIELDS, "updated_at"]} if editing else {}),
+            )
     except IntegrityError:
         raise SerialTaken from None
     except DatabaseError:  # the forced update found no row: deleted meanwhile
@@ -62,9 +66,10 @@ def _save(device, *, editing):
 
 def delete_device(actor, device):
     """Delete a device that serves no active group and has no creation under way, checked
-    under the account lock that creations take; the audit row keeps the device's id."""
+    under every account's lock (a creation takes the one of its account); the audit row
+    keeps the device's id."""
     with transaction.atomic():
-        CozeAccount.locked()
+        CozeAccount.locked_all()
         active = list(device.voiceprint_groups.active().values_list("name", flat=True)[:20])
         waiting = list(
             attempts.unresolved_creations()

@@ -3,9 +3,12 @@ which say it in words from groups.wording."""
 
 
 class QuotaExceeded(Exception):
-    def __init__(self, used, limit):
+    """The account's quota is full: `used` of `limit`; `account` names it when several
+    are configured, and `accounts` lists (name, used, limit) of each when all are full."""
+
+    def __init__(self, used, limit, *, account="", accounts=()):
         super().__init__(f"quota full: {used} of {limit} groups")
-        self.used, self.limit = used, limit
+        self.used, self.limit, self.account, self.accounts = used, limit, account, list(accounts)
 
 
 class AlreadySubmitted(Exception):
@@ -41,6 +44,15 @@ class DeviceBusy(Exception):
     def __init__(self, device, groups=(), attempts=()):
         super().__init__("the device is in use")
         self.device, self.groups, self.attempts = device, list(groups), list(attempts)
+
+
+class OtherAccount(Exception):
+    """The device is served from another Coze account than the group's: a group stays in
+    its account, so it cannot serve that device. Nothing was sent."""
+
+    def __init__(self, device, account):
+        super().__init__(f"device {device.pk} is not served from account {account}")
+        self.device, self.account = device, account
 
 
 class DeviceGone(Exception):

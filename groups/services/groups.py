@@ -3,11 +3,12 @@ between a committed `pending` row and its final outcome."""
 
 import logging
 
-from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from .. import audit, coze, quota
+from ..coze.accounts import names as account_names
+from ..coze.accounts import several
 from ..models import AuditEntry, CozeAccount, Device, Voiceprint, VoiceprintGroup
 from ..wording import fact
 from . import attempts
@@ -17,6 +18,7 @@ from .errors import (
     DeviceGone,
     NameTaken,
     NotRegistered,
+    OtherAccount,
     QuotaExceeded,
 )
 
@@ -24,43 +26,86 @@ log = logging.getLogger("vpadmin.operations")
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 
 
-def _reserve_slot(actor, submission, fields):
-    """Under the account lock: find an earlier submission, an unresolved attempt of the
-    same name for the device, check the quota, and commit a `pending` row that holds the
-    slot. Returns (pending row, earlier row, unresolved attempt or same-named group, slots
-    used)."""
+class _DeviceTaken(Exception):
+    """The device got its account from another creation while this one waited: try again."""
+
+
+def _reserve_slot(actor, submission, fields, requested):
+    """Under the chosen account's lock: find an earlier submission, an unresolved attempt
+    of the same name for the device, check the account's quota, give the device its
+    account if it has none, and commit a `pending` row that holds the slot. Returns
+    (pending row, earlier row, unresolved attempt or same-named group, refusal): a
+    refusal is the QuotaExceeded to raise."""
+    device = fields["device"]
+    for again in range(3):
+        if again:  # the device got its account meanwhile: as stored now
+            device.account_id = (
+                Device.objects.filter(pk=device.pk).values_list("account_id", flat=True).first()
+            )
+        choice = quota.choose(device, requested)
+        try:
+            return _reserve_in(actor, submission, fields, choice)
+        except _DeviceTaken:
+            continue
+    raise DeviceGone  # pragma: no cover - three other creations in between: give up
+
+
+def _reserve_in(actor, submission, fields, choice):
+    device = fields["device"]
     with transaction.atomic():
-        CozeAccount.locked()
+        account = CozeAccount.locked(choice.account)
         earlier = AuditEntry.objects.filter(submission=submission).first()
         if earlier is not None:
             return None, earlier, None, None
-        if not Device.objects.filter(pk=fields["device"].pk).exists():
+        if not Device.objects.filter(pk=device.pk).exists():
             raise DeviceGone  # deleted since the form was checked (deletion takes this lock)
-        taken = (
-            VoiceprintGroup.objects.active()
-            .filter(device=fields["device"], name=fields["sent_name"])
-            .first()
-        )
+        taken = VoiceprintGroup.objects.active().filter(device=device, name=fields["sent_name"])
+        taken = taken.first()
         if taken is not None:
             return None, None, taken, None
         unresolved = (
             attempts.unresolved_creations()
-            .filter(device=fields["device"], sent_name=fields["sent_name"])
+            .filter(device=device, sent_name=fields["sent_name"])
             .first()
         )
         if unresolved is not None:
             return None, None, unresolved, None
-        used = quota.used()
-        if used >= settings.COZE_GROUP_QUOTA:
-            return None, None, None, used
+        used = quota.used(account)
+        if used >= account.quota:
+            return None, None, None, _refusal(account, used, choice)
+        if not device.account_id:
+            claimed = Device.objects.filter(pk=device.pk, account__isnull=True)
+            if not claimed.update(account=account):
+                raise _DeviceTaken  # another creation gave the device its account meanwhile
+            device.account = account
+        elif device.account_id != account.pk:
+            raise _DeviceTaken
         pending = audit.record(
-            actor, Action.GROUP_CREATE, Outcome.PENDING, submission=submission, **fields
+            actor,
+            Action.GROUP_CREATE,
+            Outcome.PENDING,
+            submission=submission,
+            account=account,
+            **fields,
         )
-        return pending, None, None, used
+        return pending, None, None, None
 
 
-def create_group(actor, *, name, desc, device, submission):
-    """Create a group on Coze and register it against `device`.
+def _refusal(account, used, choice):
+    """The QuotaExceeded of a full account: with several accounts and no account imposed
+    (the device's or the Operator's), every account's figures, since all are full."""
+    if choice.reason == "most_free" and several():
+        found = quota.usages()
+        if found.all_full:
+            figures = [(usage.account, usage.used, usage.limit) for usage in found.accounts]
+            return QuotaExceeded(used, account.quota, account=account.name, accounts=figures)
+    return QuotaExceeded(used, account.quota, account=account.name if several() else "")
+
+
+def create_group(actor, *, name, desc, device, submission, account=None):
+    """Create a group on Coze and register it against `device`, in the device's account;
+    a device without one gets `account` (a name, the Operator's choice) or, by default,
+    the account with the most free quota.
 
     Raises QuotaExceeded, AlreadySubmitted, NameTaken, AttemptUnresolved, a coze.CozeError or
     NotRegistered; every attempt leaves an audit row with its final outcome. When Coze
@@ -68,8 +113,10 @@ def create_group(actor, *, name, desc, device, submission):
     (with `found_after_no_answer` set); not found, the CozeNoAnswer is raised.
     """
     fields = {"device": device, "sent_name": name, "sent_desc": desc}
+    if account and account not in account_names():
+        raise ValueError(f"no Coze account {account!r} is configured")  # the forms check it
     attempts.expire_pending()  # a crashed creation must not hold its quota slot for ever
-    entry, earlier, unresolved, used = _reserve_slot(actor, submission, fields)
+    entry, earlier, unresolved, full = _reserve_slot(actor, submission, fields, account)
     if earlier is not None:
         raise AlreadySubmitted(earlier)
     if isinstance(unresolved, VoiceprintGroup):
@@ -81,13 +128,18 @@ def create_group(actor, *, name, desc, device, submission):
         audit.refuse(actor, Action.GROUP_CREATE, facts=facts, **fields)
         raise AttemptUnresolved(unresolved)
     if entry is None:
-        limit = settings.COZE_GROUP_QUOTA
-        facts = fact("quota_full", used=used, limit=limit)
-        audit.refuse(actor, Action.GROUP_CREATE, facts=facts, **fields)
-        raise QuotaExceeded(used, limit)
+        facts = fact("quota_full", used=full.used, limit=full.limit)
+        if full.accounts:
+            facts["accounts"] = [list(figures) for figures in full.accounts]
+        elif full.account:
+            facts["account"] = full.account
+        account_row = CozeAccount.named(full.account) if full.account else None
+        audit.refuse(actor, Action.GROUP_CREATE, facts=facts, account=account_row, **fields)
+        raise full
 
+    account = entry.account
     try:
-        answer = _call_coze(actor, entry, coze.get_client().create_group, name, desc)
+        answer = _call_coze(actor, entry, coze.get_client(account).create_group, name, desc)
     except coze.CozeNoAnswer:
         found = attempts.check_creation(actor, entry)
         if found.created:
@@ -99,6 +151,7 @@ def create_group(actor, *, name, desc, device, submission):
         with transaction.atomic():
             group = VoiceprintGroup.objects.create(
                 coze_id=coze_id,
+                account=account,
                 name=name,
                 desc=desc,
                 device=device,
@@ -108,7 +161,7 @@ def create_group(actor, *, name, desc, device, submission):
             conclude(actor, entry, Outcome.SUCCESS, target=group, **audit.coze_fields(answer))
     except IntegrityError:
         # A sync registered it while Coze was answering (the call outlasted the time limit).
-        registered = VoiceprintGroup.objects.filter(coze_id=coze_id).first()
+        registered = VoiceprintGroup.objects.filter(account=account, coze_id=coze_id).first()
         if registered is None:
             raise NotRegistered(coze_id, answer.logid) from None
         return registered
@@ -148,6 +201,7 @@ def conclude(actor, entry, outcome, *, target=None, **fields):
                 sent_name=entry.sent_name,
                 sent_desc=entry.sent_desc,
                 resolves=entry,
+                account_id=entry.account_id,
                 **fields,
             )
 
@@ -167,14 +221,35 @@ def update_group(actor, group, *, name, desc, device):
         changes["device"] = (group.device and group.device.name, device and device.name)
     if not changes:
         return changes
+    account = group.account
+    if (
+        "device" in changes
+        and device is not None
+        and _account_of(device)
+        not in (
+            None,
+            group.account_id,
+        )
+    ):
+        facts = fact("other_account", device=device.name, account=account.name)
+        audit.refuse(
+            actor, Action.GROUP_UPDATE, facts, target=group, device=device, account=account
+        )
+        raise OtherAccount(device, account)
     sent = {"sent_name": remote.get("name", ""), "sent_desc": remote.get("desc", "")}
     if remote:
         entry = audit.record(
-            actor, Action.GROUP_UPDATE, Outcome.PENDING, target=group, device=device, **sent
+            actor,
+            Action.GROUP_UPDATE,
+            Outcome.PENDING,
+            target=group,
+            device=device,
+            account=account,
+            **sent,
         )
         try:
             answer = _call_coze(
-                actor, entry, coze.get_client().update_group, group.coze_id, **remote
+                actor, entry, coze.get_client(account).update_group, group.coze_id, **remote
             )
         except coze.CozeRefused as error:
             # "Not found" is also Coze's word for "not this account's": the list decides.
@@ -190,11 +265,14 @@ def update_group(actor, group, *, name, desc, device):
     with transaction.atomic():
         # The account lock orders this after (or before) a device deletion, which takes it
         # too: the device is either still there, or gone and not assigned.
-        CozeAccount.locked()
+        CozeAccount.locked(account)
         if device is not None and not Device.objects.filter(pk=device.pk).exists():
             device = group.device if group.device_id and not _device_gone(group) else None
             changes["device_gone"] = True
             changes.pop("device", None)
+        elif device is not None and not device.account_id:
+            # A device's first group gives it its account (another may have meanwhile).
+            Device.objects.filter(pk=device.pk, account__isnull=True).update(account=account)
         for field, value in [*remote.items(), ("device", device)]:
             setattr(group, field, value)
         group.save(update_fields=["name", "desc", "device"])
@@ -206,6 +284,7 @@ def update_group(actor, group, *, name, desc, device):
                 Outcome.SUCCESS,
                 target=group,
                 device=device,
+                account=account,
                 resolves=_unresolved_update(group),
                 facts=facts,
             )
@@ -214,9 +293,20 @@ def update_group(actor, group, *, name, desc, device):
         else:
             outcome = Outcome.FAILURE if changes.get("device_gone") else Outcome.SUCCESS
             audit.record(
-                actor, Action.GROUP_UPDATE, outcome, target=group, device=device, facts=facts
+                actor,
+                Action.GROUP_UPDATE,
+                outcome,
+                target=group,
+                device=device,
+                account=account,
+                facts=facts,
             )
     return changes
+
+
+def _account_of(device):
+    """The device's account id as stored now (None: it has none yet)."""
+    return Device.objects.filter(pk=device.pk).values_list("account_id", flat=True).first()
 
 
 def _device_gone(group):
@@ -250,10 +340,15 @@ def delete_group(actor, group):
     coze.CozeError when the group is (or may still be) on Coze.
     """
     entry = audit.record(
-        actor, Action.GROUP_DELETE, Outcome.PENDING, target=group, device=group.device
+        actor,
+        Action.GROUP_DELETE,
+        Outcome.PENDING,
+        target=group,
+        device=group.device,
+        account=group.account,
     )
     try:
-        answer = coze.get_client().delete_group(group.coze_id)
+        answer = coze.get_client(group.account).delete_group(group.coze_id)
     except coze.CozeError as error:
         if error.not_found and _still_on_coze(group) is False:
             facts = fact("already_deleted")
@@ -272,7 +367,8 @@ def _on_coze(group):
     """The group as Coze's list shows it (a dict), {} when Coze has no such group, or
     None when Coze cannot tell now (one list call, by id)."""
     try:
-        answer = coze.get_client().list_groups(page_num=1, page_size=1, group_id=group.coze_id)
+        client = coze.get_client(group.account)
+        answer = client.list_groups(page_num=1, page_size=1, group_id=group.coze_id)
     except coze.CozeError:
         return None
     items = answer.data.get("items") or []
@@ -319,6 +415,7 @@ def _finish_deletion(group, entry, *, actor, resolves=None, facts=None, **fields
                 Outcome.SUCCESS,
                 target=group,
                 device=group.device,
+                account=group.account,
                 resolves=resolves if resolves.resolution_or_none(fresh=True) is None else None,
                 facts=fact("already_deleted"),
             )

@@ -129,6 +129,7 @@ def _start(actor, group, threshold, recording, top_k):
             Outcome.PENDING,
             target=group,
             device=group.device,
+            account_id=group.account_id,
             facts=facts,
         )
     return entry, used
@@ -142,7 +143,7 @@ def identify(actor, group, recording, *, top_k=None):
     refused), or a coze.CozeError (audited with its code and logid). Returns an
     IdentifyResult: every voiceprint scored, best first, with its register entry."""
     threshold = threshold_of(group)
-    fields = {"target": group, "device": group.device}
+    fields = {"target": group, "device": group.device, "account_id": group.account_id}
     try:
         entry, used = _start(actor, group, threshold, recording, top_k)
     except IdentifyLimitReached as full:
@@ -154,7 +155,7 @@ def identify(actor, group, recording, *, top_k=None):
         audit.refuse(actor, Action.VOICEPRINT_IDENTIFY, facts=facts, **fields)
         raise
     try:
-        answer = coze.get_client().identify(
+        answer = coze.get_client(group.account).identify(
             group.coze_id,
             recording.wav,
             top_k=top_k,

@@ -25,7 +25,7 @@ from types import SimpleNamespace
 
 from django.conf import settings
 from django.db import DatabaseError, connections, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -33,6 +33,8 @@ from vpadmin.logs import current_request
 
 from .. import audit
 from ..actors import Actor
+from ..coze.accounts import DEFAULT
+from ..coze.accounts import names as configured_names
 from ..models import AuditEntry, CozeAccount, Job
 from ..wording import fact
 from .errors import SyncUnderWay
@@ -57,29 +59,56 @@ def worker_name():
 # Starting
 
 
-def start_sync(actor):
-    """Queue a sync with Coze for a worker; SyncUnderWay if one is queued or running."""
+def start_sync(actor, account=None):
+    """Queue a sync of one Coze account (a name or a row; the default account when None)
+    for a worker; SyncUnderWay if one of that account is queued or running."""
     recover()  # a sync whose worker stopped is not "under way"
+    name = getattr(account, "name", account) or DEFAULT
     with transaction.atomic():
-        CozeAccount.locked()  # two clicks at once start one sync
-        under_way = Job.objects.filter(kind=Kind.SYNC, state__in=Job.UNDER_WAY).first()
+        account = CozeAccount.locked(name)  # two clicks at once start one sync
+        under_way = syncs_of(account).filter(state__in=Job.UNDER_WAY).first()
         if under_way is not None:
             raise SyncUnderWay(under_way)
-        return _enqueue(Job.objects.create(kind=Kind.SYNC, **_started_by(actor)))
+        job = Job.objects.create(kind=Kind.SYNC, account=account, **_started_by(actor))
+        return _enqueue(job)
 
 
-def sync_here(actor):
-    """Sync in this process (`manage.py sync_coze_groups`, cron's scheduled sync), recorded
-    in the register like a worker's; returns the SyncResult, raises SyncFailed."""
-    return run_here(actor, Kind.SYNC)
+def start_syncs(actor, account=None):
+    """Queue a sync of `account`, or (None) one of each configured account: the "Sync
+    with Coze" button. Returns [(job, started)]: a job already under way for an account
+    is given instead of a new one (started False)."""
+    names = [getattr(account, "name", account)] if account else configured_names()
+    jobs = []
+    for name in names:
+        try:
+            jobs.append((start_sync(actor, name), True))
+        except SyncUnderWay as under_way:
+            jobs.append((under_way.job, False))
+    return jobs
 
 
-def run_here(actor, kind):
+def syncs_of(account):
+    """The sync jobs of `account` (a row): those without one were the default account's."""
+    syncs = Job.objects.filter(kind=Kind.SYNC)
+    if account.name == DEFAULT:
+        return syncs.filter(Q(account=account) | Q(account__isnull=True))
+    return syncs.filter(account=account)
+
+
+def sync_here(actor, account=None):
+    """Sync one account (the default when None) in this process (`manage.py
+    sync_coze_groups`, cron's scheduled sync), recorded in the register like a worker's;
+    returns the SyncResult, raises SyncFailed."""
+    return run_here(actor, Kind.SYNC, account=CozeAccount.named(account or DEFAULT))
+
+
+def run_here(actor, kind, account=None):
     """Do a job of `kind` in this process (a command), recorded in the register like a
     worker's run; returns what its work returns."""
     now = timezone.now()
     job = Job.objects.create(
         kind=kind,
+        account=account,
         state=State.RUNNING,
         attempts=1,
         started_at=now,
@@ -241,7 +270,9 @@ def _sync(job, actor):
         _progress(job, read["pages"] + done, read["pages"] + groups, row)
 
     try:
-        result = sync_groups(actor, on_page=page_read, on_group=group_read)
+        result = sync_groups(
+            actor, account=job.account_id and job.account, on_page=page_read, on_group=group_read
+        )
     except SyncFailed as failed:
         error, entry = failed.error, failed.entry
         row = {"outcome": entry.outcome, "facts": entry.facts, "logid": error.logid}

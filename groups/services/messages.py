@@ -306,12 +306,43 @@ AUDIO_REFUSED = {
 
 
 def _quota_full(full):
+    if full.accounts:
+        figures = wording.joined(
+            _("%(account)s %(used)s of %(limit)s")
+            % {"account": name, "used": wording.shown(used), "limit": wording.shown(limit)}
+            for name, used, limit in full.accounts
+        )
+        text = _(
+            "All Coze accounts are full: %(accounts)s. Nothing was sent to Coze. Delete a "
+            "group you no longer need first, or ask an Administrator to sync with Coze if "
+            "groups were deleted in Coze's console."
+        ) % {"accounts": figures}
+        return Message("error", "quota_full", text)
+    if full.account:
+        text = _(
+            "The Coze account %(account)s is full: %(used)s of %(limit)s groups are in use. "
+            "Nothing was sent to Coze. Delete a group you no longer need first, or ask an "
+            "Administrator to sync with Coze if groups were deleted in Coze's console."
+        ) % {
+            "account": full.account,
+            "used": wording.shown(full.used),
+            "limit": wording.shown(full.limit),
+        }
+        return Message("error", "quota_full", text)
     text = _(
         "The Coze account is full: %(used)s of %(limit)s groups are in use. Nothing was sent "
         "to Coze. Delete a group you no longer need first, or ask an Administrator to sync "
         "with Coze if groups were deleted in Coze's console."
     ) % {"used": wording.shown(full.used), "limit": wording.shown(full.limit)}
     return Message("error", "quota_full", text)
+
+
+def _other_account(refused):
+    text = _(
+        "“%(device)s” is served from another Coze account than this group's (%(account)s): "
+        "a group stays in its account, so nothing was changed."
+    ) % {"device": refused.device.name, "account": refused.account.name}
+    return Message("error", "other_account", text)
 
 
 def _name_taken(taken):
@@ -483,6 +514,7 @@ SAYINGS = {
     errors.IdentifyLimitReached: _identify_limit,
     errors.NotTheCreator: _not_the_creator,
     errors.QuotaExceeded: _quota_full,
+    errors.OtherAccount: _other_account,
     errors.NameTaken: _name_taken,
     errors.AttemptUnresolved: _attempt_unresolved,
     errors.NotRegistered: _not_registered,

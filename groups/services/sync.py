@@ -17,9 +17,11 @@ from datetime import datetime
 from functools import partial
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .. import audit, coze
+from ..coze.accounts import DEFAULT
 from ..models import DESC_MAX, NAME_MAX, AuditEntry, CozeAccount, VoiceprintGroup
 from ..wording import fact
 from . import attempts, voiceprint_sync, whoami
@@ -86,15 +88,21 @@ class Listing:
     steady: bool  # Coze's total stayed the same from the first page to the last
 
 
-def sync_groups(actor, *, on_page=None, on_group=None) -> SyncResult:
-    """Bring the register in line with Coze's list, then the voiceprints of the groups
-    that changed on Coze; raises SyncFailed when a list call of the groups fails.
+def sync_groups(actor, *, account=None, on_page=None, on_group=None) -> SyncResult:
+    """Bring the register's groups of one Coze account (a name or a row; the default
+    account when None) in line with that account's list, then the voiceprints of the
+    groups that changed on Coze; raises SyncFailed when a list call of the groups fails.
     `on_page(page, pages, answer)` hears of each page read and `on_group(done, total,
     row)` of each group whose voiceprints were read (a job's progress)."""
     attempts.expire_pending()
-    entry = audit.record(actor, Action.GROUP_SYNC, Outcome.PENDING)
+    account = CozeAccount.named(getattr(account, "name", account) or DEFAULT)
+    entry = audit.record(actor, Action.GROUP_SYNC, Outcome.PENDING, account=account)
     started = timezone.now()
-    client = coze.get_client()
+    try:
+        client = coze.get_client(account)
+    except coze.CozeError as error:  # an account no longer configured
+        audit.finish(entry, Outcome.FAILURE, facts=audit.error_facts(error))
+        raise SyncFailed(error, 1, entry) from None
     try:
         listing = fetch_listing(client, on_page=on_page)
     except PageFailed as failed:
@@ -114,7 +122,7 @@ def sync_groups(actor, *, on_page=None, on_group=None) -> SyncResult:
 
     clock = time.monotonic()
     try:
-        counts, voiceprints_gone = _apply(listing, started=started, actor=actor)
+        counts, voiceprints_gone = _apply(listing, account, started=started, actor=actor)
     except Exception:
         # No sync row stays pending; the transaction has already been rolled back.
         log.exception("sync: the register was not updated")
@@ -125,8 +133,12 @@ def sync_groups(actor, *, on_page=None, on_group=None) -> SyncResult:
     facts["steady"] = listing.steady
     voiceprints = VoiceprintCounts(gone=voiceprints_gone)
     try:
-        whoami.token_user()  # kept known: whose voiceprints the token may change
-        voiceprints.add(voiceprint_sync.sync_voiceprints(client, actor=actor, on_group=on_group))
+        whoami.token_user(account)  # kept known: whose voiceprints the token may change
+        voiceprints.add(
+            voiceprint_sync.sync_voiceprints(
+                client, actor=actor, on_group=on_group, account=account
+            )
+        )
     except Exception as error:
         # The groups were applied; the groups' voiceprints read so far too.
         log.exception("sync: reading the voiceprints stopped")
@@ -229,17 +241,20 @@ def _failure_sentence(error, page):
 # Applying
 
 
-def _apply(listing, *, started, actor):
-    """Apply the listing in one transaction; returns the counts, and how many voiceprints
-    went with the groups gone from Coze."""
+def _apply(listing, account, *, started, actor):
+    """Apply the listing of `account` in one transaction; returns the counts, and how many
+    voiceprints went with the groups gone from Coze."""
     with transaction.atomic():
-        account = CozeAccount.locked()
+        account = CozeAccount.locked(account)
+        account.keep_base_url()
         now = timezone.now()
-        register = {group.coze_id: group for group in VoiceprintGroup.objects.all()}
+        register = {group.coze_id: group for group in account.groups.all()}
         unregistered = [item for item in listing.groups.values() if item.coze_id not in register]
 
-        claimed, in_flight, resolved = _resolve_attempts(unregistered, started=started, actor=actor)
-        imported = _import(unregistered, claimed, in_flight)
+        claimed, in_flight, resolved = _resolve_attempts(
+            unregistered, account, started=started, actor=actor
+        )
+        imported = _import(unregistered, claimed, in_flight, account)
         updated = _update(listing, register, started=started)
         gone, voiceprints_gone = 0, 0
         if listing.steady:
@@ -251,14 +266,16 @@ def _apply(listing, *, started, actor):
     return counts, voiceprints_gone
 
 
-def _resolve_attempts(unregistered, *, started, actor):
+def _resolve_attempts(unregistered, account, *, started, actor):
     """Conclude creation attempts that ended without an answer (pending or unknown).
 
     Returns (claimed Coze ids, (name, desc) of creations still under way, resolutions).
     """
     cutoff = started - pending_margin()  # younger pending rows may still be under way
     undecided = started - attempts.conclusion_age()  # younger groups may not be listed yet
-    open_attempts = list(attempts.unresolved_creations().order_by("created_at", "pk"))
+    open_attempts = list(
+        attempts.unresolved_creations().filter(_of_account(account)).order_by("created_at", "pk")
+    )
     in_flight = {
         (attempt.sent_name, attempt.sent_desc)
         for attempt in open_attempts
@@ -285,6 +302,13 @@ def _resolve_attempts(unregistered, *, started, actor):
     return claimed, in_flight, resolved
 
 
+def _of_account(account):
+    """The audit rows of `account`'s calls (those without one were the default's)."""
+    if account.name == DEFAULT:
+        return Q(account=account) | Q(account__isnull=True)
+    return Q(account=account)
+
+
 def _close_pending(attempt):
     """Finish a pending row as `unknown`: its own answer was never recorded."""
     try:
@@ -298,11 +322,13 @@ def _group_fields(item):
     return {"coze_id": item.coze_id, **{name: getattr(item, name) for name in SYNCED_FIELDS}}
 
 
-def _import(unregistered, claimed, in_flight):
-    """Register groups made outside vpadmin, unassigned."""
+def _import(unregistered, claimed, in_flight, account):
+    """Register groups made outside vpadmin in `account`, unassigned."""
     now = timezone.now()
     new = [
-        VoiceprintGroup(**_group_fields(item), created_at=item.remote_created_at or now)
+        VoiceprintGroup(
+            **_group_fields(item), account=account, created_at=item.remote_created_at or now
+        )
         for item in unregistered
         if item.coze_id not in claimed and (item.name, item.desc) not in in_flight
     ]

@@ -100,10 +100,13 @@ class VoiceprintListing:
     complete: bool  # Coze's total stayed the same and every voiceprint it counts was listed
 
 
-def sync_voiceprints(client: coze.CozeClient, *, actor, on_group=None) -> VoiceprintCounts:
-    """Read and apply the voiceprints of every group that needs it. `on_group(done, total,
-    row)` hears of each group: `row` is a job's result row when it was left unread."""
-    groups = groups_to_read()
+def sync_voiceprints(
+    client: coze.CozeClient, *, actor, on_group=None, account=None
+) -> VoiceprintCounts:
+    """Read and apply the voiceprints of every group of `account` (the client's; every
+    account's when None) that needs it. `on_group(done, total, row)` hears of each group:
+    `row` is a job's result row when it was left unread."""
+    groups = groups_to_read(account)
     counts, failures = VoiceprintCounts(), 0
     for done, group in enumerate(groups, 1):
         if failures == FAILURES_IN_A_ROW:
@@ -125,13 +128,16 @@ def _tell(on_group, done, total, row):
         on_group(done, total, row)
 
 
-def groups_to_read():
-    """Active groups whose voiceprints Coze may show otherwise than when they were last
-    read; never read, when Coze counts voiceprints in them or the register holds some."""
+def groups_to_read(account=None):
+    """Active groups (of `account` when given) whose voiceprints Coze may show otherwise
+    than when they were last read; never read, when Coze counts voiceprints in them or
+    the register holds some."""
     holding = Voiceprint.objects.filter(group=OuterRef("pk"), state=State.ACTIVE)
+    active = VoiceprintGroup.objects.active()
+    if account is not None:
+        active = active.filter(account=account)
     groups = (
-        VoiceprintGroup.objects.active()
-        .annotate(holding=Exists(holding))
+        active.annotate(holding=Exists(holding))
         .only("coze_id", "name", "feature_count", "remote_updated_at", *MARKER_FIELDS)
         .order_by("pk")
     )

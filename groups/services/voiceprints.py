@@ -16,7 +16,7 @@ from django.views.decorators.debug import sensitive_variables
 from .. import audit, coze
 from ..models import FEATURES_MAX, AuditEntry, Consent, Person, Voiceprint, VoiceprintGroup
 from ..wording import fact
-from .attempts import MATCH_AFTER, MATCH_BEFORE, conclusion_age, pending_margin
+from .attempts import MATCH_AFTER, MATCH_BEFORE, account_of, conclusion_age, pending_margin
 from .errors import (
     AlreadyEnrolled,
     AlreadySubmitted,
@@ -88,14 +88,19 @@ def can_change(voiceprint):
     user who made it (only they can). Unknown creators are given the benefit of the
     doubt: Coze itself then decides."""
     creator = voiceprint.coze_creator_id
-    user = token_user() if creator else None
+    user = token_user(voiceprint.group.account) if creator else None
     if not creator or user is None or user[0] == creator:
         return True
     return voiceprint.coze_creator_name or creator
 
 
 def _enroll_fields(group, person, name, desc):
-    return {"device": group.device, "sent_name": name, "sent_desc": desc}
+    return {
+        "device": group.device,
+        "sent_name": name,
+        "sent_desc": desc,
+        "account_id": group.account_id,
+    }
 
 
 def _reserve_place(actor, group, person, consent, name, desc, recording, submission):
@@ -180,7 +185,7 @@ def enroll(actor, group, *, person, name, desc, recording, submission):
 
     started = timezone.now()
     try:
-        answer = coze.get_client().create_voiceprint(
+        answer = coze.get_client(group.account).create_voiceprint(
             group.coze_id,
             name,
             recording.wav,
@@ -232,7 +237,7 @@ def audio_figures(recording):
 def _register(entry, coze_id, name, desc, person, consent, figures):
     """Keep the voiceprint Coze made for the attempt `entry`. A sync may have imported it
     meanwhile (as nobody's): the enrollment completes that row."""
-    user = token_user()
+    user = token_user(account_of(entry))
     values = {
         "group_id": int(entry.target_id),
         "name": name,
@@ -278,6 +283,7 @@ def register_found(actor, entry, found, *, how, logid=""):
             Outcome.SUCCESS,
             target=voiceprint,
             device_id=entry.device_id,
+            account_id=entry.account_id,
             sent_name=entry.sent_name,
             sent_desc=entry.sent_desc,
             resolves=entry,
@@ -291,7 +297,7 @@ def register_found(actor, entry, found, *, how, logid=""):
 def made_by_attempt(attempt, item_name, item_creator, item_created_at):
     """Whether a voiceprint on Coze's list may be the one `attempt` (an enrollment without
     an answer) made: its name, made by this token, within the matching window."""
-    user = token_user()
+    user = token_user(account_of(attempt))
     return (
         item_name == attempt.sent_name
         and (user is None or not item_creator or item_creator == user[0])
@@ -313,7 +319,7 @@ def _find_after_no_answer(group, name, started):
     `name`, made by this token since the call started (a few seconds' clock skew allowed),
     and not in the register. None when there is none, or Coze cannot tell now."""
     try:
-        answer = coze.get_client().list_voiceprints(group.coze_id)
+        answer = coze.get_client(group.account).list_voiceprints(group.coze_id)
     except coze.CozeError:
         return None
     items = [item for item in answer.data.get("items") or [] if isinstance(item, dict)]
@@ -322,7 +328,7 @@ def _find_after_no_answer(group, name, started):
         .exclude(person__isnull=True)
         .values_list("coze_id", flat=True)
     )
-    user = token_user()
+    user = token_user(group.account)
     since = int(started.timestamp()) - CLOCK_SKEW_SECONDS
     for item in items:
         creator = str((item.get("user_info") or {}).get("id") or "")
@@ -351,7 +357,14 @@ def update_voiceprint(actor, voiceprint, *, name, desc, recording=None, person=N
     if recording is not None and person is None:
         # New audio is a new enrollment: whose voice it is, and their consent, come first.
         facts = fact("no_person_for_audio")
-        audit.refuse(actor, Action.VOICEPRINT_UPDATE, facts=facts, target=voiceprint, device=device)
+        audit.refuse(
+            actor,
+            Action.VOICEPRINT_UPDATE,
+            facts=facts,
+            target=voiceprint,
+            device=device,
+            account_id=voiceprint.group.account_id,
+        )
         raise NoPerson(voiceprint)
     if recording is not None or person != voiceprint.person:
         try:
@@ -364,6 +377,7 @@ def update_voiceprint(actor, voiceprint, *, name, desc, recording=None, person=N
                 facts=facts,
                 target=voiceprint,
                 device=voiceprint.group.device,
+                account_id=voiceprint.group.account_id,
             )
             raise
     remote = {f: v for f, v in (("name", name), ("desc", desc)) if v != getattr(voiceprint, f)}
@@ -380,7 +394,12 @@ def update_voiceprint(actor, voiceprint, *, name, desc, recording=None, person=N
         if creator is not True:
             facts = fact("not_the_creator", creator=creator)
             audit.refuse(
-                actor, Action.VOICEPRINT_UPDATE, facts=facts, target=voiceprint, device=device
+                actor,
+                Action.VOICEPRINT_UPDATE,
+                facts=facts,
+                target=voiceprint,
+                device=device,
+                account_id=voiceprint.group.account_id,
             )
             raise NotTheCreator(voiceprint, creator)
         entry = audit.record(
@@ -389,11 +408,12 @@ def update_voiceprint(actor, voiceprint, *, name, desc, recording=None, person=N
             Outcome.PENDING,
             target=voiceprint,
             device=device,
+            account_id=voiceprint.group.account_id,
             sent_name=remote.get("name", ""),
             sent_desc=remote.get("desc", ""),
         )
         try:
-            answer = coze.get_client().update_voiceprint(
+            answer = coze.get_client(voiceprint.group.account).update_voiceprint(
                 voiceprint.group.coze_id,
                 voiceprint.coze_id,
                 name=remote.get("name"),
@@ -433,6 +453,7 @@ def update_voiceprint(actor, voiceprint, *, name, desc, recording=None, person=N
                 Outcome.SUCCESS,
                 target=voiceprint,
                 device=device,
+                account_id=voiceprint.group.account_id,
                 facts=facts,
             )
     return changes
@@ -450,7 +471,14 @@ def delete_voiceprint(actor, voiceprint, *, reason=None):
     creator = can_change(voiceprint)
     if creator is not True:
         facts = fact("not_the_creator", creator=creator, **why)
-        audit.refuse(actor, Action.VOICEPRINT_DELETE, facts=facts, target=voiceprint, device=device)
+        audit.refuse(
+            actor,
+            Action.VOICEPRINT_DELETE,
+            facts=facts,
+            target=voiceprint,
+            device=device,
+            account_id=voiceprint.group.account_id,
+        )
         raise NotTheCreator(voiceprint, creator)
     entry = audit.record(
         actor,
@@ -458,10 +486,12 @@ def delete_voiceprint(actor, voiceprint, *, reason=None):
         Outcome.PENDING,
         target=voiceprint,
         device=device,
+        account_id=voiceprint.group.account_id,
         facts=fact("deleting", **why) if why else None,
     )
     try:
-        answer = coze.get_client().delete_voiceprint(voiceprint.group.coze_id, voiceprint.coze_id)
+        client = coze.get_client(voiceprint.group.account)
+        answer = client.delete_voiceprint(voiceprint.group.coze_id, voiceprint.coze_id)
     except coze.CozeError as error:
         if (error.not_found or isinstance(error, coze.CozeNoAnswer)) and _on_coze(
             voiceprint
@@ -496,7 +526,9 @@ def _on_coze(voiceprint):
     """Whether the group's list on Coze still has the voiceprint: True, False, or None when
     Coze cannot tell now (its group gone counts as the voiceprint gone)."""
     try:
-        answer = coze.get_client().list_voiceprints(voiceprint.group.coze_id)
+        answer = coze.get_client(voiceprint.group.account).list_voiceprints(
+            voiceprint.group.coze_id
+        )
     except coze.CozeError as error:
         return False if error.not_found else None
     items = answer.data.get("items") or []

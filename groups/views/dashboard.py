@@ -23,7 +23,8 @@ EXPIRING_SHOWN = 5
 
 @permission_required("groups.view_voiceprintgroup")
 def dashboard(request):
-    usage = quota.usage()
+    usages = quota.usages()
+    usage = usages.total if usages.several else usages.accounts[0]
     latest = list(AuditEntry.objects.all()[:10])
     # An unknown outcome found out later (by a sync or a lookup) is no longer a failure.
     # Each outcome's latest ten read by itself, newest first along its index, then merged:
@@ -55,6 +56,7 @@ def dashboard(request):
         voiceprint.overdue = voiceprint.expires_on < today  # the next sweep deletes it
     context = {
         "quota": usage,
+        "usages": usages,
         "device_count": Device.objects.count(),
         "unassigned_count": usage.unassigned,
         "latest_entries": latest,

@@ -61,7 +61,7 @@ def device_export(request):
 
 @permission_required("groups.view_device")
 def device_detail(request, pk):
-    device = get_object_or_404(Device, pk=pk)
+    device = get_object_or_404(Device.objects.select_related("account"), pk=pk)
     context = {
         "device": device,
         "groups": device.voiceprint_groups.select_related("creator"),

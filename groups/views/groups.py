@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from vpadmin.lists import page_of, sort_by
 
 from .. import audit, coze, quota, services, wording
+from ..coze.accounts import names as account_names
 from ..filtersets import NONE, VoiceprintGroupFilterSet
 from ..forms import (
     GroupEditForm,
@@ -26,7 +27,7 @@ Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 @permission_required("groups.view_voiceprintgroup")
 def group_list(request):
     found = VoiceprintGroupFilterSet(
-        request.GET, VoiceprintGroup.objects.select_related("device", "creator")
+        request.GET, VoiceprintGroup.objects.select_related("device", "creator", "account")
     )
     groups, sort = sort_by(
         request,
@@ -35,6 +36,7 @@ def group_list(request):
             "name": ["name"],
             "state": ["state"],
             "device": ["device__name"],
+            "account": ["account__name"],
             "created": ["created_at"],
         },
         default="-created",
@@ -51,13 +53,17 @@ def group_list(request):
         "q": found.applied.get("q", ""),
         "device_filter": "" if device_filter is None else str(device_filter),
         "device": device,
+        "account": found.applied.get("account", ""),
+        "account_names": account_names(),
     }
     return render(request, "groups/group_list.html", context)
 
 
 @permission_required("groups.view_voiceprintgroup")
 def group_detail(request, pk):
-    group = get_object_or_404(VoiceprintGroup.objects.select_related("device", "creator"), pk=pk)
+    group = get_object_or_404(
+        VoiceprintGroup.objects.select_related("device", "creator", "account"), pk=pk
+    )
     # The rows' devices joined (a group's rows name its device): no query of their own.
     history = AuditEntry.objects.filter(
         target_type="voiceprintgroup", target_id=str(group.pk)
@@ -74,13 +80,31 @@ def group_detail(request, pk):
     return render(request, "groups/group_detail.html", context)
 
 
+def _form_page(request, form, usages=None):
+    """The creation page: the form, the quota and (several accounts) where the group goes."""
+    usages = usages or quota.usages()
+    context = {"form": form, "quota": usages.total, "usages": usages}
+    if usages.several:
+        device = None
+        device_id = form.data.get("device") if form.is_bound else form.initial.get("device")
+        device_id = getattr(device_id, "pk", device_id)
+        if str(device_id or "").isdigit():
+            device = Device.objects.filter(pk=device_id).only("account").first()
+        chosen = form.data.get("account") if form.is_bound else form.initial.get("account")
+        if chosen not in usages.names:
+            chosen = None
+        context["choice"] = quota.why(quota.choose(device, chosen, usages))
+    return render(request, "groups/group_form.html", context)
+
+
 @permission_required("groups.add_voiceprintgroup")
 def group_new(request):
+    usages = quota.usages()
     if request.method != "POST":
-        form = GroupForm(initial={"device": request.GET.get("device")})
-        return render(request, "groups/group_form.html", {"form": form, "quota": quota.usage()})
+        form = GroupForm(initial={"device": request.GET.get("device")}, usages=usages)
+        return _form_page(request, form, usages)
 
-    form = GroupForm(request.POST)
+    form = GroupForm(request.POST, usages=usages)
     if not form.is_valid():
         audit.refuse(
             request.actor,
@@ -89,7 +113,7 @@ def group_new(request):
             sent_desc=request.POST.get("desc", "")[:2000],
             facts=wording.form_facts(form),
         )
-        return render(request, "groups/group_form.html", {"form": form, "quota": quota.usage()})
+        return _form_page(request, form, usages)
 
     data = form.cleaned_data
     try:
@@ -99,6 +123,7 @@ def group_new(request):
             desc=data["desc"],
             device=data["device"],
             submission=data["submission"],
+            account=data.get("account") or None,
         )
     except services.AlreadySubmitted as resent:
         return _answer_resent_form(request, form, resent.entry)
@@ -111,7 +136,7 @@ def group_new(request):
             sent_desc=data["desc"],
             facts=wording.form_facts(form),
         )
-        return render(request, "groups/group_form.html", {"form": form, "quota": quota.usage()})
+        return _form_page(request, form)
     except services.NameTaken as taken:
         tell(request, says.about(taken))
         return redirect(taken.group)
@@ -136,10 +161,13 @@ def group_new(request):
                 _("Voiceprint group “%(name)s” created on Coze (logid %(logid)s).")
                 % {"name": group.name, "logid": group.logid},
             )
+        if usages.several:
+            messages.info(
+                request,
+                _("It is in the Coze account %(account)s.") % {"account": group.account.name},
+            )
         return redirect(group)
-    return render(
-        request, "groups/group_form.html", {"form": _fresh_copy(form), "quota": quota.usage()}
-    )
+    return _form_page(request, _fresh_copy(form))
 
 
 def _answer_resent_form(request, form, earlier):
@@ -161,15 +189,14 @@ def _answer_resent_form(request, form, earlier):
         _("This form was already submitted (outcome: %(outcome)s); nothing was sent again.")
         % {"outcome": earlier.outcome_label},
     )
-    return render(
-        request, "groups/group_form.html", {"form": _fresh_copy(form), "quota": quota.usage()}
-    )
+    return _form_page(request, _fresh_copy(form))
 
 
 def _fresh_copy(form):
     """The user's input in a new form with a new submission token (the last attempt ended)."""
     data = form.cleaned_data
-    return GroupForm(initial={"name": data["name"], "desc": data["desc"], "device": data["device"]})
+    initial = {"name": data["name"], "desc": data["desc"], "device": data["device"]}
+    return GroupForm(initial={**initial, "account": data.get("account")}, usages=quota.usages())
 
 
 def _active_group_or_redirect(request, pk):
@@ -208,6 +235,9 @@ def group_edit(request, pk):
         changes = services.update_group(
             request.actor, group, name=data["name"], desc=data["desc"], device=data["device"]
         )
+    except services.OtherAccount as refused:
+        tell(request, says.about(refused))
+        return render(request, "groups/group_edit.html", {"form": form, "group": group})
     except coze.CozeError as error:
         if group.state == VoiceprintGroup.State.GONE:
             tell(request, says.group_gone(group, error))

@@ -16,14 +16,15 @@ REFRESH_SECONDS = 2  # how often the page of a job under way shows its progress 
 @require_safe
 @permission_required("groups.view_job")
 def job_list(request):
-    jobs = Job.objects.defer("params", "results")  # a row's results are for its own page
+    # A row's results are for its own page.
+    jobs = Job.objects.select_related("account").defer("params", "results")
     return render(request, "groups/job_list.html", {"page": page_of(request, jobs)})
 
 
 @require_safe
 @permission_required("groups.view_job")
 def job_detail(request, pk):
-    job = get_object_or_404(Job.objects.defer("params"), pk=pk)
+    job = get_object_or_404(Job.objects.select_related("account").defer("params"), pk=pk)
     context = {
         "job": job,
         # A run deferred to later (a retry, tomorrow's sweep) has nothing to show until then.

@@ -187,11 +187,16 @@ def person_withdraw(request, pk):
     elif not person.consents.in_force().exists():
         tell(request, says.about(services.NothingToWithdraw(person)))
         return redirect(person)
-    voiceprints = person.voiceprints.active().select_related("group__device")
-    token = token_user()
+    voiceprints = person.voiceprints.active().select_related("group__device", "group__account")
+    voiceprints = list(voiceprints.order_by("group__name", "pk"))
+    accounts = {v.group.account_id: v.group.account for v in voiceprints}
+    tokens = {pk: token_user(account) for pk, account in accounts.items()}
     rows = [
-        {"voiceprint": voiceprint, "maker": _other_maker(voiceprint, token)}
-        for voiceprint in voiceprints.order_by("group__name", "pk")
+        {
+            "voiceprint": voiceprint,
+            "maker": _other_maker(voiceprint, tokens[voiceprint.group.account_id]),
+        }
+        for voiceprint in voiceprints
     ]
     context = {"person": person, "form": form, "rows": rows}
     return render(request, "groups/person_withdraw.html", context)

@@ -4,7 +4,7 @@ from django.shortcuts import render
 
 from .. import charts
 from ..models import Device
-from ..quota import usage
+from ..quota import usages
 from .common import ACTIVE_GROUP_COUNT, permission_required
 
 
@@ -15,9 +15,11 @@ def quota(request):
         .filter(group_count__gt=0)
         .order_by("-group_count", "name")[:50]
     )
-    current = usage()
+    found = usages()
+    current = found.total if found.several else found.accounts[0]
     context = {
         "quota": current,
+        "usages": found,
         "per_device": per_device,
         "unassigned": current.unassigned,
         "chart": charts.groups_created(days=90),

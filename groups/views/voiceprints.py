@@ -140,7 +140,9 @@ def _maker(voiceprint):
     creator = voiceprint.coze_creator_id
     if not creator:
         return None
-    account = CozeAccount.objects.filter(pk=1).only("coze_user_id").first()
+    account = (
+        CozeAccount.objects.filter(pk=voiceprint.group.account_id).only("coze_user_id").first()
+    )
     if account is None or not account.coze_user_id or account.coze_user_id == creator:
         return None
     return voiceprint.coze_creator_name or creator

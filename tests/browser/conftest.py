@@ -132,7 +132,7 @@ def _migrated_content(live_server, transactional_db):
                 Permission.objects.get(content_type__app_label=app, codename=codename)
                 for app, codename in codenames
             )
-        CozeAccount.objects.get_or_create(pk=1)
+        CozeAccount.objects.get_or_create(name="default")
 
 
 @pytest.fixture(autouse=True)

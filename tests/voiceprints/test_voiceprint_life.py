@@ -261,9 +261,9 @@ def test_who_the_token_is_is_asked_again_for_another_token(coze_sim, db, monkeyp
     from groups.services import whoami
 
     CozeAccount.objects.update_or_create(
-        pk=1, defaults={"coze_user_id": "1111", "coze_user_name": "old token"}
+        name="default", defaults={"coze_user_id": "1111", "coze_user_name": "old token"}
     )
-    monkeypatch.setattr(whoami, "_asked_for", "the hash of the token used before")
+    monkeypatch.setattr(whoami, "_asked_for", {"default": "the hash of the token used before"})
 
     assert whoami.token_user() == (coze_sim.user["user_id"], coze_sim.user["user_name"])
     assert whoami.token_user() == (coze_sim.user["user_id"], coze_sim.user["user_name"])

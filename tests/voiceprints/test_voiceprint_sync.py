@@ -364,7 +364,7 @@ def test_who_the_token_is_is_kept_even_before_the_account_row_exists(coze_sim):
 
     assert token_user() == (OWNER["user_id"], "simulator")
 
-    assert CozeAccount.objects.get(pk=1).coze_user_id == OWNER["user_id"]
+    assert CozeAccount.objects.get(name="default").coze_user_id == OWNER["user_id"]
 
 
 @pytest.mark.parametrize("fault", [{"kind": "http"}, {"kind": "drop", "perform": False}])

@@ -1,12 +1,13 @@
 """`python manage.py sync_coze_groups`: reconcile the register with Coze's list of groups,
 here and now (cron's or a systemd timer's scheduled sync), recorded on /jobs/ like the
-worker's."""
+worker's: each Coze account in turn (one job each), or the one --account names."""
 
 import time
 
 from django.core.management.base import BaseCommand, CommandError
 
 from groups.actors import Actor
+from groups.coze.accounts import names
 from groups.services import SyncFailed, sync_here
 
 
@@ -19,13 +20,27 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--quiet", action="store_true", help="print nothing on success")
+        parser.add_argument(
+            "--account", choices=names(), help="sync this Coze account only (default: each)"
+        )
 
-    def handle(self, *args, quiet, **options):
+    def handle(self, *args, quiet, account=None, **options):
+        accounts = [account] if account else names()
+        failed = []
+        for name in accounts:
+            if len(accounts) > 1 and not quiet:
+                self.stdout.write(f"Coze account {name}:")
+            try:
+                self.sync(name, quiet)
+            except SyncFailed as failure:
+                failed.append(f"{name}: {failure}" if len(accounts) > 1 else str(failure))
+        if failed:
+            # The other accounts' syncs stand: each is its own job.
+            raise CommandError(f"Sync failed, nothing was changed. {'; '.join(failed)}")
+
+    def sync(self, account, quiet):
         started = time.monotonic()
-        try:
-            result = sync_here(Actor.for_command("sync_coze_groups"))
-        except SyncFailed as failure:
-            raise CommandError(f"Sync failed, nothing was changed. {failure}") from None
+        result = sync_here(Actor.for_command("sync_coze_groups"), account)
         if quiet:
             return
         voiceprints = result.voiceprints
