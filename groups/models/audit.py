@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import connections, models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -53,6 +53,17 @@ class AuditEntryQuerySet(models.QuerySet):
             outcome__in=[AuditEntry.Outcome.PENDING, AuditEntry.Outcome.UNKNOWN],
             resolution__isnull=True,
         )
+
+    def unresolved(self):
+        """Rows no later row resolves, as NOT EXISTS: PostgreSQL plans it as an anti join
+        and reads the newest rows along an index until it has enough, where the LEFT JOIN
+        of `resolution__isnull=True` made it read and sort every matching row of the log.
+        SQLite keeps that LEFT JOIN: it reads it along the index (with NOT EXISTS it took
+        20 times longer at a million rows)."""
+        if connections[self.db].vendor == "sqlite":
+            return self.filter(resolution__isnull=True)
+        resolutions = AuditEntry.objects.filter(resolves=OuterRef("pk")).order_by()
+        return self.filter(~Exists(resolutions))
 
     def count(self):
         """The whole log's count is kept by triggers (migration 0008 on PostgreSQL, 0025 on

@@ -13,7 +13,6 @@ from django.views.decorators.http import require_safe
 
 from .. import charts, quota
 from ..models import AuditEntry, Device, Job, Voiceprint
-from ..services import attempts
 from .common import permission_required
 
 Outcome = AuditEntry.Outcome
@@ -31,9 +30,16 @@ def dashboard(request):
     # Each outcome's latest ten read by itself, newest first along its index, then merged:
     # with both outcomes in one query the database sorted every failure of the log.
     failed = AuditEntry.objects.filter(outcome=Outcome.FAILURE)[:10]
-    unknown = AuditEntry.objects.filter(outcome=Outcome.UNKNOWN, resolution__isnull=True)[:10]
-    failures = sorted([*failed, *unknown], key=lambda e: (e.created_at, e.pk), reverse=True)[:10]
-    waiting = list(attempts.waiting()[:10])
+    unknown = AuditEntry.objects.filter(outcome=Outcome.UNKNOWN).unresolved()[:10]
+    failures = _newest([*failed, *unknown])
+    # The same for what waits: pending rows and unresolved creations read apart (as one
+    # query with OR, PostgreSQL walked the whole log's time index: 0.5 s at a million rows).
+    pending = AuditEntry.objects.filter(outcome=Outcome.PENDING)[:10]
+    # The few unknown creations found through their own index, then ordered (ordered
+    # first, both databases walked every creation of the log newest first).
+    unanswered = AuditEntry.objects.unresolved_creations().filter(outcome=Outcome.UNKNOWN)
+    creations = AuditEntry.objects.filter(pk__in=unanswered.values("pk"))[:10]
+    waiting = _newest([*pending, *creations])
     # The devices of the tables in one query. Not joined: joined, the failures' ORDER BY
     # ... LIMIT 10 sorts every failure with its device (10 times slower on SQLite).
     prefetch_related_objects(latest + failures + waiting, "device")
@@ -67,6 +73,12 @@ def dashboard(request):
         "expiring_more": expiring_count - len(expiring_shown),
     }
     return render(request, "groups/dashboard.html", context)
+
+
+def _newest(entries, n=10):
+    """The newest `n` of `entries`, each once (in the log's order)."""
+    unique = {entry.pk: entry for entry in entries}.values()
+    return sorted(unique, key=lambda e: (e.created_at, e.pk), reverse=True)[:n]
 
 
 @login_not_required

@@ -184,6 +184,29 @@ def test_the_dashboard_lists_what_waits_for_an_answer(viewer_client, device):
     assert resolved not in response.context["latest_failures"]
 
 
+def test_the_dashboard_lists_the_newest_ten_that_wait_and_the_newest_failures(viewer_client):
+    # Pending rows and unresolved creations are read apart and merged newest first.
+    start = timezone.now() - timedelta(hours=1)
+    made = []
+    for n in range(24):
+        action, outcome = [("group.delete", "pending"), ("group.create", "unknown")][n % 2]
+        at = start + timedelta(minutes=n)
+        made.append(
+            AuditEntry.objects.create(
+                action=action, outcome=outcome, sent_name=str(n), created_at=at
+            )
+        )
+    resolved = made[-1]  # the newest creation, resolved since
+    AuditEntry.objects.create(action="group.create", outcome="failure", resolves=resolved)
+
+    response = viewer_client.get("/")
+
+    names = [entry.sent_name for entry in response.context["waiting"]]
+    assert names == [str(n) for n in range(22, 12, -1)]
+    failures = [e.sent_name for e in response.context["latest_failures"] if e.sent_name]
+    assert str(23) not in failures and failures[0] == "21"
+
+
 # 4. Deleting a device while a creation for it is in flight
 
 
