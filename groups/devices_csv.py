@@ -62,6 +62,8 @@ def read(content: bytes) -> Table:
 
 def _decoded(content):
     """UTF-8 (its BOM dropped), else GB18030, what Excel's plain "CSV" is on Chinese Windows."""
+    if b"\x00" in content:  # no text file holds one; GB18030 would read a picture as words
+        raise UnreadableFile("import_not_utf8")
     try:
         return content.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:

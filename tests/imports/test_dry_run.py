@@ -72,6 +72,7 @@ def test_unknown_and_missing_columns_are_named_and_nothing_is_kept(operator_clie
         (b"", "The submitted file is empty."),  # Django's own word
         (devices_csv([]), "The file has a header but no rows of devices."),
         (b"\xff\xfe\x00s\x00e", "neither UTF-8 nor GB18030"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "neither UTF-8 nor GB18030"),  # a picture
         (devices_csv([["A-1", "a", "", "", "", "", "extra"]]), "Row 2 has more cells"),
     ],
 )
