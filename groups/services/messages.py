@@ -305,13 +305,30 @@ AUDIO_REFUSED = {
 }
 
 
+def every_account_full(usages):
+    """The creation form's warning when no account has a free slot (quota.Usages): each
+    account's figures, as the refusal would give them."""
+    figures = _accounts_used((usage.account, usage.used, usage.limit) for usage in usages.accounts)
+    text = _(
+        "All Coze accounts are full: %(accounts)s. Coze will not accept another group: delete "
+        "a group you no longer need first, or ask an Administrator to sync with Coze if groups "
+        "were deleted in Coze's console."
+    ) % {"accounts": figures}
+    return Message("error", "quota_full", text)
+
+
+def _accounts_used(accounts):
+    """Each account as "default 3 of 3", joined: from (name, used, limit)."""
+    return wording.joined(
+        _("%(account)s %(used)s of %(limit)s")
+        % {"account": name, "used": wording.shown(used), "limit": wording.shown(limit)}
+        for name, used, limit in accounts
+    )
+
+
 def _quota_full(full):
     if full.accounts:
-        figures = wording.joined(
-            _("%(account)s %(used)s of %(limit)s")
-            % {"account": name, "used": wording.shown(used), "limit": wording.shown(limit)}
-            for name, used, limit in full.accounts
-        )
+        figures = _accounts_used(full.accounts)
         text = _(
             "All Coze accounts are full: %(accounts)s. Nothing was sent to Coze. Delete a "
             "group you no longer need first, or ask an Administrator to sync with Coze if "

@@ -83,8 +83,12 @@ def group_detail(request, pk):
 def _form_page(request, form, usages=None):
     """The creation page: the form, the quota and (several accounts) where the group goes."""
     usages = usages or quota.usages()
-    context = {"form": form, "quota": usages.total, "usages": usages}
-    if usages.several:
+    # Every account full: nothing can be created, whichever account the group would take.
+    full = usages.all_full
+    context = {"form": form, "quota": usages.total, "usages": usages, "full": full}
+    if full and usages.several:
+        context["every_account_full"] = says.every_account_full(usages).text
+    elif usages.several:
         device = None
         device_id = form.data.get("device") if form.is_bound else form.initial.get("device")
         device_id = getattr(device_id, "pk", device_id)

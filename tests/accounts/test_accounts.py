@@ -122,6 +122,29 @@ def test_the_form_says_which_account_and_why(two, operator_client):
     assert 'name="account"' in page
 
 
+def test_the_form_says_plainly_when_every_account_is_full_and_offers_no_submit(
+    two, operator_client
+):
+    default, cn2 = CozeAccount.default(), CozeAccount.named("cn2")
+    for n in range(3):
+        VoiceprintGroup.objects.create(coze_id=f"d{n}", name=f"d{n}", account=default)
+    for n in range(2):
+        VoiceprintGroup.objects.create(coze_id=f"c{n}", name=f"c{n}", account=cn2)
+
+    page = operator_client.get("/groups/new/").content.decode()
+
+    assert "All Coze accounts are full: default 3 of 3, cn2 2 of 2." in page
+    assert "Coze will not accept another group" in page
+    assert "the most free" not in page and "Coze account:" not in page
+    assert '<button class="primary" disabled>Create on Coze</button>' in page
+    # One slot freed: the form offers it, and its submit, again.
+    VoiceprintGroup.objects.filter(coze_id="c1").update(state=VoiceprintGroup.State.DELETED)
+    page = operator_client.get("/groups/new/").content.decode()
+    assert "Coze account: cn2: 1 of 2 free — the most free." in page
+    assert "All Coze accounts are full" not in page
+    assert '<button class="primary">Create on Coze</button>' in page
+
+
 def test_one_account_shows_no_account_choice(coze_sim, operator_client):
     page = operator_client.get("/groups/new/").content.decode()
 
