@@ -10,8 +10,6 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
-from django.db.models import F
-from django.forms.models import ModelChoiceIterator
 from django.forms.utils import flatatt
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -609,23 +607,23 @@ class LongSelect(forms.Select):
         return format_html("<select{}>{}</select>", flatatt(attrs), mark_safe(options))  # noqa: S308
 
 
-class TestedGroupChoices(ModelChoiceIterator):
-    """(id, "group — device") read as values, not as model instances: a thousand groups
-    are listed in a few milliseconds."""
-
-    def __iter__(self):
-        if self.field.empty_label is not None:
-            yield ("", self.field.empty_label)
-        label, no_device = str(_("%(group)s — %(device)s")), str(_("no device"))
-        for pk, name, device in self.queryset.values_list("pk", "name", "device__name"):
-            yield (pk, label % {"group": name, "device": device or no_device})
+def tested_group_choices(groups):
+    """(id, "group — device") of `groups` (a queryset), read as values, not as instances."""
+    label, no_device = str(_("%(group)s — %(device)s")), str(_("no device"))
+    for pk, name, device in groups.values_list("pk", "name", "device__name"):
+        yield (pk, label % {"group": name, "device": device or no_device})
 
 
 class TestedGroupField(forms.ModelChoiceField):
-    """An active group, shown with its device: testing a device is testing its group."""
+    """An active group, shown with its device: testing a device is testing its group. Any
+    active group is accepted; only the few found for the page are offered (`offer()`), since
+    a register holds thousands."""
 
     widget = LongSelect
-    iterator = TestedGroupChoices
+
+    def offer(self, choices):
+        """Offer `choices` ((id, label) pairs) after the empty choice."""
+        self.widget.choices = [("", self.empty_label), *choices]
 
 
 class IdentifyForm(AudioDropped, forms.Form):
@@ -634,9 +632,7 @@ class IdentifyForm(AudioDropped, forms.Form):
 
     group = TestedGroupField(
         label=_("Group"),
-        queryset=VoiceprintGroup.objects.active()
-        .select_related("device")
-        .order_by(F("device__name").asc(nulls_last=True), "name", "id"),
+        queryset=VoiceprintGroup.objects.active().select_related("device"),
         empty_label=_("Choose a group (device)"),
         help_text=_("The device's group of voiceprints the clip is compared with."),
         error_messages={
@@ -662,6 +658,10 @@ class IdentifyForm(AudioDropped, forms.Form):
             for code in ("invalid", "min_value", "max_value")
         },
     )
+
+    def __init__(self, *args, offered=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["group"].offer(offered)
 
 
 class ImportUploadForm(forms.Form):

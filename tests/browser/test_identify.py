@@ -127,3 +127,23 @@ def test_mum_recorded_again_is_on_top_above_the_threshold_and_dad_below_it(
     expect(page.get_by_text("49 of 50 tests left today")).to_be_visible()
     assert_accessible(page)
     screenshot(page, "identify-result")
+
+
+def test_an_operator_finds_the_group_by_searching_for_its_device(
+    operator_page, living_room, assert_accessible
+):
+    page = operator_page
+    Device.objects.create(name="Kitchen speaker", serial="SPK-K-0002")
+
+    page.goto("/identify/")
+    expect(page.get_by_label("Group")).to_have_value("")
+    page.get_by_label("Search").fill("living")
+    page.get_by_role("button", name="Search").click()
+
+    expect(page).to_have_url(re.compile(r"/identify/\?q=living$"))
+    expect(
+        page.get_by_text("One active group matches “living”: it is chosen below.")
+    ).to_be_visible()
+    expect(page.get_by_label("Group")).to_have_value(str(living_room.pk))
+    assert page.get_by_label("Group").locator("option").count() == 2  # the empty choice too
+    assert_accessible(page)

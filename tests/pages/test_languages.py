@@ -119,6 +119,7 @@ MAIN_PAGES = [
     "/jobs/{deletions}/",
     "/identify/",
     "/identify/?device={device}",
+    "/identify/?q=客厅",
 ]
 
 

@@ -288,6 +288,7 @@ PAGES = [
     "/identify/",
     "/identify/?device={device}",
     "/identify/?group={group}",
+    "/identify/?q=group",
     "/devices/export.csv",
     "/devices/export.csv?q=device",
     "/imports/new/",

@@ -479,6 +479,87 @@ def test_a_group_is_chosen_by_its_id_and_a_gone_one_is_not_offered(operator_clie
     assert "has no active voiceprint group: there is nothing to test on it." in page
 
 
+def test_no_group_is_listed_until_one_is_searched_for_or_chosen(operator_client, living_room):
+    for n in range(3):
+        factories.group(factories.device(f"Hall {n}", f"HALL-{n}"), f"hall {n}")
+
+    page = operator_client.get("/identify/").content.decode()
+
+    select = page.split('id="id_group"')[1].split("</select>")[0]
+    assert select.count("<option") == 1 and "Choose a group (device)" in select
+    assert "Search for the device or the group to test" in page
+    assert '<form class="filters" method="get" role="search">' in page
+
+
+@pytest.mark.parametrize(
+    "q, offered",
+    [
+        ("living", ["living room — Living room speaker"]),  # the device's name
+        ("spk-0", ["living room — Living room speaker"]),  # its serial, in any case
+        ("HALL", ["hall 0 — Hall 0", "hall 1 — Hall 1"]),  # the groups' names
+        ("nothing like it", []),
+    ],
+)
+def test_a_search_offers_the_groups_by_device_name_serial_or_group_name(
+    operator_client, living_room, q, offered
+):
+    factories.group(factories.device("Hall 1", "HALL-1"), "hall 1")
+    factories.group(factories.device("Hall 0", "HALL-0"), "hall 0")
+    factories.group(
+        factories.device("Hall 2", "HALL-2"), "hall 2", state=VoiceprintGroup.State.GONE
+    )
+
+    page = operator_client.get("/identify/", {"q": q}).content.decode()
+
+    select = page.split('id="id_group"')[1].split("</select>")[0]
+    assert re.findall(r'<option value="\d+"(?: selected)?>([^<]*)</option>', select) == offered
+    if len(offered) == 1:
+        assert f"One active group matches “{q}”: it is chosen below." in page
+        assert "selected>living room" in select
+    elif offered:
+        assert f"2 active groups match “{q}”: choose the one to test below." in page
+    else:
+        assert f"No active group matches “{q}”." in page
+
+
+def test_a_search_offers_twenty_groups_and_says_there_are_more(operator_client, db):
+    for n in range(21):
+        factories.group(factories.device(f"Car {n:02d}", f"CAR-{n:02d}"), f"car {n:02d}")
+
+    page = operator_client.get("/identify/?q=car").content.decode()
+
+    select = page.split('id="id_group"')[1].split("</select>")[0]
+    assert select.count("<option") == 21 and "car 19 — Car 19" in select
+    assert "car 20" not in select
+    assert "More than 20 active groups match “car”: the first 20 are offered below" in page
+
+
+def test_a_refused_test_keeps_the_search_and_the_group_sent(operator_client, living_room):
+    factories.group(factories.device("Living room lamp", "LAMP-1"), "lamp")
+
+    page = operator_client.post(
+        "/identify/?q=living", {"group": living_room.pk, "top_k": ""}
+    ).content.decode()
+
+    select = page.split('id="id_group"')[1].split("</select>")[0]
+    assert f'<option value="{living_room.pk}" selected>living room — Living room speaker' in select
+    assert "lamp — Living room lamp" in select
+    assert 'value="living"' in page
+
+
+def test_a_search_reads_the_register_in_constant_queries(operator_client, living_room):
+    def queries(path):
+        with CaptureQueriesContext(connection) as captured:
+            assert operator_client.get(path).status_code == 200
+        return len(captured)
+
+    few = {path: queries(path) for path in ("/identify/", "/identify/?q=hall")}
+    for n in range(30):
+        factories.group(factories.device(f"Hall {n}", f"HALL-{n}"), f"hall {n}")
+    assert {path: queries(path) for path in few} == few
+    assert few["/identify/?q=hall"] == few["/identify/"] + 1
+
+
 # The device's threshold, and its latest tests
 
 
@@ -563,9 +644,11 @@ def test_the_group_list_escapes_names_and_marks_an_invalid_choice(operator_clien
     # At most 20 characters, as Coze (and PostgreSQL's column) takes a group's name.
     factories.group(factories.device("Kitchen <b>&</b>"), "<img src=x alt='y'>")
 
-    page = operator_client.get("/identify/").content.decode()
+    page = operator_client.get("/identify/?q=<b>").content.decode()
     assert "&lt;img src=x alt=&#x27;y&#x27;&gt; — Kitchen &lt;b&gt;&amp;&lt;/b&gt;" in page
     assert "<img src=x" not in page and "<b>&" not in page
+    assert 'value="&lt;b&gt;"' in page and "One active group matches “&lt;b&gt;”" in page
+    assert '<option value="" selected>' not in page  # the one found is chosen
 
     refused = send(operator_client, "", None).content.decode()
     select = re.search(r'<select [^>]*id="id_group"[^>]*>', refused).group(0)
