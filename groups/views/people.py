@@ -4,6 +4,7 @@ recording a consent and its withdrawal, and a person's report of what vpadmin ho
 them."""
 
 import copy
+import datetime
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -13,7 +14,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from vpadmin.lists import DeferredJoinPaginator, page_of, sort_by
+from vpadmin.lists import DeferredJoinPaginator, page_of, sort_by, url_of_id
 from vpadmin.spreadsheets import csv_response
 
 from .. import audit, person_report, services, wording
@@ -26,6 +27,9 @@ from ..services.whoami import token_user
 from .common import permission_required, tell
 
 Action = AuditEntry.Action
+# A person's devices named in the list (the rest counted; their page names every one): a
+# household's voice on a dozen devices would otherwise fill the row, and the page.
+DEVICES_SHOWN = 3
 
 
 @permission_required("groups.view_person")
@@ -45,12 +49,44 @@ def person_list(request):
     # The page's keys first (reading the sort order alone), then its 50 rows' figures.
     page = page_of(request, people, DeferredJoinPaginator)
     devices = _devices_of([person.pk for person in page])
-    rows = [
-        {"person": person, "state": consent_state(person), "devices": devices.get(person.pk, [])}
-        for person in page
-    ]
+    person_url, device_url = url_of_id("person_detail"), url_of_id("device_detail")
+    rows = []
+    for person in page:
+        held, state = devices.get(person.pk, []), consent_state(person)
+        more = len(held) - DEVICES_SHOWN
+        rows.append(
+            {
+                "person": person,
+                "url": person_url(person.pk),
+                "state": state,
+                "consent": consent_pill(state),
+                "devices": [(device_url(pk), name) for pk, name in held[:DEVICES_SHOWN]],
+                "more_devices": _("and %(n)s more") % {"n": more} if more > 0 else "",
+            }
+        )
     context = {"page": page, "rows": rows, "q": found.applied.get("q", ""), "sort": sort}
     return render(request, "groups/person_list.html", context)
+
+
+# A consent's state as a pill: its class, and its words with {date} (consent_state()).
+CONSENT_PILLS = {
+    "in_force": ("success", lambda: _("in force until %(date)s")),
+    "expired": ("unknown", lambda: _("expired after %(date)s")),
+    "withdrawn": ("refused", lambda: _("withdrawn on %(date)s")),
+    "none": ("refused", lambda: _("no consent")),
+}
+
+
+def consent_pill(state):
+    """{"class", "text"} of a consent's state ({"code", "date"}): said in Python, not by an
+    included template, for it is said on each of a list's 50 rows."""
+    pill, words = CONSENT_PILLS[state["code"]]
+    day = state["date"]
+    if day is None:
+        return {"class": pill, "text": words()}
+    if isinstance(day, datetime.datetime):
+        day = timezone.localtime(day)
+    return {"class": pill, "text": words() % {"date": date_format(day, "DATE_FORMAT")}}
 
 
 def _devices_of(person_ids):
@@ -65,7 +101,7 @@ def _devices_of(person_ids):
     )
     devices = {}
     for person_id, device_id, name in held:
-        devices.setdefault(person_id, []).append({"pk": device_id, "name": name})
+        devices.setdefault(person_id, []).append((device_id, name))
     return devices
 
 
@@ -74,7 +110,10 @@ def person_detail(request, pk):
     person = get_object_or_404(Person.objects.select_related("created_by"), pk=pk)
     today = timezone.localdate()
     held = person_report.holdings(person)
-    consents = [{"consent": consent, "state": consent.state(today)} for consent in held.consents]
+    consents = []
+    for consent in held.consents:
+        state = consent.state(today)
+        consents.append({"consent": consent, "state": state, "pill": consent_pill(state)})
     voiceprints = held.voiceprints
     history = AuditEntry.objects.filter(target_type="person", target_id=str(person.pk))
     still_to_delete = [

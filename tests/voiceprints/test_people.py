@@ -448,13 +448,39 @@ def test_the_list_shows_consent_voiceprints_and_devices(viewer_client, device):
         "Qian": "none",
     }
     assert rows["Wang"]["state"]["date"] == datetime.date(2029, 1, 1)
-    assert [d["name"] for d in rows["Wang"]["devices"]] == ["Kiosk", "Living room speaker"]
+    assert rows["Wang"]["devices"] == [
+        (f"/devices/{other.pk}/", "Kiosk"),
+        (f"/devices/{device.pk}/", "Living room speaker"),
+    ]
     assert rows["Wang"]["person"].voiceprint_count == 3
     assert rows["Li"]["person"].voiceprint_count == 0 and rows["Li"]["devices"] == []
     page = response.content.decode()
     assert "in force until Jan 1, 2029" in page and "expired after Jan 1, 2021" in page
     assert "no consent" in page and "withdrawn on" in page
     assert rows["Qian"]["person"] == qian
+
+
+def test_the_list_names_three_devices_and_counts_the_rest_with_a_link(viewer_client):
+    wang = factories.enrollee("Wang")
+    devices = [factories.device(f"Speaker {n}", f"SPK-{n}") for n in (4, 2, 0, 3, 1)]
+    for device in devices:
+        factories.voiceprint(factories.group(device), person=wang)
+    factories.voiceprint(
+        factories.group(factories.device("Gone", "GONE-1")), person=wang, state="deleted"
+    )
+
+    page = viewer_client.get("/people/").content.decode()
+
+    cell = page.split(f'<a href="/people/{wang.pk}/">Wang</a>')[1].split("</tr>")[0]
+    first = {device.name: device.pk for device in devices}
+    assert (
+        f'<a href="/devices/{first["Speaker 0"]}/">Speaker 0</a>, '
+        f'<a href="/devices/{first["Speaker 1"]}/">Speaker 1</a>, '
+        f'<a href="/devices/{first["Speaker 2"]}/">Speaker 2</a> '
+        f'<a href="/people/{wang.pk}/#voiceprints">and 2 more</a>'
+    ) in cell
+    assert "Speaker 3" not in cell and "Gone" not in cell
+    assert 'id="voiceprints"' in viewer_client.get(f"/people/{wang.pk}/").content.decode()
 
 
 def test_the_list_is_searched_by_name_and_reference_and_sorted(viewer_client):
