@@ -341,8 +341,10 @@ def _pages(facts):
             f"&created_at__gte={since}",
         ),
         ("quota", "/quota/", None),
-        # The test console lists every active group (a thousand) to choose from.
+        # The test console lists no group until one is searched for (or chosen elsewhere).
         ("identify", "/identify/", None),
+        # ... and the first 20 active groups a search finds.
+        ("identify, searched", f"/identify/?q={q}", None),
         # A group's page lists its voiceprints: the admin's list of the same ten.
         ("group page", f"/groups/{full}/", f"{admin}voiceprint/?group__id__exact={full}"),
         # One voiceprint, its person, consent and history: no change list shows that.

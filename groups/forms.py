@@ -593,8 +593,8 @@ class VoiceprintEditForm(VoiceprintFieldsForm):
 
 
 class LongSelect(forms.Select):
-    """A select of up to a whole account's groups (a thousand), written out here: Django's
-    Select renders each option through a template, about 0.1 ms each."""
+    """A select written out here: Django's Select renders each option through a template,
+    about 0.1 ms each."""
 
     def render(self, name, value, attrs=None, renderer=None):
         chosen = set(self.format_value(value))
