@@ -245,6 +245,21 @@ def test_it_refuses_at_the_quota_before_calling_coze(operator_client, device, co
     assert entry.explanation == "The Coze account was full: 2 of 2 groups in use."
 
 
+def test_the_form_of_a_full_account_says_so_and_offers_no_submit(operator_client, device, settings):
+    settings.COZE_GROUP_QUOTA = 2
+    VoiceprintGroup.objects.create(coze_id="90", name="g0", device=device)
+    assert (
+        '<button class="primary">Create on Coze'
+        in operator_client.get("/groups/new/").content.decode()
+    )
+
+    VoiceprintGroup.objects.create(coze_id="91", name="g1", device=device)
+
+    page = operator_client.get("/groups/new/").content.decode()
+    assert "The quota is full: Coze will not accept another group." in page
+    assert '<button class="primary" disabled>Create on Coze' in page
+
+
 def test_the_last_free_slot_can_be_taken(operator_client, device, coze_sim, settings):
     settings.COZE_GROUP_QUOTA = 2
     VoiceprintGroup.objects.create(coze_id="90", name="g0", device=device)
