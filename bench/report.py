@@ -89,7 +89,7 @@ def _summary(database, s):
         f"  creation at {s['groups_before_creations']} groups: overhead "
         f"{s['create_overhead_ms']} ms (p95 {s['create_overhead_p95_ms']}) = server "
         f"{s['create_server_median_ms']} ms − Coze {s['create_coze_median_ms']} ms, "
-        f"{s['create_queries']} queries\n"
+        f"{s['create_queries']} queries{_spread(s.get('create_accounts'))}\n"
         f"  Coze client, {s['coze_calls']} creates: one keep-alive session "
         f"{s['coze_keepalive_ms_per_call']} ms/call ({s['coze_keepalive_connections']} "
         f"connection), new session each {s['coze_new_session_ms_per_call']} ms/call "
@@ -192,6 +192,13 @@ def _enrollment(database, s):
             missed.append(f"{database} conversion of a {label}: {s[f'{convert}_ms']} ms")
     print(f"  (speech: {s['enroll_speech']})")
     return missed
+
+
+def _spread(accounts):
+    """Where the creations went, when there are several accounts: " (default 17, b2 16)"."""
+    if not accounts or len(accounts) < 2:
+        return ""
+    return " (" + ", ".join(f"{name} {n}" for name, n in accounts.items()) + ")"
 
 
 def _ms(value):
