@@ -9,7 +9,8 @@ For each database it builds a separate database (a temporary SQLite file, or
 `<name>_bench` on DATABASE_URL's PostgreSQL server, `vpadmin_bench` by default; never the
 working or test database) with 1,000 devices, 1,000 groups, 5,000 people with consents,
 the groups' voiceprints and 100,000 audit rows (N times the devices, groups, voiceprints
-and audit rows with --scale N), serves it with gunicorn and measures over
+and audit rows with --scale N, spread over N Coze accounts), syncs each account of the
+unchanged register (in process), serves it with gunicorn and measures over
 HTTP: pages (server time and queries from bench/middleware.py's headers), Django admin's
 change lists and a constant page (the floor) on the same worker, the full CSV export
 (time and the worker's peak memory), group creation, enrollment (a 30 s M4A, a 4 MB
@@ -107,7 +108,8 @@ def _arguments():
         type=float,
         default=1,
         help="N times the devices, groups, voiceprints and audit rows (default 1: 1,000 "
-        "groups, 100,000 audit rows; 10: 10,000 groups, 1,000,000 audit rows)",
+        "groups, 100,000 audit rows; 10: 10,000 groups over 10 Coze accounts, 1,000,000 "
+        "audit rows)",
     )
     parser.add_argument("--rounds", type=int, default=30, help="requests per page (>= 30)")
     parser.add_argument("--creations", type=int, default=30, help="groups created (>= 30)")
