@@ -25,7 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from bench import people as register_people
-from bench.run import account_names, account_of, groups_held, sizes  # noqa: F401 (importable without Django)
+from bench.run import account_names, account_of, groups_held, sizes  # noqa: F401 (run.py's)
 from groups.models import AuditEntry, CozeAccount, Device, VoiceprintGroup
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
