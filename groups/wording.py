@@ -82,6 +82,7 @@ COZE_REASONS = {
     "not_sent": _("the request could not be made: check COZE_API_BASE and COZE_API_TOKEN"),
     "bad_id": _("the group id is not a Coze id, so nothing was sent"),
     "bad_voiceprint_id": _("the voiceprint id is not a Coze id, so nothing was sent"),
+    "not_configured": _("the Coze account is no longer configured, so nothing was sent"),
 }
 
 # Sentences of audit rows, by the row's "say".

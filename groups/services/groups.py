@@ -139,7 +139,7 @@ def create_group(actor, *, name, desc, device, submission, account=None):
 
     account = entry.account
     try:
-        answer = _call_coze(actor, entry, coze.get_client(account).create_group, name, desc)
+        answer = _call_coze(actor, entry, lambda: coze.get_client(account).create_group(name, desc))
     except coze.CozeNoAnswer:
         found = attempts.check_creation(actor, entry)
         if found.created:
@@ -248,8 +248,10 @@ def update_group(actor, group, *, name, desc, device):
             **sent,
         )
         try:
+            # The client is had inside the call: an account no longer configured fails
+            # there, before anything is sent, and finishes the pending row.
             answer = _call_coze(
-                actor, entry, coze.get_client(account).update_group, group.coze_id, **remote
+                actor, entry, lambda: coze.get_client(account).update_group(group.coze_id, **remote)
             )
         except coze.CozeRefused as error:
             # "Not found" is also Coze's word for "not this account's": the list decides.
