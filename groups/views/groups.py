@@ -88,7 +88,7 @@ def _form_page(request, form, usages=None):
         device = None
         device_id = form.data.get("device") if form.is_bound else form.initial.get("device")
         device_id = getattr(device_id, "pk", device_id)
-        if str(device_id or "").isdigit():
+        if str(device_id or "").isdecimal():
             device = Device.objects.filter(pk=device_id).only("account").first()
         chosen = form.data.get("account") if form.is_bound else form.initial.get("account")
         if chosen not in usages.names:

@@ -42,3 +42,11 @@ def test_renaming_a_group_of_an_unconfigured_account_leaves_no_pending_row(
         said = render(rows.get().facts)
     assert "not_configured" not in said, said
 
+
+def test_the_group_form_takes_any_device_text_in_its_address(coze_accounts, operator_client):
+    coze_accounts(default=3, cn2=2)
+
+    for device in ("²", "x", "-1", "99999999999999999999"):
+        assert operator_client.get("/groups/new/", {"device": device}).status_code == 200
+        posted = operator_client.post("/groups/new/", {"name": "hall", "device": device})
+        assert posted.status_code == 200, device
