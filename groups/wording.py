@@ -122,6 +122,10 @@ SENTENCES = {
         "The chosen device was deleted meanwhile, so the group was not moved (Coze's change "
         "was made)."
     ),
+    "device_other_account": _(
+        "The chosen device was given another Coze account meanwhile (%(account)s), so the "
+        "group was not moved (Coze's change was made)."
+    ),
     "audit_write_failed": _("The outcome's details could not be stored."),
     # Voiceprints
     "enrolling": _("Enrolling %(person)s: %(seconds)s s of audio (SHA-256 %(sha256)s)."),
@@ -447,6 +451,9 @@ def _changes(facts):
     sentence = str(_("; ")).join(parts)
     if facts.get("device_gone"):
         sentence += " " + str(SENTENCES["device_gone"])
+    if facts.get("device_other_account"):
+        account = {"account": facts["device_other_account"]}
+        sentence += " " + str(SENTENCES["device_other_account"]) % account
     return sentence
 
 

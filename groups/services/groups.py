@@ -212,7 +212,9 @@ def update_group(actor, group, *, name, desc, device):
     The register changes only if Coze accepted the change. Returns the changed fields
     ({} when nothing changed); raises a coze.CozeError (audited) when Coze did not. A
     device deleted while Coze was changing the group is not assigned: the group keeps
-    Coze's new name and desc on the device it had, and `changes["device_gone"]` says so.
+    Coze's new name and desc on the device it had, and `changes["device_gone"]` says so;
+    likewise a device given another account meanwhile (`changes["device_other_account"]`:
+    that account's name).
     Without an answer, Coze's list is read at once: showing the change, it is applied.
     """
     remote = {f: v for f, v in (("name", name), ("desc", desc)) if v != getattr(group, f)}
@@ -273,8 +275,17 @@ def update_group(actor, group, *, name, desc, device):
             changes["device_gone"] = True
             changes.pop("device", None)
         elif device is not None and not device.account_id:
-            # A device's first group gives it its account (another may have meanwhile).
-            Device.objects.filter(pk=device.pk, account__isnull=True).update(account=account)
+            # A device's first group gives it its account. A creation (under its own
+            # account's lock) may have given it another since the check above: then the
+            # group, which stays in its account, is not moved there.
+            claimed = Device.objects.filter(pk=device.pk, account__isnull=True).update(
+                account=account
+            )
+            other = None if claimed else _account_of(device)
+            if other not in (None, account.pk):
+                device = group.device
+                changes["device_other_account"] = CozeAccount.objects.get(pk=other).name
+                changes.pop("device", None)
         for field, value in [*remote.items(), ("device", device)]:
             setattr(group, field, value)
         group.save(update_fields=["name", "desc", "device"])
@@ -293,7 +304,8 @@ def update_group(actor, group, *, name, desc, device):
         elif remote:
             conclude(actor, entry, Outcome.SUCCESS, facts=facts, **audit.coze_fields(answer))
         else:
-            outcome = Outcome.FAILURE if changes.get("device_gone") else Outcome.SUCCESS
+            refused = changes.get("device_gone") or changes.get("device_other_account")
+            outcome = Outcome.FAILURE if refused else Outcome.SUCCESS
             audit.record(
                 actor,
                 Action.GROUP_UPDATE,
@@ -316,8 +328,12 @@ def _device_gone(group):
 
 
 def _change_facts(changes):
-    shown = {field: list(values) for field, values in changes.items() if field != "device_gone"}
-    return fact("changes", changes=shown, device_gone=bool(changes.get("device_gone")))
+    notes = ("device_gone", "device_other_account")
+    shown = {field: list(values) for field, values in changes.items() if field not in notes}
+    facts = fact("changes", changes=shown, device_gone=bool(changes.get("device_gone")))
+    if changes.get("device_other_account"):
+        facts["device_other_account"] = changes["device_other_account"]
+    return facts
 
 
 def _mark_gone(group):

@@ -253,6 +253,15 @@ def group_edit(request, pk):
             )
             % {"name": group.name},
         )
+    elif changes.get("device_other_account"):
+        messages.warning(
+            request,
+            _(
+                "“%(name)s” saved on Coze, but the device you chose was given another Coze "
+                "account meanwhile (%(account)s), so the group was not moved."
+            )
+            % {"name": group.name, "account": changes["device_other_account"]},
+        )
     elif changes:
         messages.success(request, _("“%(name)s” saved.") % {"name": group.name})
     else:
