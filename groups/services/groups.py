@@ -35,7 +35,11 @@ def _reserve_slot(actor, submission, fields, requested):
     of the same name for the device, check the account's quota, give the device its
     account if it has none, and commit a `pending` row that holds the slot. Returns
     (pending row, earlier row, unresolved attempt or same-named group, refusal): a
-    refusal is the QuotaExceeded to raise."""
+    refusal is the QuotaExceeded to raise.
+
+    The most free account is chosen before its lock is taken: found full under the lock
+    (another creation took its last places meanwhile) while another has room, the choice
+    is made again."""
     device = fields["device"]
     for again in range(3):
         if again:  # the device got its account meanwhile: as stored now
@@ -44,9 +48,13 @@ def _reserve_slot(actor, submission, fields, requested):
             )
         choice = quota.choose(device, requested)
         try:
-            return _reserve_in(actor, submission, fields, choice)
+            reserved = _reserve_in(actor, submission, fields, choice)
         except _DeviceTaken:
             continue
+        full = reserved[3]
+        retry = full is not None and choice.reason == "most_free" and not full.accounts
+        if not (retry and several() and again < 2):
+            return reserved
     raise DeviceGone  # pragma: no cover - three other creations in between: give up
 
 
