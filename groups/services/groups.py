@@ -107,7 +107,9 @@ def _refusal(account, used, choice):
         if found.all_full:
             figures = [(usage.account, usage.used, usage.limit) for usage in found.accounts]
             return QuotaExceeded(used, account.quota, account=account.name, accounts=figures)
-    return QuotaExceeded(used, account.quota, account=account.name if several() else "")
+    # An account no longer configured (quota 0) is named, whatever the accounts.
+    named = several() or account.name not in account_names()
+    return QuotaExceeded(used, account.quota, account=account.name if named else "")
 
 
 def create_group(actor, *, name, desc, device, submission, account=None):

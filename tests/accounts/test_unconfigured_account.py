@@ -1,6 +1,8 @@
 """A Coze account taken out of the settings while the register still holds its groups and
 devices: nothing is sent with it, and every page and audit row says so plainly."""
 
+import uuid
+
 import pytest
 from django.utils import translation
 
@@ -50,3 +52,14 @@ def test_the_group_form_takes_any_device_text_in_its_address(coze_accounts, oper
         assert operator_client.get("/groups/new/", {"device": device}).status_code == 200
         posted = operator_client.post("/groups/new/", {"name": "hall", "device": device})
         assert posted.status_code == 200, device
+
+
+def test_a_new_group_for_a_device_of_an_unconfigured_account_says_so(cn2_removed, operator_client):
+    device = cn2_removed.device
+    data = {"name": "second", "desc": "", "device": device.pk, "submission": str(uuid.uuid4())}
+
+    page = operator_client.post("/groups/new/", data).content.decode()
+
+    assert "The Coze account cn2 is no longer configured" in page
+    assert "is full" not in page
+    assert VoiceprintGroup.objects.filter(name="second").count() == 0
