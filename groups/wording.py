@@ -82,6 +82,7 @@ COZE_REASONS = {
     "not_sent": _("the request could not be made: check COZE_API_BASE and COZE_API_TOKEN"),
     "bad_id": _("the group id is not a Coze id, so nothing was sent"),
     "bad_voiceprint_id": _("the voiceprint id is not a Coze id, so nothing was sent"),
+    "not_configured": _("the Coze account is no longer configured, so nothing was sent"),
 }
 
 # Sentences of audit rows, by the row's "say".
@@ -120,6 +121,10 @@ SENTENCES = {
     "device_gone": _(
         "The chosen device was deleted meanwhile, so the group was not moved (Coze's change "
         "was made)."
+    ),
+    "device_other_account": _(
+        "The chosen device was given another Coze account meanwhile (%(account)s), so the "
+        "group was not moved (Coze's change was made)."
     ),
     "audit_write_failed": _("The outcome's details could not be stored."),
     # Voiceprints
@@ -446,6 +451,9 @@ def _changes(facts):
     sentence = str(_("; ")).join(parts)
     if facts.get("device_gone"):
         sentence += " " + str(SENTENCES["device_gone"])
+    if facts.get("device_other_account"):
+        account = {"account": facts["device_other_account"]}
+        sentence += " " + str(SENTENCES["device_other_account"]) % account
     return sentence
 
 

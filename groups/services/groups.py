@@ -35,7 +35,11 @@ def _reserve_slot(actor, submission, fields, requested):
     of the same name for the device, check the account's quota, give the device its
     account if it has none, and commit a `pending` row that holds the slot. Returns
     (pending row, earlier row, unresolved attempt or same-named group, refusal): a
-    refusal is the QuotaExceeded to raise."""
+    refusal is the QuotaExceeded to raise.
+
+    The most free account is chosen before its lock is taken: found full under the lock
+    (another creation took its last places meanwhile) while another has room, the choice
+    is made again."""
     device = fields["device"]
     for again in range(3):
         if again:  # the device got its account meanwhile: as stored now
@@ -44,9 +48,13 @@ def _reserve_slot(actor, submission, fields, requested):
             )
         choice = quota.choose(device, requested)
         try:
-            return _reserve_in(actor, submission, fields, choice)
+            reserved = _reserve_in(actor, submission, fields, choice)
         except _DeviceTaken:
             continue
+        full = reserved[3]
+        retry = full is not None and choice.reason == "most_free" and not full.accounts
+        if not (retry and several() and again < 2):
+            return reserved
     raise DeviceGone  # pragma: no cover - three other creations in between: give up
 
 
@@ -99,7 +107,9 @@ def _refusal(account, used, choice):
         if found.all_full:
             figures = [(usage.account, usage.used, usage.limit) for usage in found.accounts]
             return QuotaExceeded(used, account.quota, account=account.name, accounts=figures)
-    return QuotaExceeded(used, account.quota, account=account.name if several() else "")
+    # An account no longer configured (quota 0) is named, whatever the accounts.
+    named = several() or account.name not in account_names()
+    return QuotaExceeded(used, account.quota, account=account.name if named else "")
 
 
 def create_group(actor, *, name, desc, device, submission, account=None):
@@ -139,7 +149,7 @@ def create_group(actor, *, name, desc, device, submission, account=None):
 
     account = entry.account
     try:
-        answer = _call_coze(actor, entry, coze.get_client(account).create_group, name, desc)
+        answer = _call_coze(actor, entry, lambda: coze.get_client(account).create_group(name, desc))
     except coze.CozeNoAnswer:
         found = attempts.check_creation(actor, entry)
         if found.created:
@@ -212,7 +222,9 @@ def update_group(actor, group, *, name, desc, device):
     The register changes only if Coze accepted the change. Returns the changed fields
     ({} when nothing changed); raises a coze.CozeError (audited) when Coze did not. A
     device deleted while Coze was changing the group is not assigned: the group keeps
-    Coze's new name and desc on the device it had, and `changes["device_gone"]` says so.
+    Coze's new name and desc on the device it had, and `changes["device_gone"]` says so;
+    likewise a device given another account meanwhile (`changes["device_other_account"]`:
+    that account's name).
     Without an answer, Coze's list is read at once: showing the change, it is applied.
     """
     remote = {f: v for f, v in (("name", name), ("desc", desc)) if v != getattr(group, f)}
@@ -248,8 +260,10 @@ def update_group(actor, group, *, name, desc, device):
             **sent,
         )
         try:
+            # The client is had inside the call: an account no longer configured fails
+            # there, before anything is sent, and finishes the pending row.
             answer = _call_coze(
-                actor, entry, coze.get_client(account).update_group, group.coze_id, **remote
+                actor, entry, lambda: coze.get_client(account).update_group(group.coze_id, **remote)
             )
         except coze.CozeRefused as error:
             # "Not found" is also Coze's word for "not this account's": the list decides.
@@ -271,8 +285,17 @@ def update_group(actor, group, *, name, desc, device):
             changes["device_gone"] = True
             changes.pop("device", None)
         elif device is not None and not device.account_id:
-            # A device's first group gives it its account (another may have meanwhile).
-            Device.objects.filter(pk=device.pk, account__isnull=True).update(account=account)
+            # A device's first group gives it its account. A creation (under its own
+            # account's lock) may have given it another since the check above: then the
+            # group, which stays in its account, is not moved there.
+            claimed = Device.objects.filter(pk=device.pk, account__isnull=True).update(
+                account=account
+            )
+            other = None if claimed else _account_of(device)
+            if other not in (None, account.pk):
+                device = group.device
+                changes["device_other_account"] = CozeAccount.objects.get(pk=other).name
+                changes.pop("device", None)
         for field, value in [*remote.items(), ("device", device)]:
             setattr(group, field, value)
         group.save(update_fields=["name", "desc", "device"])
@@ -291,7 +314,8 @@ def update_group(actor, group, *, name, desc, device):
         elif remote:
             conclude(actor, entry, Outcome.SUCCESS, facts=facts, **audit.coze_fields(answer))
         else:
-            outcome = Outcome.FAILURE if changes.get("device_gone") else Outcome.SUCCESS
+            refused = changes.get("device_gone") or changes.get("device_other_account")
+            outcome = Outcome.FAILURE if refused else Outcome.SUCCESS
             audit.record(
                 actor,
                 Action.GROUP_UPDATE,
@@ -314,8 +338,12 @@ def _device_gone(group):
 
 
 def _change_facts(changes):
-    shown = {field: list(values) for field, values in changes.items() if field != "device_gone"}
-    return fact("changes", changes=shown, device_gone=bool(changes.get("device_gone")))
+    notes = ("device_gone", "device_other_account")
+    shown = {field: list(values) for field, values in changes.items() if field not in notes}
+    facts = fact("changes", changes=shown, device_gone=bool(changes.get("device_gone")))
+    if changes.get("device_other_account"):
+        facts["device_other_account"] = changes["device_other_account"]
+    return facts
 
 
 def _mark_gone(group):

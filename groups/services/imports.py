@@ -119,20 +119,29 @@ def _other_account(account, device):
     return invalid_facts({"account": [refused]})
 
 
+def _unknown_account(configured):
+    refused = ValidationError(
+        "", code="unknown_account", params={"accounts": ", ".join(configured)}
+    )
+    return invalid_facts({"account": [refused]})
+
+
 def _check_account(row, existing, accounts, configured):
     """The row's account: a configured one, and not another than its device's as it has
-    it now (one an earlier row of the file gives it: _per_account checks that)."""
+    it now (one an earlier row of the file gives it: _per_account checks that). A new group
+    for a device served from an account no longer configured could not be made; a row that
+    makes none may name that account (the export writes it)."""
     row.account = row.account.strip()
-    if not row.account:
-        return
-    if row.account not in configured:
-        refused = ValidationError(
-            "", code="unknown_account", params={"accounts": ", ".join(configured)}
-        )
-        row.problems.append(invalid_facts({"account": [refused]}))
-        return
     serial = canonical_serial(row.serial)
     own = accounts.get(serial)
+    if own is not None and own not in configured and row.group_plan == GroupPlan.CREATE:
+        row.problems.append(_unknown_account(configured))
+        return
+    if not row.account or row.account == own:
+        return
+    if row.account not in configured:
+        row.problems.append(_unknown_account(configured))
+        return
     if own is not None and own != row.account:
         row.problems.append(_other_account(own, existing[serial].name))
 

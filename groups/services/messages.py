@@ -335,6 +335,12 @@ def _quota_full(full):
             "groups were deleted in Coze's console."
         ) % {"accounts": figures}
         return Message("error", "quota_full", text)
+    if full.account and not full.limit:  # quota 0: an account no longer configured
+        text = _(
+            "The Coze account %(account)s is no longer configured, so nothing was sent to "
+            "Coze: a device served from it cannot get a new group."
+        ) % {"account": full.account}
+        return Message("error", "quota_full", text)
     if full.account:
         text = _(
             "The Coze account %(account)s is full: %(used)s of %(limit)s groups are in use. "

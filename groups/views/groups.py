@@ -98,7 +98,7 @@ def _form_page(request, form, usages=None):
         device = None
         device_id = form.data.get("device") if form.is_bound else form.initial.get("device")
         device_id = getattr(device_id, "pk", device_id)
-        if str(device_id or "").isdigit():
+        if str(device_id or "").isdecimal():
             device = Device.objects.filter(pk=device_id).only("account").first()
         chosen = form.data.get("account") if form.is_bound else form.initial.get("account")
         if chosen not in usages.names:
@@ -262,6 +262,15 @@ def group_edit(request, pk):
                 "the group was not moved."
             )
             % {"name": group.name},
+        )
+    elif changes.get("device_other_account"):
+        messages.warning(
+            request,
+            _(
+                "“%(name)s” saved on Coze, but the device you chose was given another Coze "
+                "account meanwhile (%(account)s), so the group was not moved."
+            )
+            % {"name": group.name, "account": changes["device_other_account"]},
         )
     elif changes:
         messages.success(request, _("“%(name)s” saved.") % {"name": group.name})
