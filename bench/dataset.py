@@ -6,7 +6,9 @@ voiceprints (bench/people.py), and 100,000 audit rows spread over the last 365 d
 realistic mix of actions, outcomes, devices and Coze logids, the recording of those people,
 consents and voiceprints among them. At scale N (`--scale N`, sizes()), N times the
 devices, groups, voiceprints and audit rows, the same 5,000 people (fewer below scale 1,
-for quick tests). Deterministic (a fixed seed).
+for quick tests). The groups are spread over N Coze accounts (`coze_accounts`, the default
+then b2, b3, ...: about 1,000 groups each), each group in its device's account.
+Deterministic (a fixed seed).
 
 Each group is as a sync left it (Coze's times, its voiceprints read): a sync of a
 simulator that lists the same groups (mirror_on()) finds nothing changed.
@@ -23,7 +25,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from bench import people as register_people
-from bench.run import sizes  # noqa: F401 (the data set's sizes, importable without Django)
+from bench.run import account_names, account_of, groups_held, sizes  # noqa: F401 (run.py's)
 from groups.models import AuditEntry, CozeAccount, Device, VoiceprintGroup
 
 Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
@@ -66,28 +68,39 @@ COZE_ERRORS = [
 
 
 def build(
-    *, coze_user, devices=1000, groups=1000, audit_rows=100_000, accounts=20, people=5000, seed=6
+    *,
+    coze_user,
+    devices=1000,
+    groups=1000,
+    audit_rows=100_000,
+    accounts=20,
+    people=5000,
+    coze_accounts=1,
+    seed=6,
 ):
     """Fill an empty, migrated database; returns what the measurements need to know.
-    `coze_user` is (id, name) of the token's Coze user, who made vpadmin's voiceprints."""
+    `coze_user` is (id, name) of the token's Coze user, who made vpadmin's voiceprints, or
+    {account name: (id, name)} for each account's token. `accounts` are team members';
+    `coze_accounts` how many Coze accounts the groups are spread over (account_names())."""
     rng = random.Random(seed)
     now = timezone.now()
     _bulk_loading()
     with transaction.atomic():
         users = _accounts(accounts)
-        device_rows = _devices(rng, devices, now)
-        group_rows = _groups(rng, groups, device_rows, users, now)
-        coze_accounts = _coze_accounts(group_rows)
+        coze_rows = _coze_accounts(coze_accounts)
+        device_rows = _devices(rng, devices, now, coze_rows)
+        group_rows = _groups(rng, groups, device_rows, users, now, coze_rows)
     # Its own generator, so the devices and groups are the same as without people.
     enrolled = register_people.build(
-        random.Random(seed + 1), people, group_rows, users, now, coze_user
+        random.Random(seed + 1), people, group_rows, users, now, _users_of(coze_rows, coze_user)
     )
     created = _audit(rng, audit_rows, users, device_rows, group_rows, now, enrolled.audit_rows)
     return {
         "admin": users[0],
-        "coze_accounts": coze_accounts,
+        "coze_accounts": coze_rows,
         "devices": len(device_rows),
         "groups": len(group_rows),
+        "last_group": group_rows[-1].pk,  # groups made later have greater ids
         "people": enrolled.people,
         "consents": enrolled.consents,
         "voiceprints": enrolled.voiceprints,
@@ -125,13 +138,28 @@ def _accounts(count):
     return users
 
 
-def _devices(rng, count, now):
+def _coze_accounts(count):
+    """The rows of the Coze accounts the groups are spread over, in account_names()'s order."""
+    return [CozeAccount.named(name) for name in account_names(count)]
+
+
+def _users_of(coze_rows, coze_user):
+    """{account id: (Coze user id, name)} of each account's token."""
+    if isinstance(coze_user, dict):
+        return {row.pk: coze_user[row.name] for row in coze_rows}
+    return {row.pk: coze_user for row in coze_rows}
+
+
+def _devices(rng, count, now, coze_rows):
+    """The devices, the d-th in the account of its groups (account_of()); after the groups
+    are made, those that hold none are in no account (_groups())."""
     rows = [
         Device(
             name=f"{ROOMS[n % len(ROOMS)]} {n + 1:04d}",
             serial=f"VP-{n + 1:06d}-{rng.getrandbits(24):06X}",
             location=f"{rng.choice(SITES)}, floor {rng.randint(1, 30)}",
             notes="" if n % 3 else "Installed by the field team.",
+            account=coze_rows[n % len(coze_rows)],
         )
         for n in range(count)
     ]
@@ -139,12 +167,12 @@ def _devices(rng, count, now):
     return list(Device.objects.order_by("id"))
 
 
-def _groups(rng, count, devices, users, now):
+def _groups(rng, count, devices, users, now, coze_rows):
     creators = users[:12]  # Administrators and Operators
     coze_id = 7_400_000_000_000_000_000
     rows = []
-    account = CozeAccount.default()  # one account (the default): read once, not per row
     for n in range(count):
+        account = coze_rows[account_of(n, devices=len(devices), accounts=len(coze_rows))]
         coze_id += rng.randint(1, 1 << 20)
         created = now - timedelta(seconds=rng.randint(0, DAYS * 86400))
         device = None if rng.random() < 0.05 else devices[n % len(devices)]
@@ -173,29 +201,33 @@ def _groups(rng, count, devices, users, now):
             )
         )
     VoiceprintGroup.objects.bulk_create(rows, batch_size=BATCH)
+    # A device is in an account once it holds a group (its first group's).
+    Device.objects.filter(voiceprint_groups=None).update(account=None)
     return list(VoiceprintGroup.objects.order_by("id"))
-
-
-def _coze_accounts(groups):
-    """The Coze accounts the groups are spread over: today the default account holds every
-    group (spreading them over ten configured accounts is left to do)."""
-    return list(CozeAccount.objects.filter(pk__in={group.account_id for group in groups}))
 
 
 def mirror_on(sim, groups=None):
     """Make the simulator list `groups` (default: every active group of the register) as
-    the register holds them, so that a sync finds them unchanged; groups it already holds
-    (made on it by the benchmark) are left as they are. Returns how many were added."""
+    the register holds them, each in its own account (served by the simulator under the
+    same name), so that a sync of each account finds them unchanged; groups it already
+    holds (made on it by the benchmark) are left as they are. Returns how many were added."""
     from groups.coze.simulator.state import DEFAULT_ICON_URL, user_info
 
     groups = VoiceprintGroup.objects.active() if groups is None else groups
-    items = {}
-    for group in groups.only(
-        "coze_id", "name", "desc", "feature_count", "remote_created_at", "remote_updated_at"
+    items = {}  # account name -> {coze id: item}
+    for group in groups.select_related("account").only(
+        "coze_id",
+        "name",
+        "desc",
+        "feature_count",
+        "remote_created_at",
+        "remote_updated_at",
+        "account__name",
     ):
         created = group.remote_created_at or group.created_at
         updated = group.remote_updated_at or created
-        items[group.coze_id] = {
+        account = sim.account(group.account.name)
+        items.setdefault(account.name, {})[group.coze_id] = {
             "id": group.coze_id,
             "name": group.name,
             "desc": group.desc,
@@ -203,12 +235,16 @@ def mirror_on(sim, groups=None):
             "feature_count": group.feature_count,
             "created_at": int(created.timestamp()),
             "updated_at": int(updated.timestamp()),
-            "user_info": user_info(sim.user),
+            "user_info": user_info(account.user),
         }
+    added = 0
     with sim._lock:
-        fresh = {k: v for k, v in items.items() if k not in sim.groups}
-        sim.groups.update(fresh)
-    return len(fresh)
+        for name, listed in items.items():
+            held = sim.account(name).groups
+            fresh = {k: v for k, v in listed.items() if k not in held}
+            held.update(fresh)
+            added += len(fresh)
+    return added
 
 
 def _logid(rng, when):
@@ -287,11 +323,14 @@ def _resolutions():
             sent_name=entry.sent_name,
             sent_desc=entry.sent_desc,
             resolves_id=entry.pk,
+            account_id=entry.account_id,
             via=AuditEntry.Via.COMMAND,
             user_agent="manage.py sync_coze_groups",
             facts={"say": "not_on_coze", "how": "sync"},
         )
-        for entry in lost.only("pk", "created_at", "device_id", "sent_name", "sent_desc")
+        for entry in lost.only(
+            "pk", "created_at", "device_id", "sent_name", "sent_desc", "account_id"
+        )
     ]
     with transaction.atomic():
         AuditEntry.objects.bulk_create(rows, batch_size=BATCH)
@@ -315,6 +354,7 @@ def _group_creation(rng, group, users):
         target_id=str(group.pk),
         target_label=group.name,
         device_id=group.device_id,
+        account_id=group.account_id,
         sent_name=group.name,
         sent_desc=group.desc,
         coze_code=0,
@@ -339,6 +379,7 @@ def _entry(rng, action, outcome, user, created, devices, groups):
     }
     if action.startswith("group."):
         group = rng.choice(groups)
+        fields["account_id"] = group.account_id  # the call went to the group's account
         if action != Action.GROUP_SYNC:
             fields.update(
                 target_type="voiceprintgroup",

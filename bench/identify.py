@@ -72,7 +72,7 @@ def _enroll_ten(group):
     from groups import coze
     from groups.models import Person, Voiceprint
 
-    client = coze.get_client()
+    client = coze.get_client(group.account)  # the group's own account
     for n, voice in enumerate(VOICES):
         made = client.create_voiceprint(group.coze_id, f"bench voice {n}", _spoken(voice))
         person = Person.objects.create(name=f"bench voice {n}")

@@ -14,14 +14,11 @@ bench/results.json under "imports" (other figures kept) and exits with status 1 
 import's own cost is 20 ms a row or more.
 """
 
-import argparse
 import csv
 import io
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -32,7 +29,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.run import DATABASES, RESULTS, _engine_of, bench_database_url, new_secret_key  # noqa: E402
+from bench.run import (  # noqa: E402
+    RESULTS,
+    bench_database_url,
+    database_arguments,
+    each_in_a_child,
+    new_secret_key,
+    parse_databases,
+)
 
 TOKEN = "pat_vpadmin_bench"
 TARGET_MS = 20.0  # the import's own cost a row (issue 15)
@@ -45,17 +49,8 @@ def main():
         figures = _child(args.child, args.rows)
         Path(args.out).write_text(json.dumps(figures))
         return
-    figures = {}
-    for database in args.databases:
-        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
-            out_path = Path(out.name)
-        command = [sys.executable, __file__, "--child", database, "--out", str(out_path)]
-        print(f"== {database}: an import of {args.rows:,} devices with groups", flush=True)
-        try:
-            subprocess.run([*command, "--rows", str(args.rows)], check=True)  # noqa: S603
-            figures[database] = json.loads(out_path.read_text())
-        finally:
-            out_path.unlink()
+    title = f"an import of {args.rows:,} devices with groups"
+    figures = each_in_a_child(__file__, args.databases, ["--rows", str(args.rows)], title)
     _merge(figures)
     missed = _show(figures)
     print(f'\nWritten to {RESULTS.relative_to(ROOT)} (under "imports").')
@@ -63,16 +58,9 @@ def main():
 
 
 def _arguments():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--databases",
-        type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
-        default=[_engine_of(os.environ.get("DATABASE_URL", ""))],
-    )
+    parser = database_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1000, help="devices in the file")
-    parser.add_argument("--child", choices=DATABASES, help=argparse.SUPPRESS)
-    parser.add_argument("--out", help=argparse.SUPPRESS)
-    return parser.parse_args()
+    return parse_databases(parser)
 
 
 def _database_url(database):

@@ -35,18 +35,18 @@ class Built:
     audit_rows: list = field(default_factory=list)  # AuditEntry, unsaved, any order
 
 
-def build(rng, count, groups, users, now, coze_user):
+def build(rng, count, groups, users, now, coze_users):
     """People, consents and voiceprints in `groups` (VoiceprintGroup rows, saved); the
-    audit rows are returned for the caller to insert in time order with the rest."""
-    CozeAccount.objects.update_or_create(
-        name="default", defaults={"coze_user_id": coze_user[0], "coze_user_name": coze_user[1]}
-    )
+    audit rows are returned for the caller to insert in time order with the rest.
+    `coze_users` are {account id: (id, name)} of each account's token's Coze user."""
+    for pk, (user_id, user_name) in coze_users.items():
+        CozeAccount.objects.filter(pk=pk).update(coze_user_id=user_id, coze_user_name=user_name)
     operators = users[:12]  # Administrators and Operators
     by_id = {user.pk: user for user in users}
     with transaction.atomic():
         people = _people(rng, count, operators, now)
         consents = _consents(rng, people, operators, now)
-        voiceprints = _voiceprints(rng, groups, consents, by_id, coze_user, now)
+        voiceprints = _voiceprints(rng, groups, consents, by_id, coze_users, now)
     built = Built(len(people), len(consents), len(voiceprints))
     built.audit_rows += [_person_row(rng, person, by_id) for person in people]
     built.audit_rows += [_consent_row(rng, consent, by_id) for consent in consents]
@@ -123,7 +123,7 @@ def _withdraw(rng, consent, when, operators):
     consent.withdrawal_method = rng.choice(Consent.WithdrawalMethod.values)
 
 
-def _voiceprints(rng, groups, consents, users, coze_user, now):
+def _voiceprints(rng, groups, consents, users, coze_users, now):
     """In each active group, min(feature_count, 10) active voiceprints of different people
     whose consent is in force, a few of them not (an imported one, with no person, only in
     a group not full; or someone whose consent has ended since), and in a quarter of the
@@ -144,6 +144,7 @@ def _voiceprints(rng, groups, consents, users, coze_user, now):
         for n, consent in enumerate(rng.sample(vouched, held + deleted)):
             if n < held and held < FEATURES_MAX and rng.random() < UNVOUCHED_SHARE:
                 consent = rng.choice([None, rng.choice(lapsed)])  # imported, or ended since
+            coze_user = coze_users[group.account_id]  # the token of the group's account
             voiceprint = _voiceprint(rng, group, consent, users, coze_user, now)
             coze_id += rng.randint(1, 1 << 20)
             voiceprint.coze_id = str(coze_id)

@@ -9,7 +9,8 @@ For each database it builds a separate database (a temporary SQLite file, or
 `<name>_bench` on DATABASE_URL's PostgreSQL server, `vpadmin_bench` by default; never the
 working or test database) with 1,000 devices, 1,000 groups, 5,000 people with consents,
 the groups' voiceprints and 100,000 audit rows (N times the devices, groups, voiceprints
-and audit rows with --scale N), serves it with gunicorn and measures over
+and audit rows with --scale N, spread over N Coze accounts), syncs each account of the
+unchanged register (in process), serves it with gunicorn and measures over
 HTTP: pages (server time and queries from bench/middleware.py's headers), Django admin's
 change lists and a constant page (the floor) on the same worker, the full CSV export
 (time and the worker's peak memory), group creation, enrollment (a 30 s M4A, a 4 MB
@@ -38,6 +39,7 @@ RESULTS = ROOT / "bench" / "results.json"
 DATABASES = ("sqlite", "postgresql")
 BENCH_DB_NAME = "vpadmin_bench"
 DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432/postgres"
+DEFAULT_ACCOUNT = "default"  # vpadmin's name of COZE_API_TOKEN's account
 
 
 def main():
@@ -47,18 +49,7 @@ def main():
 
         one_database.run(args)
         return
-    figures = {}
-    for database in args.databases:
-        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
-            out_path = Path(out.name)
-        command = [sys.executable, __file__, "--child", database, "--out", str(out_path)]
-        command += _passed_on(args)
-        print(f"== {database}", flush=True)
-        try:
-            subprocess.run(command, check=True)  # noqa: S603
-            figures[database] = json.loads(out_path.read_text())
-        finally:
-            out_path.unlink()
+    figures = each_in_a_child(__file__, args.databases, _passed_on(args))
     results = _merge(figures)
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     from bench import report
@@ -68,20 +59,57 @@ def main():
     sys.exit(1 if missed else 0)
 
 
-def _arguments():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def each_in_a_child(script, databases, options, title=None):
+    """Run `script` again for each database, one after the other, each in a process of
+    its own (`--child <database> --out <file>` and `options`): {database: the JSON object
+    the child wrote}. A child that fails stops the run (CalledProcessError)."""
+    figures = {}
+    for database in databases:
+        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
+            out_path = Path(out.name)
+        command = [sys.executable, script, "--child", database, "--out", str(out_path)]
+        print(f"== {database}" + (f": {title}" if title else ""), flush=True)
+        try:
+            subprocess.run([*command, *options], check=True)  # noqa: S603
+            figures[database] = json.loads(out_path.read_text())
+        finally:
+            out_path.unlink()
+    return figures
+
+
+def database_arguments(description):
+    """A parser with the arguments every benchmark takes: --databases, and the hidden
+    --child and --out of its processes (parse with parse_databases())."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument(
         "--databases",
         type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
         default=[_engine_of(os.environ.get("DATABASE_URL", ""))],
         help="comma-separated: sqlite, postgresql (default: the engine of DATABASE_URL)",
     )
+    parser.add_argument("--child", choices=DATABASES, help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    return parser
+
+
+def parse_databases(parser):
+    """The arguments, the databases checked."""
+    args = parser.parse_args()
+    unknown = set(args.databases) - set(DATABASES)
+    if unknown:
+        parser.error(f"unknown database {', '.join(sorted(unknown))}: use sqlite, postgresql")
+    return args
+
+
+def _arguments():
+    parser = database_arguments(__doc__.split("\n\n")[0])
     parser.add_argument(
         "--scale",
         type=float,
         default=1,
         help="N times the devices, groups, voiceprints and audit rows (default 1: 1,000 "
-        "groups, 100,000 audit rows; 10: 10,000 groups, 1,000,000 audit rows)",
+        "groups, 100,000 audit rows; 10: 10,000 groups over 10 Coze accounts, 1,000,000 "
+        "audit rows)",
     )
     parser.add_argument("--rounds", type=int, default=30, help="requests per page (>= 30)")
     parser.add_argument("--creations", type=int, default=30, help="groups created (>= 30)")
@@ -103,12 +131,7 @@ def _arguments():
         help="settings module (default bench.settings); e.g. a copy that patches a view, "
         "to measure a fix before making it",
     )
-    parser.add_argument("--child", choices=DATABASES, help=argparse.SUPPRESS)
-    parser.add_argument("--out", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    unknown = set(args.databases) - set(DATABASES)
-    if unknown:
-        parser.error(f"unknown database {', '.join(sorted(unknown))}: use sqlite, postgresql")
+    args = parse_databases(parser)
     if args.scale <= 0:
         parser.error("--scale must be positive")
     if min(args.rounds, args.creations, args.identifications, args.enrollments) < 30:
@@ -131,9 +154,10 @@ def _passed_on(args):
 
 
 def sizes(scale=1):
-    """What build() makes at `scale`: {devices, groups, audit_rows, people}. People stay
-    5,000 from scale 1 up (a bigger fleet, not a bigger household); below it, they shrink
-    too, so a test can build a tiny account."""
+    """What build() makes at `scale`: {devices, groups, audit_rows, people, coze_accounts}.
+    People stay 5,000 from scale 1 up (a bigger fleet, not a bigger household); below it,
+    they shrink too, so a test can build a tiny account. The groups are spread over N Coze
+    accounts (rounded; at least one), about 1,000 each."""
     if scale <= 0:
         raise ValueError("the scale is a positive number")
     return {
@@ -141,7 +165,30 @@ def sizes(scale=1):
         "groups": max(2, round(1000 * scale)),
         "audit_rows": max(100, round(100_000 * scale)),
         "people": 5000 if scale >= 1 else max(20, round(5000 * scale)),
+        "coze_accounts": max(1, round(scale)),
     }
+
+
+def account_names(count):
+    """The Coze accounts of a data set spread over `count`: the default, then b2, b3, ..."""
+    return [DEFAULT_ACCOUNT] + [f"b{n}" for n in range(2, count + 1)]
+
+
+def account_of(n, *, devices, accounts):
+    """The index (in account_names()) of the account of the data set's n-th group: its
+    device's (the n-th group's device is the (n % devices)-th, each device in one account),
+    the same rule for the few groups with no device."""
+    return (n % devices) % accounts
+
+
+def groups_held(size):
+    """{account name: active groups} of what build() makes at `size` (sizes()'s figures):
+    the first group is the deleted one."""
+    names = account_names(size["coze_accounts"])
+    held = dict.fromkeys(names, 0)
+    for n in range(1, size["groups"]):
+        held[names[account_of(n, devices=size["devices"], accounts=len(names))]] += 1
+    return held
 
 
 def _engine_of(url):

@@ -72,14 +72,19 @@ def deletions_of(voiceprints):
     for voiceprint in voiceprints:
         if voiceprint.state == Voiceprint.State.DELETED:
             in_deleted_groups.setdefault(str(voiceprint.group_id), []).append(voiceprint)
-    own = Q(action=Action.VOICEPRINT_DELETE, target_type=VOICEPRINT, target_id__in=list(by_id))
-    of_groups = Q(
-        action=Action.GROUP_DELETE,
-        outcome=Outcome.SUCCESS,
-        target_type=GROUP,
-        target_id__in=list(in_deleted_groups),
+    # Chosen by target in SQL, by what was done here: the target's index finds these few
+    # rows, where SQLite (which keeps no statistics) would read every voiceprint deletion
+    # of the log through the action's index (64 ms at a million rows).
+    about = Q(target_type=VOICEPRINT, target_id__in=list(by_id)) | Q(
+        target_type=GROUP, target_id__in=list(in_deleted_groups)
     )
-    entries = list(AuditEntry.objects.filter(own | of_groups).order_by("created_at", "id"))
+    entries = [
+        entry
+        for entry in AuditEntry.objects.filter(about).order_by("created_at", "id")
+        if (entry.target_type, entry.action) == (VOICEPRINT, Action.VOICEPRINT_DELETE)
+        or (entry.target_type, entry.action, entry.outcome)
+        == (GROUP, Action.GROUP_DELETE, Outcome.SUCCESS)
+    ]
     deleted_alone = {
         entry.target_id
         for entry in entries

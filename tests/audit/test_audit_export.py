@@ -49,3 +49,69 @@ def test_csv_pieces_hold_every_row_once_with_formulas_made_inert():
         read = list(csv.reader(io.StringIO(text)))
         assert read[0] == ["a", "b", "c", "d", "e", "f"]
         assert read[1:] == [[str(n), f"'=cmd{n}", "", "", "'-1", "plain"] for n in range(count)]
+
+
+def test_the_database_writes_each_cell_as_the_file_shows_it(administrator_client):
+    """The export asks the database for the cells' text (free text made inert, times as
+    str() writes them, the code as stored); Python only words the rows with facts."""
+    from datetime import UTC, datetime
+
+    from groups.views.audit import FREE_TEXT
+
+    texts = {name: f'=HYPERLINK("x")-{name}' for name in FREE_TEXT - {"detail"}}
+    with_microseconds = datetime(2026, 12, 1, 8, 0, 0, 5, tzinfo=UTC)
+    whole_second = datetime(2026, 12, 1, 9, 0, 0, 0, tzinfo=UTC)
+    AuditEntry.objects.create(
+        created_at=with_microseconds,
+        action="group.create",
+        outcome="failure",
+        detail="+1 written before facts",
+        coze_code=10**45,  # past the column: kept as its first digits, marked as cut
+        http_status=200,
+        duration_ms=12,
+        ip_address="2001:db8::1",
+        **texts,
+    )
+    AuditEntry.objects.create(
+        created_at=whole_second,
+        action="group.create",
+        outcome="success",
+        coze_logid="-L2",
+        coze_code=-4000,
+        target_label="@home",
+        sent_name="\tTab",
+        sent_desc="\rReturn",
+    )
+    AuditEntry.objects.create(
+        action="consent.withdraw",
+        outcome="refused",
+        coze_logid="L3",
+        detail="an older sentence the facts replace",
+        facts={"say": "nothing_to_withdraw", "person": "=Eve"},
+    )
+    rows = {r["coze_logid"]: r for r in export(administrator_client)}
+
+    first = rows["'" + texts["coze_logid"]]
+    assert {name: first[name] for name in texts} == {k: "'" + v for k, v in texts.items()}
+    assert first["detail"] == "'+1 written before facts"
+    assert first["created_at"] == str(with_microseconds) == "2026-12-01 08:00:00.000005+00:00"
+    assert first["coze_code"] == "1" + "0" * 38 + "…"
+    assert (first["http_status"], first["duration_ms"]) == ("200", "12")
+    assert (first["ip_address"], first["action"], first["outcome"]) == (
+        "2001:db8::1",
+        "group.create",
+        "failure",
+    )
+
+    second = rows["'-L2"]
+    assert second["created_at"] == str(whole_second) == "2026-12-01 09:00:00+00:00"
+    assert second["coze_code"] == "-4000"  # a number, not text a spreadsheet would run
+    assert (second["target_label"], second["sent_name"], second["sent_desc"]) == (
+        "'@home",
+        "'\tTab",
+        "'\rReturn",
+    )
+    assert (second["http_status"], second["device_id"], second["detail"]) == ("", "", "")
+
+    third = rows["L3"]
+    assert third["detail"] == "'=Eve has no consent in force: nothing was withdrawn."

@@ -3,7 +3,9 @@
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import Count
+from django.test.utils import CaptureQueriesContext
 
 from groups.charts import DayNumber
 from groups.models import AuditEntry, CozeAccount, Device, VoiceprintGroup
@@ -74,6 +76,39 @@ def test_the_gauge_marks_cozes_own_count(viewer_client, settings, device):
     page = viewer_client.get("/quota/")
     assert page.context["quota"].remote_percent == 40
     assert '<line class="remote" x1="40' in page.content.decode()
+
+
+def test_the_quota_page_lists_the_devices_holding_the_most(
+    viewer_client, django_assert_num_queries, db
+):
+    """Counted over the active groups: deleted ones hold no quota; a device without active
+    groups is not listed; ties go by name. The queries do not grow with the devices."""
+    bravo, alpha, charlie, empty = (
+        Device.objects.create(name=name, serial=name.upper())
+        for name in ("bravo", "alpha", "charlie", "empty")
+    )
+    for n, (device, state) in enumerate(
+        [(bravo, "active"), (bravo, "active"), (alpha, "active"), (alpha, "active")]
+        + [(alpha, "deleted"), (alpha, "deleted"), (charlie, "active"), (empty, "deleted")]
+    ):
+        VoiceprintGroup.objects.create(coze_id=str(n), name=f"g{n}", device=device, state=state)
+    page = viewer_client.get("/quota/")
+    assert [(d.name, d.group_count) for d in page.context["per_device"]] == [
+        ("alpha", 2),
+        ("bravo", 2),
+        ("charlie", 1),
+    ]
+    for n in range(60):
+        device = Device.objects.create(name=f"more {n}", serial=f"MORE-{n}")
+        VoiceprintGroup.objects.create(coze_id=f"m{n}", name=f"m{n}", device=device)
+    with CaptureQueriesContext(connection) as before:
+        viewer_client.get("/quota/")
+    for n in range(60, 120):
+        device = Device.objects.create(name=f"more {n}", serial=f"MORE-{n}")
+        VoiceprintGroup.objects.create(coze_id=f"m{n}", name=f"m{n}", device=device)
+    with django_assert_num_queries(len(before)):
+        page = viewer_client.get("/quota/")
+    assert len(page.context["per_device"]) == 50
 
 
 def test_days_are_local_days_even_when_the_clocks_change(settings, db):

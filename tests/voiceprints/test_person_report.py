@@ -175,6 +175,16 @@ def test_each_deletion_is_there_with_its_time_and_cozes_logid(
 def test_a_voiceprint_deleted_with_its_group_has_the_groups_deletion_as_proof(
     administrator_client, viewer_client, mum, living_room, coze_sim
 ):
+    voiceprint = mum.voiceprints.get()
+    # Other rows about the voiceprint and its group are not deletions.
+    for action, outcome, target_type, target in [
+        ("voiceprint.update", "success", "voiceprint", voiceprint.pk),
+        ("group.update", "success", "voiceprintgroup", living_room.pk),
+        ("group.delete", "failure", "voiceprintgroup", living_room.pk),
+    ]:
+        AuditEntry.objects.create(
+            action=action, outcome=outcome, target_type=target_type, target_id=str(target)
+        )
     administrator_client.post(f"/groups/{living_room.pk}/delete/")
 
     [deletion] = of_kind(report(viewer_client, mum), "deletion")
