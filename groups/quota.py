@@ -98,18 +98,25 @@ def _pending_of(account):
 
 def used(account=None) -> int:
     """The quota of `account` (a row; the default account when None) in use (held plus
-    pending), in one query: what a creation checks under the account's lock."""
+    pending), in one query."""
     account = account or CozeAccount.default()
-    pending = _pending_of(account).values("action").annotate(n=Count("*")).values("n")
-    counts = (
+    found = CozeAccount.objects.filter(pk=account.pk).annotate(used=used_expression(account))
+    return found.values_list("used", flat=True).get()
+
+
+def used_expression(account):
+    """used(account) as an expression, for a query that reads it with other things (what
+    a creation checks under the account's lock reads in one query)."""
+    held = (
         VoiceprintGroup.objects.active()
         .filter(account=account)
-        .aggregate(
-            # A subquery is no aggregate on its own; added to one, it is read in this query.
-            used=Count("pk") + Coalesce(Subquery(pending), 0),
-        )
+        .order_by()
+        .values("account")
+        .annotate(n=Count("*"))
+        .values("n")
     )
-    return counts["used"]
+    pending = _pending_of(account).order_by().values("action").annotate(n=Count("*")).values("n")
+    return Coalesce(Subquery(held), 0) + Coalesce(Subquery(pending), 0)
 
 
 def usages() -> Usages:
@@ -186,6 +193,20 @@ def choose(device, requested=None, found=None) -> Choice:
     found = found or usages()
     best = found.most_free
     return Choice(found.rows[best.account], best, "most_free")
+
+
+def account_to_lock(device, requested=None):
+    """The account choose() gives `device`'s new group, as CozeAccount.locked() takes it
+    (a row's id or a name), and why: no row is read where none must be (the lock reads
+    the account's row); only the most free of several accounts reads the usages."""
+    if device is not None and device.account_id:
+        return device.account_id, "device"
+    if requested:
+        return getattr(requested, "name", requested), "chosen"
+    if not several():
+        return DEFAULT, "most_free"
+    choice = choose(device, requested)
+    return choice.account.pk, choice.reason
 
 
 def why(choice: Choice) -> str:

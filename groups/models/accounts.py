@@ -70,12 +70,16 @@ class CozeAccount(models.Model):
 
     @classmethod
     def locked(cls, name=DEFAULT):
-        """Lock one account's row for the rest of the current transaction (a name or a
-        row; the default account when none is given)."""
-        if isinstance(name, CozeAccount):
-            return cls.objects.select_for_update().get(pk=name.pk)
-        cls.named(name)
-        return cls.objects.select_for_update().get(name=name)
+        """Lock one account's row for the rest of the current transaction (a name, a row
+        or a row's id; the default account when none is given): one query once the row
+        exists."""
+        if isinstance(name, CozeAccount | int):
+            return cls.objects.select_for_update().get(pk=getattr(name, "pk", name))
+        account = cls.objects.select_for_update().filter(name=name).first()
+        if account is None:  # created on demand, then locked
+            cls.named(name)
+            account = cls.objects.select_for_update().get(name=name)
+        return account
 
     def keep_base_url(self):
         """Store the account's base URL as configured now, if it changed (a sync does, under

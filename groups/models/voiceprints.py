@@ -3,7 +3,7 @@ enrolled it and what the audio was like. The audio itself is never kept."""
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef
+from django.db.models import BooleanField, Exists, Expression, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce, Least
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +23,37 @@ class DeletionReason(models.TextChoices):
     WITHDRAWAL = "withdrawal", _("consent withdrawn")
 
 
+class AmongFew(Expression):
+    """`field IN (subquery)` for a subquery that finds few rows, so that the field's index
+    is read for them. PostgreSQL is given `field = ANY(ARRAY(subquery))`: it estimates an
+    IN (subquery) join by the column's average (3,000 of 60,000 voiceprints for 300
+    consents) and read every voiceprint for it, where an array read first is estimated as
+    a few values and looked up along the index (the dashboard's count of keeping dates
+    coming: 49 ms -> 2 ms at ten times the scale).
+    SQLite reads IN (subquery) along the index as it is."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, field, subquery):
+        super().__init__()
+        self.column, self.subquery = F(field), Subquery(subquery)
+
+    def get_source_expressions(self):
+        return [self.column, self.subquery]
+
+    def set_source_expressions(self, exprs):
+        self.column, self.subquery = exprs
+
+    def as_sql(self, compiler, connection, template="%s IN %s"):
+        field_sql, field_params = compiler.compile(self.column)
+        subquery_sql, subquery_params = compiler.compile(self.subquery)
+        return template % (field_sql, subquery_sql), (*field_params, *subquery_params)
+
+    def as_postgresql(self, compiler, connection):
+        return self.as_sql(compiler, connection, template="%s = ANY(ARRAY%s)")
+
+
 class VoiceprintQuerySet(models.QuerySet):
     def active(self):
         return self.filter(state=Voiceprint.State.ACTIVE)
@@ -35,12 +66,15 @@ class VoiceprintQuerySet(models.QuerySet):
         # itself (with an OR, SQLite read every active voiceprint and asked of each whether
         # its person has a consent in force: tens of thousands at ten times the scale).
         in_force = Consent.objects.in_force(today).filter(person=OuterRef("pk"))
-        lapsed = Person.objects.filter(~Exists(in_force)).values("pk")
-        # Coze deletes a group's voiceprints with it, whatever the register still says.
-        on_coze = self.active().filter(group__state=VoiceprintGroup.State.ACTIVE)
-        no_person = on_coze.filter(person__isnull=True).order_by().values("pk")
-        no_consent = on_coze.filter(person__in=lapsed).order_by().values("pk")
-        return self.filter(pk__in=no_person.union(no_consent, all=True))
+        lapsed = Person.objects.filter(~Exists(in_force)).order_by().values("pk")
+        no_person = self.active().filter(person__isnull=True).order_by().values("pk")
+        no_consent = self.active().filter(AmongFew("person", lapsed)).order_by().values("pk")
+        # Coze deletes a group's voiceprints with it, whatever the register still says. Each
+        # of the few found asks its group (joined in each part, PostgreSQL read every group
+        # twice to hash them; joined to the few, SQLite read every active group's).
+        on_coze = VoiceprintGroup.objects.active().filter(pk=OuterRef("group_id"))
+        found = self.filter(pk__in=no_person.union(no_consent, all=True))
+        return found.filter(Exists(on_coze))
 
     def with_expiry(self):
         """Each with `expires_on`: the earlier of its own keeping date and its consent's
@@ -55,9 +89,9 @@ class VoiceprintQuerySet(models.QuerySet):
         # The earlier of two dates is `until` or earlier when either is: each found through
         # its own index (the voiceprint's date, its consent's), each by itself (with an OR,
         # SQLite computed the date of every active voiceprint).
-        ending = Consent.objects.filter(keep_until__lte=until).values("pk")
+        ending = Consent.objects.filter(keep_until__lte=until).order_by().values("pk")
         own = not_requested.filter(keep_until__lte=until).order_by().values("pk")
-        consents = not_requested.filter(consent__in=ending).order_by().values("pk")
+        consents = not_requested.filter(AmongFew("consent", ending)).order_by().values("pk")
         found = self.filter(pk__in=own.union(consents))
         return found.with_expiry().order_by("expires_on", "pk")
 

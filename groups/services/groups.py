@@ -4,6 +4,7 @@ between a committed `pending` row and its final outcome."""
 import logging
 
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Exists, Subquery
 from django.utils import timezone
 
 from .. import audit, coze, quota
@@ -46,41 +47,35 @@ def _reserve_slot(actor, submission, fields, requested):
             device.account_id = (
                 Device.objects.filter(pk=device.pk).values_list("account_id", flat=True).first()
             )
-        choice = quota.choose(device, requested)
+        account, reason = quota.account_to_lock(device, requested)
         try:
-            reserved = _reserve_in(actor, submission, fields, choice)
+            reserved = _reserve_in(actor, submission, fields, account, reason)
         except _DeviceTaken:
             continue
         full = reserved[3]
-        retry = full is not None and choice.reason == "most_free" and not full.accounts
+        retry = full is not None and reason == "most_free" and not full.accounts
         if not (retry and several() and again < 2):
             return reserved
     raise DeviceGone  # pragma: no cover - three other creations in between: give up
 
 
-def _reserve_in(actor, submission, fields, choice):
+def _reserve_in(actor, submission, fields, account, reason):
     device = fields["device"]
     with transaction.atomic():
-        account = CozeAccount.locked(choice.account)
-        earlier = AuditEntry.objects.filter(submission=submission).first()
-        if earlier is not None:
-            return None, earlier, None, None
-        if not Device.objects.filter(pk=device.pk).exists():
+        account = CozeAccount.locked(account)
+        # Read after the lock is held (a statement of its own, so that it sees every
+        # creation committed before): what the rules below ask, in one query.
+        found = _standing(account, device, submission, fields["sent_name"])
+        if found["earlier"] is not None:
+            return None, AuditEntry.objects.get(pk=found["earlier"]), None, None
+        if not found["device_there"]:
             raise DeviceGone  # deleted since the form was checked (deletion takes this lock)
-        taken = VoiceprintGroup.objects.active().filter(device=device, name=fields["sent_name"])
-        taken = taken.first()
-        if taken is not None:
-            return None, None, taken, None
-        unresolved = (
-            attempts.unresolved_creations()
-            .filter(device=device, sent_name=fields["sent_name"])
-            .first()
-        )
-        if unresolved is not None:
-            return None, None, unresolved, None
-        used = quota.used(account)
-        if used >= account.quota:
-            return None, None, None, _refusal(account, used, choice)
+        if found["taken"] is not None:
+            return None, None, VoiceprintGroup.objects.get(pk=found["taken"]), None
+        if found["unresolved"] is not None:
+            return None, None, AuditEntry.objects.get(pk=found["unresolved"]), None
+        if found["used"] >= account.quota:
+            return None, None, None, _refusal(account, found["used"], reason)
         if not device.account_id:
             claimed = Device.objects.filter(pk=device.pk, account__isnull=True)
             if not claimed.update(account=account):
@@ -99,10 +94,32 @@ def _reserve_in(actor, submission, fields, choice):
         return pending, None, None, None
 
 
-def _refusal(account, used, choice):
+def _standing(account, device, submission, name):
+    """What a creation of `name` for `device` checks under `account`'s lock, read in one
+    query (each was a query of its own: four round trips more for every creation): an
+    earlier row of the same submission, whether the device is still there, an active group
+    of that name for it, an unresolved attempt of that name for it (the newest of each),
+    and the account's quota in use."""
+    taken = VoiceprintGroup.objects.active().filter(device=device, name=name)
+    unresolved = attempts.unresolved_creations().filter(device=device, sent_name=name)
+    return (
+        CozeAccount.objects.filter(pk=account.pk)
+        .annotate(
+            earlier=Subquery(AuditEntry.objects.filter(submission=submission).values("pk")[:1]),
+            device_there=Exists(Device.objects.filter(pk=device.pk)),
+            taken=Subquery(taken.values("pk")[:1]),
+            unresolved=Subquery(unresolved.values("pk")[:1]),
+            used=quota.used_expression(account),
+        )
+        .values("earlier", "device_there", "taken", "unresolved", "used")
+        .get()
+    )
+
+
+def _refusal(account, used, reason):
     """The QuotaExceeded of a full account: with several accounts and no account imposed
     (the device's or the Operator's), every account's figures, since all are full."""
-    if choice.reason == "most_free" and several():
+    if reason == "most_free" and several():
         found = quota.usages()
         if found.all_full:
             figures = [(usage.account, usage.used, usage.limit) for usage in found.accounts]
