@@ -65,3 +65,15 @@ def test_a_devices_page_lists_the_active_voiceprints_of_its_active_groups(viewer
         }
         shown = viewer_client.get(f"/devices/{device.pk}/").context["voiceprints"]
         assert {v.pk for v in shown} == expected
+
+
+def test_the_dashboard_counts_them_all_and_lists_the_newest_ten(viewer_client):
+    from tests import factories
+
+    group = factories.group()
+    made = [factories.voiceprint(group) for _ in range(12)]
+    page = viewer_client.get("/")
+    assert page.context["unvouched_count"] == 12 and page.context["unvouched_more"] == 2
+    newest_first = sorted(made, key=lambda v: (v.created_at, v.pk), reverse=True)
+    assert [v.pk for v in page.context["unvouched"]] == [v.pk for v in newest_first[:10]]
+    assert page.context["unvouched"][0].group.name == group.name  # joined, no query a row
