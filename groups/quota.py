@@ -195,17 +195,18 @@ def choose(device, requested=None, found=None) -> Choice:
     return Choice(found.rows[best.account], best, "most_free")
 
 
-def account_to_lock(device, requested=None):
+def account_to_lock(device, requested=None, found=None):
     """The account choose() gives `device`'s new group, as CozeAccount.locked() takes it
     (a row's id or a name), and why: no row is read where none must be (the lock reads
-    the account's row); only the most free of several accounts reads the usages."""
+    the account's row); only the most free of several accounts reads the usages (or takes
+    `found`, the usages its caller has just read)."""
     if device is not None and device.account_id:
         return device.account_id, "device"
     if requested:
         return getattr(requested, "name", requested), "chosen"
     if not several():
         return DEFAULT, "most_free"
-    choice = choose(device, requested)
+    choice = choose(device, requested, found)
     return choice.account.pk, choice.reason
 
 

@@ -97,6 +97,10 @@ class VoiceprintGroup(models.Model):
             # The quota's figures (active groups, and those with no device) read from the
             # index alone: ten thousand groups, never the table.
             models.Index(fields=["state", "device"], name="group_state_device"),
+            # Each account's: what it holds (and holds unassigned) for every gauge and each
+            # creation's quota check, from the index alone (at 10,000 groups in 10 accounts
+            # SQLite grouped them from the table: 5.7 -> 1.4 ms; one account's 0.9 -> 0.05).
+            models.Index(fields=["state", "account", "device"], name="group_state_account"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["account", "coze_id"], name="group_coze_id_per_account")

@@ -31,7 +31,7 @@ class _DeviceTaken(Exception):
     """The device got its account from another creation while this one waited: try again."""
 
 
-def _reserve_slot(actor, submission, fields, requested):
+def _reserve_slot(actor, submission, fields, requested, usages=None):
     """Under the chosen account's lock: find an earlier submission, an unresolved attempt
     of the same name for the device, check the account's quota, give the device its
     account if it has none, and commit a `pending` row that holds the slot. Returns
@@ -47,7 +47,8 @@ def _reserve_slot(actor, submission, fields, requested):
             device.account_id = (
                 Device.objects.filter(pk=device.pk).values_list("account_id", flat=True).first()
             )
-        account, reason = quota.account_to_lock(device, requested)
+        # The caller's usages for the first choice (read before any lock, as here).
+        account, reason = quota.account_to_lock(device, requested, None if again else usages)
         try:
             reserved = _reserve_in(actor, submission, fields, account, reason)
         except _DeviceTaken:
@@ -129,7 +130,7 @@ def _refusal(account, used, reason):
     return QuotaExceeded(used, account.quota, account=account.name if named else "")
 
 
-def create_group(actor, *, name, desc, device, submission, account=None):
+def create_group(actor, *, name, desc, device, submission, account=None, usages=None):
     """Create a group on Coze and register it against `device`, in the device's account;
     a device without one gets `account` (a name, the Operator's choice) or, by default,
     the account with the most free quota.
@@ -137,13 +138,15 @@ def create_group(actor, *, name, desc, device, submission, account=None):
     Raises QuotaExceeded, AlreadySubmitted, NameTaken, AttemptUnresolved, a coze.CozeError or
     NotRegistered; every attempt leaves an audit row with its final outcome. When Coze
     does not answer, the group is looked up at once: found, it is registered and returned
-    (with `found_after_no_answer` set); not found, the CozeNoAnswer is raised.
+    (with `found_after_no_answer` set); not found, the CozeNoAnswer is raised. `usages`:
+    every account's, as the caller has just read them (a page that showed them), to choose
+    the most free without reading them again.
     """
     fields = {"device": device, "sent_name": name, "sent_desc": desc}
     if account and account not in account_names():
         raise ValueError(f"no Coze account {account!r} is configured")  # the forms check it
     attempts.expire_pending()  # a crashed creation must not hold its quota slot for ever
-    entry, earlier, unresolved, full = _reserve_slot(actor, submission, fields, account)
+    entry, earlier, unresolved, full = _reserve_slot(actor, submission, fields, account, usages)
     if earlier is not None:
         raise AlreadySubmitted(earlier)
     if isinstance(unresolved, VoiceprintGroup):

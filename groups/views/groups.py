@@ -134,6 +134,7 @@ def group_new(request):
             device=data["device"],
             submission=data["submission"],
             account=data.get("account") or None,
+            usages=usages,
         )
     except services.AlreadySubmitted as resent:
         return _answer_resent_form(request, form, resent.entry)
