@@ -479,13 +479,18 @@ def test_a_group_is_chosen_by_its_id_and_a_gone_one_is_not_offered(operator_clie
     assert "has no active voiceprint group: there is nothing to test on it." in page
 
 
+def group_select(page):
+    """The options of the group's <select> on the page."""
+    return page.split('id="id_group"')[1].split("</select>")[0]
+
+
 def test_no_group_is_listed_until_one_is_searched_for_or_chosen(operator_client, living_room):
     for n in range(3):
         factories.group(factories.device(f"Hall {n}", f"HALL-{n}"), f"hall {n}")
 
     page = operator_client.get("/identify/").content.decode()
 
-    select = page.split('id="id_group"')[1].split("</select>")[0]
+    select = group_select(page)
     assert select.count("<option") == 1 and "Choose a group (device)" in select
     assert "Search for the device or the group to test" in page
     assert '<form class="filters" method="get" role="search">' in page
@@ -511,7 +516,7 @@ def test_a_search_offers_the_groups_by_device_name_serial_or_group_name(
 
     page = operator_client.get("/identify/", {"q": q}).content.decode()
 
-    select = page.split('id="id_group"')[1].split("</select>")[0]
+    select = group_select(page)
     assert re.findall(r'<option value="\d+"(?: selected)?>([^<]*)</option>', select) == offered
     if len(offered) == 1:
         assert f"One active group matches “{q}”: it is chosen below." in page
@@ -528,7 +533,7 @@ def test_a_search_offers_twenty_groups_and_says_there_are_more(operator_client, 
 
     page = operator_client.get("/identify/?q=car").content.decode()
 
-    select = page.split('id="id_group"')[1].split("</select>")[0]
+    select = group_select(page)
     assert select.count("<option") == 21 and "car 19 — Car 19" in select
     assert "car 20" not in select
     assert "More than 20 active groups match “car”: the first 20 are offered below" in page
@@ -541,7 +546,7 @@ def test_a_refused_test_keeps_the_search_and_the_group_sent(operator_client, liv
         "/identify/?q=living", {"group": living_room.pk, "top_k": ""}
     ).content.decode()
 
-    select = page.split('id="id_group"')[1].split("</select>")[0]
+    select = group_select(page)
     assert f'<option value="{living_room.pk}" selected>living room — Living room speaker' in select
     assert "lamp — Living room lamp" in select
     assert 'value="living"' in page
