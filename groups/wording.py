@@ -214,6 +214,10 @@ SENTENCES = {
     "job_crashed": _(
         "The job stopped on an unexpected error (%(error)s); the worker's log says more."
     ),
+    "import_starter_not_allowed": _(
+        "%(username)s, who started this import, may no longer start imports (deactivated, "
+        "or their role changed): the rows not done yet were left as they are."
+    ),
     # Sign-in and accounts
     # Imports of devices: the file, its rows (the dry run), and what the run did
     "import_too_large": _("The file is larger than %(limit)s kB: split it into several."),

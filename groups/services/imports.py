@@ -328,6 +328,10 @@ class Pace:
         self.limited = 0
 
 
+# What starting an import needs (the import pages' permission): a run checks it again.
+START_PERMISSION = "groups.add_deviceimport"
+
+
 def submission_id(job, line, attempt):
     """The submission id of a row's creation try: the same for the same job, row and try,
     whichever run sends it."""
@@ -335,10 +339,17 @@ def submission_id(job, line, attempt):
 
 
 def run(job, actor):
-    """Do the import's rows that are not done yet, in order; then finish the job."""
+    """Do the import's rows that are not done yet, in order; then finish the job. A run
+    (a resumed one too) acts for whoever started the import, only while they still may:
+    deactivated, or no longer allowed to start imports, the rows left are not done."""
     # Every earlier run of the job had stopped (or been taken over) by now.
     began = timezone.now()
     device_import = DeviceImport.objects.get(job=job)
+    user = actor.user
+    if user is None or not user.is_active or not user.has_perm(START_PERMISSION):
+        summary = fact("import_starter_not_allowed", username=job.username)
+        jobs._finish(job, Job.State.FAILED, summary)
+        return summary
     done = device_import.rows.exclude(outcome="").count()
     total = device_import.row_count
     pace = Pace()

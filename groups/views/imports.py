@@ -18,7 +18,7 @@ from ..services import imports
 from ..wording import render_safely
 from .common import permission_required
 
-PERMISSION = "groups.add_deviceimport"  # "start imports" (DESIGN.md's roles)
+PERMISSION = imports.START_PERMISSION  # "start imports" (DESIGN.md's roles)
 
 
 @permission_required(PERMISSION)

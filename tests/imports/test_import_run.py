@@ -354,3 +354,27 @@ def test_a_row_whose_worker_was_killed_mid_creation_gets_its_group_once(
     assert not AuditEntry.objects.filter(outcome="pending").exists()
     page = operator_client.get(f"/jobs/{job.pk}/").content.decode()
     assert "3 groups created, 0 rows failed" in page
+
+
+@pytest.mark.parametrize("change", ["deactivated", "made a viewer"])
+def test_a_run_acts_only_while_its_starter_may_still_start_imports(
+    operator_client, operator, viewer_client, coze_sim, run_jobs, change
+):
+    from django.contrib.auth.models import Group
+
+    device_import = dry_run(operator_client, devices_csv(fleet(3)))
+    job = start(operator_client, device_import)
+    if change == "deactivated":
+        operator.is_active = False
+        operator.save()
+    else:
+        operator.groups.set([Group.objects.get(name="Viewer")])
+
+    run_jobs()
+
+    job.refresh_from_db()
+    assert job.state == "failed" and creations(coze_sim) == []
+    assert {row.outcome for row in results_of(device_import).values()} == {""}
+    assert not Device.objects.filter(serial__startswith="KIOSK").exists()
+    page = viewer_client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "olga, who started this import, may no longer start imports" in page
