@@ -3,7 +3,13 @@ consents, the Coze account), the audit log and
 the job register."""
 
 from .accounts import CozeAccount
-from .audit import AuditEntry, AuditEntryQuerySet, AuditLogImmutable, CozeCodeField
+from .audit import (
+    AuditEntry,
+    AuditEntryQuerySet,
+    AuditLogImmutable,
+    CozeCodeField,
+    OpenCreation,
+)
 from .devices import Device, SerialField
 from .groups import (
     DESC_MAX,
@@ -45,6 +51,7 @@ __all__ = [
     "Device",
     "DeviceImport",
     "ImportRow",
+    "OpenCreation",
     "Job",
     "Person",
     "SerialField",

@@ -188,12 +188,16 @@ def test_prune_recreates_the_delete_trigger_the_migration_installed(db):
             ["groups_auditentry"],
         )
         triggers = dict(cursor.fetchall())
-    # With the two that keep the log's count (migration 0025), which never refuse.
+    # With the two that keep the log's count (migration 0025) and the three that keep the
+    # open creations (0029), which never refuse.
     assert set(triggers) == {
         "groups_auditentry_no_delete",
         "groups_auditentry_no_update",
         "groups_auditentry_size_insert",
         "groups_auditentry_size_delete",
+        "groups_opencreation_insert",
+        "groups_opencreation_update",
+        "groups_opencreation_delete",
     }
     installed = triggers["groups_auditentry_no_delete"]
     assert installed.split() == SQLITE_CREATE_DELETE_TRIGGER.split()
