@@ -35,13 +35,8 @@ def dashboard(request):
     # The same for what waits: pending rows and unresolved creations read apart (as one
     # query with OR, PostgreSQL walked the whole log's time index: 0.5 s at a million rows).
     pending = AuditEntry.objects.filter(outcome=Outcome.PENDING)[:10]
-    # The few open creations found through their own index, then ordered (ordered first,
-    # both databases walked every creation of the log newest first). Pending ones too,
-    # though listed above: asked for by outcome alone, PostgreSQL read every unknown
-    # creation of the log from the table (0.5 s cold at a million rows, 10 ms warm), where
-    # the open creations' partial index (migration 0027) answers alone (3-5 ms).
-    unanswered = AuditEntry.objects.unresolved_creations()
-    creations = AuditEntry.objects.filter(pk__in=unanswered.values("pk"))[:10]
+    # The few open creations (their own table, which the database keeps), pending ones too.
+    creations = AuditEntry.objects.unresolved_creations()[:10]
     waiting = _newest([*pending, *creations])
     # The devices of the tables in one query. Not joined: joined, the failures' ORDER BY
     # ... LIMIT 10 sorts every failure with its device (10 times slower on SQLite).
