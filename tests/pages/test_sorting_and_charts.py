@@ -108,7 +108,28 @@ def test_the_quota_page_lists_the_devices_holding_the_most(
         VoiceprintGroup.objects.create(coze_id=f"m{n}", name=f"m{n}", device=device)
     with django_assert_num_queries(len(before)):
         page = viewer_client.get("/quota/")
-    assert len(page.context["per_device"]) == 50
+    listed = [(d.name, d.group_count) for d in page.context["per_device"]]
+    assert len(listed) == 50
+    assert listed[:6] == [
+        ("alpha", 2),
+        ("bravo", 2),
+        ("charlie", 1),
+        ("more 0", 1),
+        ("more 1", 1),
+        ("more 10", 1),
+    ]
+
+
+def test_when_more_than_fifty_devices_hold_several_the_most_come_first(viewer_client, db):
+    for n in range(55):
+        device = Device.objects.create(name=f"d{n:02}", serial=f"D{n}")
+        for k in range(2 + (n == 40) + 2 * (n == 3)):
+            VoiceprintGroup.objects.create(coze_id=f"{n}-{k}", name=f"g{n}-{k}", device=device)
+    single = Device.objects.create(name="a single", serial="SINGLE")
+    VoiceprintGroup.objects.create(coze_id="single", name="single", device=single)
+    listed = [(d.name, d.group_count) for d in viewer_client.get("/quota/").context["per_device"]]
+    assert listed[:3] == [("d03", 4), ("d40", 3), ("d00", 2)]
+    assert len(listed) == 50 and listed[-1] == ("d49", 2)  # d03 and d40 came first
 
 
 def test_days_are_local_days_even_when_the_clocks_change(settings, db):
