@@ -90,10 +90,7 @@ class Usages:
 
 def _pending_of(account):
     """The creation attempts that may hold a slot of `account` (a row)."""
-    pending = AuditEntry.objects.unresolved_creations()
-    if account.name == DEFAULT:
-        return pending.filter(Q(account=account) | Q(account__isnull=True))
-    return pending.filter(account=account)
+    return AuditEntry.objects.unresolved_creations(account)
 
 
 def used(account=None) -> int:

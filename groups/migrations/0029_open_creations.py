@@ -6,7 +6,7 @@ million rows), each asked whether a later row resolves it, to keep the few that 
 5-6 ms each time on SQLite, 3 ms on PostgreSQL, growing with the log. Here row triggers
 on the audit log recompute, for the row written and the row it resolves, whether each is
 an open creation (action `group.create`, outcome `pending` or `unknown`, no row resolving
-it), inside the writing statement's transaction: a rollback undoes them too, and no code
+it), with its account, inside the writing statement's transaction: a rollback undoes them too, and no code
 path (a bulk insert, prune_audit, a command) can forget it.
 
 A later migration that rebuilds the SQLite table (altering some AuditEntry fields does)
@@ -23,8 +23,8 @@ OPEN = """
     AND NOT EXISTS (SELECT 1 FROM groups_auditentry r WHERE r.resolves_id = a.id)
 """
 FILL = f"""
-INSERT INTO groups_opencreation (entry_id)
-SELECT a.id FROM groups_auditentry a WHERE {OPEN}
+INSERT INTO groups_opencreation (entry_id, account_id)
+SELECT a.id, a.account_id FROM groups_auditentry a WHERE {OPEN}
 """
 
 
@@ -33,8 +33,8 @@ def _sqlite_recompute(ids):
     listed = ", ".join(ids)
     return f"""
         DELETE FROM groups_opencreation WHERE entry_id IN ({listed});
-        INSERT OR IGNORE INTO groups_opencreation (entry_id)
-        SELECT a.id FROM groups_auditentry a WHERE a.id IN ({listed}) AND {OPEN};
+        INSERT OR IGNORE INTO groups_opencreation (entry_id, account_id)
+        SELECT a.id, a.account_id FROM groups_auditentry a WHERE a.id IN ({listed}) AND {OPEN};
     """
 
 
@@ -48,7 +48,7 @@ SQLITE_INSTALL = [
     """,
     f"""
     CREATE TRIGGER IF NOT EXISTS groups_opencreation_update
-    AFTER UPDATE OF action, outcome, resolves_id ON groups_auditentry
+    AFTER UPDATE OF action, outcome, resolves_id, account_id ON groups_auditentry
     FOR EACH ROW WHEN OLD.action = 'group.create' OR NEW.action = 'group.create'
         OR OLD.resolves_id IS NOT NULL OR NEW.resolves_id IS NOT NULL
     BEGIN {_sqlite_recompute(["NEW.id", "OLD.resolves_id", "NEW.resolves_id"])} END
@@ -79,8 +79,8 @@ BEGIN
         ids := ARRAY[OLD.id, OLD.resolves_id];
     END IF;
     DELETE FROM groups_opencreation WHERE entry_id = ANY(ids);
-    INSERT INTO groups_opencreation (entry_id)
-    SELECT a.id FROM groups_auditentry a WHERE a.id = ANY(ids) AND {OPEN}
+    INSERT INTO groups_opencreation (entry_id, account_id)
+    SELECT a.id, a.account_id FROM groups_auditentry a WHERE a.id = ANY(ids) AND {OPEN}
     ON CONFLICT DO NOTHING;
     RETURN NULL;
 END;
@@ -90,7 +90,7 @@ CREATE TRIGGER groups_opencreation_insert
     WHEN (NEW.action = 'group.create' OR NEW.resolves_id IS NOT NULL)
     EXECUTE FUNCTION groups_opencreation();
 CREATE TRIGGER groups_opencreation_update
-    AFTER UPDATE OF action, outcome, resolves_id ON groups_auditentry FOR EACH ROW
+    AFTER UPDATE OF action, outcome, resolves_id, account_id ON groups_auditentry FOR EACH ROW
     WHEN (OLD.action = 'group.create' OR NEW.action = 'group.create'
         OR OLD.resolves_id IS NOT NULL OR NEW.resolves_id IS NOT NULL)
     EXECUTE FUNCTION groups_opencreation();
@@ -144,6 +144,16 @@ class Migration(migrations.Migration):
                         related_name="+",
                         serialize=False,
                         to="groups.auditentry",
+                    ),
+                ),
+                (
+                    "account",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="groups.cozeaccount",
                     ),
                 ),
             ],

@@ -48,9 +48,10 @@ def stopped_margin() -> timedelta:
     return timedelta(seconds=settings.COZE_TIMEOUT)
 
 
-def unresolved_creations():
-    """Creation attempts whose outcome is not known (AuditEntry's queryset says how)."""
-    return AuditEntry.objects.unresolved_creations()
+def unresolved_creations(account=None):
+    """Creation attempts whose outcome is not known, `account`'s alone if given
+    (AuditEntry's queryset says how)."""
+    return AuditEntry.objects.unresolved_creations(account)
 
 
 def waiting():

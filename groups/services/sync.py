@@ -17,7 +17,6 @@ from datetime import datetime
 from functools import partial
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from .. import audit, coze
@@ -273,9 +272,7 @@ def _resolve_attempts(unregistered, account, *, started, actor):
     """
     cutoff = started - pending_margin()  # younger pending rows may still be under way
     undecided = started - attempts.conclusion_age()  # younger groups may not be listed yet
-    open_attempts = list(
-        attempts.unresolved_creations().filter(_of_account(account)).order_by("created_at", "pk")
-    )
+    open_attempts = list(attempts.unresolved_creations(account).order_by("created_at", "pk"))
     in_flight = {
         (attempt.sent_name, attempt.sent_desc)
         for attempt in open_attempts
@@ -300,13 +297,6 @@ def _resolve_attempts(unregistered, account, *, started, actor):
         attempts.register_found(attempt, match, actor=actor, how="sync", logid="")
         resolved += 1
     return claimed, in_flight, resolved
-
-
-def _of_account(account):
-    """The audit rows of `account`'s calls (those without one were the default's)."""
-    if account.name == DEFAULT:
-        return Q(account=account) | Q(account__isnull=True)
-    return Q(account=account)
 
 
 def _close_pending(attempt):

@@ -9,7 +9,8 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from groups.models import AuditEntry, OpenCreation
+from groups import quota
+from groups.models import AuditEntry, CozeAccount, OpenCreation
 
 CREATE = AuditEntry.Action.GROUP_CREATE
 Outcome = AuditEntry.Outcome
@@ -74,11 +75,26 @@ def test_a_rollback_bulk_inserts_and_pruning_keep_it_exact(db):
     assert recent.pk in kept()
 
 
+def test_each_is_kept_with_its_account_and_asked_for_by_account(db):
+    default, other = CozeAccount.default(), CozeAccount.objects.create(name="cn2")
+    before = AuditEntry.objects.create(action=CREATE, outcome=Outcome.UNKNOWN)  # none named
+    mine = AuditEntry.objects.create(action=CREATE, outcome=Outcome.PENDING, account=default)
+    theirs = AuditEntry.objects.create(action=CREATE, outcome=Outcome.PENDING, account=other)
+    kept_accounts = dict(OpenCreation.objects.values_list("entry_id", "account_id"))
+    assert kept_accounts == {before.pk: None, mine.pk: default.pk, theirs.pk: other.pk}
+    unresolved = AuditEntry.objects.unresolved_creations
+    assert set(unresolved(default)) == {before, mine}  # the default's include those naming none
+    assert set(unresolved(other)) == {theirs}
+    assert set(unresolved()) == {before, mine, theirs}
+
+
 def test_the_quota_and_the_creation_checks_read_it(db):
     entry = AuditEntry.objects.create(action=CREATE, outcome=Outcome.PENDING)
     assert list(AuditEntry.objects.unresolved_creations()) == [entry]
+    assert quota.used() == 1
     OpenCreation.objects.all().delete()  # the table, not the log, says what is open
     assert not AuditEntry.objects.unresolved_creations().exists()
+    assert quota.used() == 0
 
 
 def test_its_triggers_are_in_place_once_every_migration_has_run(db):
