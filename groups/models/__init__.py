@@ -21,7 +21,7 @@ from .groups import (
 )
 from .imports import DeviceImport, ImportRow
 from .jobs import Job
-from .people import PERSON_NAME_MAX, Consent, ConsentQuerySet, Person
+from .people import PERSON_NAME_MAX, Consent, ConsentInForce, ConsentQuerySet, Person
 from .signin import SignInLock
 from .tokens import ApiToken, TokenRefusals
 from .voiceprints import (
@@ -45,6 +45,7 @@ __all__ = [
     "AuditLogImmutable",
     "CozeAccount",
     "Consent",
+    "ConsentInForce",
     "ConsentQuerySet",
     "CozeCodeField",
     "DeletionReason",

@@ -220,3 +220,33 @@ class Consent(models.Model):
         if self.keep_until < today:
             return {"code": "expired", "date": self.keep_until}
         return {"code": "in_force", "date": self.keep_until}
+
+
+class ConsentInForce(models.Model):
+    """Until when a person's consents not withdrawn allow keeping their voiceprints: the
+    latest keeping date among them (None: none left). A person's consent is in force while
+    that date is today or later. Kept by the database's own triggers on the people and
+    their consents (migration 0031), whoever writes them, in the writing transaction:
+    never written by vpadmin's code. It finds the few people without a consent in force
+    along its index, where asking each person of the register took 5-8 ms at 5,000."""
+
+    person = models.OneToOneField(
+        Person,
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    until = models.DateField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["until"], name="consent_in_force_until")]
+
+    def __str__(self):
+        return f"{self.person_id}: {self.until}"
+
+    @classmethod
+    def lapsed(cls, today=None):
+        """The people with no consent in force `today` (their ids)."""
+        today = today or timezone.localdate()
+        return cls.objects.filter(Q(until__lt=today) | Q(until=None)).values("person_id")

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .groups import DESC_MAX, VoiceprintGroup, choice_label
-from .people import Consent, Person
+from .people import Consent, ConsentInForce, Person
 
 VOICEPRINT_NAME_MAX = 20  # [inf] Coze documents no limit; its console takes 20 characters
 FEATURES_MAX = 10  # voiceprints a group may hold [doc]
@@ -62,11 +62,11 @@ class VoiceprintQuerySet(models.QuerySet):
         """Active voiceprints, in groups on Coze, that nobody has vouched for: no person
         (made elsewhere and imported), or a person with no consent in force."""
         # The people without a consent in force are few, and so are their voiceprints: found
-        # through the index of a person's voiceprints, as those with no person, each by
-        # itself (with an OR, SQLite read every active voiceprint and asked of each whether
-        # its person has a consent in force: tens of thousands at ten times the scale).
-        in_force = Consent.objects.in_force(today).filter(person=OuterRef("pk"))
-        lapsed = Person.objects.filter(~Exists(in_force)).order_by().values("pk")
+        # along the index of when each person's consents end (ConsentInForce), then through
+        # the index of a person's voiceprints, as those with no person, each by itself
+        # (with an OR, SQLite read every active voiceprint and asked of each whether its
+        # person has a consent in force: tens of thousands at ten times the scale).
+        lapsed = ConsentInForce.lapsed(today)
         no_person = self.active().filter(person__isnull=True).order_by().values("pk")
         no_consent = self.active().filter(AmongFew("person", lapsed)).order_by().values("pk")
         # Coze deletes a group's voiceprints with it, whatever the register still says. Each
