@@ -40,20 +40,28 @@ class DeferredJoinPaginator(Paginator):
 
 def sort_by(request, queryset, columns, default):
     """Order by the `sort` parameter (a column name, `-` for descending) if it names one of
-    `columns` ({name: ordering fields}); returns the queryset and, per column, the `sort`
-    value its header links to (the other direction when it is the current one) and its
-    state."""
+    `columns` ({name: ordering fields}, each a field's name or a function giving an
+    expression: built only when the list is sorted by it); returns the queryset and, per
+    column, the `sort` value its header links to (the other direction when it is the
+    current one) and its state."""
     sort = request.GET.get("sort", default)
     name = sort.removeprefix("-")
     if name not in columns:
         sort, name = default, default.removeprefix("-")
     descending = sort.startswith("-")
-    fields = [f"-{f}" if descending else f for f in columns[name]]
+    fields = [_ordering(field, descending) for field in columns[name]]
     links = {}
     for column in columns:
         state = ("descending" if descending else "ascending") if column == name else ""
         links[column] = {"sort": f"-{column}" if state == "ascending" else column, "state": state}
     return queryset.order_by(*fields, "-pk" if descending else "pk"), links
+
+
+def _ordering(field, descending):
+    if callable(field):
+        expression = field()
+        return expression.desc() if descending else expression.asc()
+    return f"-{field}" if descending else field
 
 
 def url_of_id(name):

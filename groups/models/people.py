@@ -16,29 +16,32 @@ from .groups import choice_label
 PERSON_NAME_MAX = 100
 
 
+def in_force_until():
+    """A person's latest keeping date of their consents in force (None: none is), as an
+    expression (a subquery)."""
+    consents = Consent.objects.filter(person=OuterRef("pk")).in_force()
+    return Subquery(consents.order_by("-keep_until").values("keep_until")[:1])
+
+
+def active_voiceprint_count():
+    """How many active voiceprints a person has, as an expression (a subquery)."""
+    from .voiceprints import Voiceprint  # voiceprints refer to people
+
+    active = Voiceprint.objects.active().filter(person=OuterRef("pk")).order_by()
+    return Coalesce(Subquery(active.values("person").annotate(n=Count("pk")).values("n")), 0)
+
+
 class PersonQuerySet(models.QuerySet):
     def with_consent_state(self):
         """Each person with the end of their consent in force (if any), their latest
         consent's end and withdrawal, and how many active voiceprints they have (read by
         consent_state()). Subqueries, not a join: a list's count then reads the people alone."""
-        from .voiceprints import Voiceprint  # voiceprints refer to people
-
-        consents = Consent.objects.filter(person=OuterRef("pk"))
-        in_force = consents.in_force().order_by("-keep_until").values("keep_until")[:1]
-        latest = consents.order_by("-recorded_at", "-id")
-        active = (
-            Voiceprint.objects.active()
-            .filter(person=OuterRef("pk"))
-            .order_by()
-            .values("person")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
+        latest = Consent.objects.filter(person=OuterRef("pk")).order_by("-recorded_at", "-id")
         return self.annotate(
-            consent_until=Subquery(in_force),
+            consent_until=in_force_until(),
             latest_until=Subquery(latest.values("keep_until")[:1]),
             latest_withdrawn_at=Subquery(latest.values("withdrawn_at")[:1]),
-            voiceprint_count=Coalesce(Subquery(active), 0),
+            voiceprint_count=active_voiceprint_count(),
         )
 
 
@@ -52,6 +55,21 @@ def consent_state(person):
     if person.latest_withdrawn_at is not None:
         return {"code": "withdrawn", "date": person.latest_withdrawn_at}
     return {"code": "expired", "date": person.latest_until}
+
+
+def consent_state_of(consents, today=None):
+    """consent_state() from a person's consents read as (keep_until, withdrawn_at,
+    recorded_at, id) rows, as a page reads them with its people."""
+    today = today or timezone.localdate()
+    in_force = [keep for keep, withdrawn, *_ in consents if withdrawn is None and keep >= today]
+    if in_force:
+        return {"code": "in_force", "date": max(in_force)}
+    if not consents:
+        return {"code": "none", "date": None}
+    keep_until, withdrawn_at, *_ = max(consents, key=lambda consent: consent[2:])
+    if withdrawn_at is not None:
+        return {"code": "withdrawn", "date": withdrawn_at}
+    return {"code": "expired", "date": keep_until}
 
 
 class Person(models.Model):

@@ -185,9 +185,10 @@ class Voiceprint(models.Model):
         verbose_name_plural = _("voiceprints")
         permissions = [("identify_voiceprint", _("Can run speaker identification tests"))]
         indexes = [
-            # A page of people's active voiceprints (their count, their devices): without
-            # it SQLite reads every active voiceprint through the state's index instead.
-            models.Index(fields=["person", "state"], name="voiceprint_person_state"),
+            # A page of people's active voiceprints (their count, their devices) from the
+            # index alone: without it SQLite reads every active voiceprint through the
+            # state's index, and with (person, state) alone each of the page's rows.
+            models.Index(fields=["person", "state", "group"], name="voiceprint_person_state_group"),
             # The keeping dates that come soon (the dashboard, the retention sweep), and the
             # voiceprints of consents whose date comes soon.
             models.Index(fields=["state", "keep_until"], name="voiceprint_state_keep_until"),

@@ -1,6 +1,7 @@
 """Voiceprint group pages: the list, one group, creation, edit, deletion, Check now."""
 
 from django.contrib import messages
+from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -25,6 +26,19 @@ Action, Outcome = AuditEntry.Action, AuditEntry.Outcome
 
 
 LISTED = ("name", "state", "coze_id", "created_at", "device", "creator", "account")
+# What a group's page shows of its voiceprints (includes/voiceprint_table.html), no more:
+# each of a voiceprint's thirty fields is a conversion and an assignment a row.
+VOICEPRINT_COLUMNS = (
+    "group",
+    "name",
+    "person__name",
+    "enrolled_by_name",
+    "coze_creator_name",
+    "created_at",
+    "duration",
+    "speech_seconds",
+    "state",
+)
 
 
 @permission_required("groups.view_voiceprintgroup")
@@ -70,11 +84,14 @@ def group_detail(request, pk):
     group = get_object_or_404(
         VoiceprintGroup.objects.select_related("device", "creator", "account"), pk=pk
     )
-    # The rows' devices joined (a group's rows name its device): no query of their own.
+    # The rows' devices and accounts named by a join (a group's rows name its device and
+    # account): no query of their own, nor for every account's name, nor two more objects
+    # a row.
     history = AuditEntry.objects.filter(
         target_type="voiceprintgroup", target_id=str(group.pk)
-    ).select_related("device")
-    voiceprints = list(group.voiceprints.select_related("person").order_by("state", "-created_at"))
+    ).annotate(device_name=F("device__name"), account_name=F("account__name"))
+    voiceprints = group.voiceprints.select_related("person").only(*VOICEPRINT_COLUMNS)
+    voiceprints = list(voiceprints.order_by("state", "-created_at"))
     held = sum(voiceprint.is_active for voiceprint in voiceprints)  # listed: not counted again
     context = {
         "group": group,

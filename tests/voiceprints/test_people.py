@@ -5,6 +5,7 @@ enrolled."""
 import datetime
 import json
 import re
+import uuid
 
 import pytest
 from django.utils import timezone
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from groups import services
 from groups.models import AuditEntry, Consent, Person
+from groups.models.people import consent_state
 
 from .. import factories
 
@@ -452,12 +454,41 @@ def test_the_list_shows_consent_voiceprints_and_devices(viewer_client, device):
         (f"/devices/{other.pk}/", "Kiosk"),
         (f"/devices/{device.pk}/", "Living room speaker"),
     ]
-    assert rows["Wang"]["person"].voiceprint_count == 3
-    assert rows["Li"]["person"].voiceprint_count == 0 and rows["Li"]["devices"] == []
+    assert rows["Wang"]["voiceprints"] == 3
+    assert rows["Li"]["voiceprints"] == 0 and rows["Li"]["devices"] == []
     page = response.content.decode()
     assert "in force until Jan 1, 2029" in page and "expired after Jan 1, 2021" in page
     assert "no consent" in page and "withdrawn on" in page
     assert rows["Qian"]["person"] == qian
+
+
+# A consent as (days from today to its keeping date, withdrawn or not, minutes after the
+# first it was recorded): expired, in force, withdrawn, recorded in any order.
+consents = st.lists(st.tuples(st.integers(-3, 3), st.booleans(), st.integers(0, 3)), max_size=4)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(consents=consents)
+def test_the_list_says_each_consent_state_as_the_api_does(viewer_client, consents):
+    """The list reads each page's consents with its people; the API asks subqueries: the
+    same state and date, whatever a person's consents."""
+    person = factories.enrollee(f"Person {uuid.uuid4().hex}")
+    first = timezone.now() - datetime.timedelta(days=1)
+    for days, withdrawn, minutes in consents:
+        factories.consent_for(
+            person,
+            given_on=TODAY() - datetime.timedelta(days=10),
+            keep_until=TODAY() + datetime.timedelta(days=days),
+            recorded_at=first + datetime.timedelta(minutes=minutes),
+            withdrawn_at=timezone.now() if withdrawn else None,
+        )
+
+    rows = viewer_client.get(f"/people/?q={person.name}").context["rows"]
+
+    annotated = Person.objects.with_consent_state().get(pk=person.pk)
+    assert [row["state"] for row in rows] == [consent_state(annotated)]
 
 
 def test_the_list_names_three_devices_and_counts_the_rest_with_a_link(viewer_client):
