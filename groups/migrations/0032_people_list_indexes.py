@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("groups", "0028_group_state_account"),
+        ("groups", "0031_consent_in_force"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
