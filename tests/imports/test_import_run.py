@@ -187,10 +187,18 @@ def test_viewers_may_follow_an_import_but_not_run_one(
     device_import = dry_run(operator_client, devices_csv(fleet(1)))
 
     assert viewer_client.post(f"/imports/{device_import.pk}/run/").status_code == 403
-    assert viewer_client.get(f"/imports/{device_import.pk}/").status_code == 403
+    page = viewer_client.get(f"/imports/{device_import.pk}/")
+    assert page.status_code == 200  # as its job's page: every role reads it
+    text = page.content.decode()
+    assert "Not run yet: an Operator can run this import." in text
+    assert "Run the import" not in text and "Upload another file" not in text
+    assert "Run the import" in operator_client.get(f"/imports/{device_import.pk}/").content.decode()
     job = start(operator_client, device_import)
     run_jobs()
     assert viewer_client.get(f"/jobs/{job.pk}/").status_code == 200
+    job_page = viewer_client.get(f"/jobs/{job.pk}/").content.decode()
+    assert f'href="/imports/{device_import.pk}/"' in job_page  # its dry run, readable too
+    assert viewer_client.get(f"/imports/{device_import.pk}/").status_code == 200
 
 
 def test_the_job_page_of_an_import_answers_in_constant_queries(operator_client, coze_sim, run_jobs):
