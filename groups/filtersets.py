@@ -14,11 +14,17 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 from django_filters.constants import EMPTY_VALUES
 
+from .coze.accounts import DEFAULT
 from .models import AuditEntry, Device, Person, Voiceprint, VoiceprintGroup
 
 ID_PATTERN = re.compile(r"[0-9]{1,18}")  # what a bigint primary key can be
 NONE = "none"  # `device=none`: groups that serve no device
 ALL = "all"  # `state=all`: deleted groups (or voiceprints) too
+# The audit actions of a group's or voiceprint's Coze calls: their rows name the account
+# (those older than several accounts do not).
+ACCOUNT_ACTIONS = [
+    action for action in AuditEntry.Action if action.startswith(("group.", "voiceprint."))
+]
 
 
 class TextField(forms.CharField):
@@ -220,7 +226,7 @@ class AuditEntryFilterSet(ListFilterSet):
     action = django_filters.ChoiceFilter(choices=AuditEntry.Action.choices)
     outcome = django_filters.ChoiceFilter(choices=AuditEntry.Outcome.choices)
     device = IdFilter(field_name="device")
-    account = TextFilter(field_name="account__name")  # rows of one Coze account's calls
+    account = TextFilter(method="of_account")  # rows of one Coze account's calls
     # A deleted device's rows keep its id; its name is looked up only among today's devices.
     device_name = TextFilter(method="device_named")
     since = DayFilter(field_name="created_at", lookup_expr="gte")
@@ -230,6 +236,14 @@ class AuditEntryFilterSet(ListFilterSet):
     class Meta:
         model = AuditEntry
         fields = []
+
+    def of_account(self, queryset, name, value):
+        """The rows of one account's calls. Those older than several accounts name none
+        (and, final, are never rewritten): they were the default account's."""
+        rows = Q(account__name=value)
+        if value == DEFAULT:
+            rows |= Q(account__isnull=True, action__in=ACCOUNT_ACTIONS)
+        return queryset.filter(rows)
 
     def by_actor(self, queryset, name, value):
         """A username, or the command or job that acted with none (`manage.py prune_audit`):

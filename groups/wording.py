@@ -214,6 +214,10 @@ SENTENCES = {
     "job_crashed": _(
         "The job stopped on an unexpected error (%(error)s); the worker's log says more."
     ),
+    "import_resumed": _(
+        "Resumed by %(username)s: it does the rows not done yet, acting for them; nothing "
+        "done already is done again."
+    ),
     "import_starter_not_allowed": _(
         "%(username)s, who started this import, may no longer start imports (deactivated, "
         "or their role changed): the rows not done yet were left as they are."

@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 DEFAULT = "default"  # the name of the account of COZE_API_TOKEN, COZE_API_BASE, ...
 NAME = re.compile(r"^[a-z0-9_]+$")
+NAME_MAX = 32  # characters: the register's column for an account's name (CozeAccount.name)
 ACCOUNT_QUOTA = 1000  # an account's group quota when COZE_<NAME>_GROUP_QUOTA is unset: Coze's
 DEV_TOKEN = "pat_vpadmin_simulator"  # the simulator's token when COZE_API_TOKEN is unset
 
@@ -35,6 +36,11 @@ def read_coze_accounts(environ, *, token, base, quota, simulated):
             raise ImproperlyConfigured(
                 f"COZE_ACCOUNTS: {name!r} is not an account name (lowercase letters, digits "
                 "and _ only)."
+            )
+        if len(name) > NAME_MAX:
+            raise ImproperlyConfigured(
+                f"COZE_ACCOUNTS: {name!r} is {len(name)} characters long: an account name "
+                f"has at most {NAME_MAX}."
             )
         if name in accounts:
             raise ImproperlyConfigured(

@@ -6,6 +6,8 @@ the token, which stays in the settings. Its row lock serialises that account's q
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from vpadmin.coze_accounts import NAME_MAX
+
 from ..coze.accounts import DEFAULT, configured, quota_of
 
 
@@ -31,7 +33,7 @@ class CozeAccountQuerySet(models.QuerySet):
 class CozeAccount(models.Model):
     """One Coze account of the register: the lock its quota check takes."""
 
-    name = models.CharField(_("account"), max_length=32, unique=True)
+    name = models.CharField(_("account"), max_length=NAME_MAX, unique=True)
     base_url = models.CharField(_("Coze API base"), max_length=200, blank=True)
     remote_total = models.PositiveIntegerField(null=True, blank=True)
     synced_at = models.DateTimeField(null=True, blank=True)

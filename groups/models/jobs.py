@@ -31,6 +31,8 @@ class Job(models.Model):
         INTERRUPTED = "interrupted", _("interrupted")
 
     UNDER_WAY = (State.QUEUED, State.RUNNING)
+    # Ended before its work was done: an import's run may be resumed (services.imports).
+    ENDED_EARLY = (State.FAILED, State.INTERRUPTED)
 
     # Also the request id of every audit row the job writes (its hex form).
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -116,6 +118,10 @@ class Job(models.Model):
     @property
     def under_way(self):
         return self.state in self.UNDER_WAY
+
+    @property
+    def ended_early(self):
+        return self.state in self.ENDED_EARLY
 
     @property
     def started_by(self):

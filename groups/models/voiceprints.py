@@ -114,7 +114,10 @@ class Voiceprint(models.Model):
         GONE = "gone", _("gone from Coze")
         DELETED = "deleted", _("deleted")
 
-    coze_id = models.CharField(_("Coze id"), max_length=32, unique=True)
+    # Unique within its account, as a group's: two accounts are two Coze teams, whose ids
+    # may meet. The database holds it per group (the constraint below; a voiceprint never
+    # leaves its group); every lookup by Coze id is within one account.
+    coze_id = models.CharField(_("Coze id"), max_length=32)
     group = models.ForeignKey(
         VoiceprintGroup,
         verbose_name=_("group"),
@@ -195,6 +198,13 @@ class Voiceprint(models.Model):
             models.Index(fields=["consent", "state"], name="voiceprint_consent_state"),
             # A device's page: the active voiceprints of its groups, not every active one.
             models.Index(fields=["group", "state"], name="voiceprint_group_state"),
+        ]
+        constraints = [
+            # Its Coze id first: a lookup by Coze id (a sync's, an identification's) reads
+            # the index as it did when the id alone was unique.
+            models.UniqueConstraint(
+                fields=["coze_id", "group"], name="voiceprint_coze_id_per_group"
+            )
         ]
 
     def __str__(self):

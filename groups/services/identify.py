@@ -167,17 +167,19 @@ def identify(actor, group, recording, *, top_k=None):
         facts = {**entry.facts, **audit.error_facts(error)}
         _conclude(entry, outcome, facts=facts, **audit.coze_fields(error))
         raise
-    matches = _matched(answer.data["feature_score_list"], threshold)
+    matches = _matched(group, answer.data["feature_score_list"], threshold)
     facts = {**entry.facts, **_result_facts(matches)}
     _conclude(entry, Outcome.SUCCESS, facts=facts, **audit.coze_fields(answer))
     left = max(0, settings.IDENTIFY_DAILY_LIMIT - used - 1)
     return IdentifyResult(group, matches, threshold, answer.logid, left, entry)
 
 
-def _matched(scores, threshold):
-    """Coze's scores (best first) with the register's voiceprints, read in one query."""
+def _matched(group, scores, threshold):
+    """Coze's scores (best first) with the register's voiceprints, read in one query
+    (within `group`'s account: another account's voiceprint may have the same Coze id)."""
     ids = [item["feature_id"] for item in scores]
-    known = Voiceprint.objects.filter(coze_id__in=ids).select_related("person")
+    known = Voiceprint.objects.filter(coze_id__in=ids, group__account_id=group.account_id)
+    known = known.select_related("person")
     by_id = {voiceprint.coze_id: voiceprint for voiceprint in known}
     matches = []
     for item in scores:

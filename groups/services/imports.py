@@ -279,11 +279,15 @@ class ImportNotReady(Exception):
 
 
 def start_import(actor, device_import):
-    """Queue the import's run as a job acting for `actor`; returns the job (the one
-    started before, for an import started already: a second click starts nothing)."""
+    """Queue the import's run as a job acting for `actor`; returns the job. For an import
+    started already, its job: a second click starts nothing, but a job that ended before
+    its rows were done (its worker lost MAX_RUNS times, its starter no longer allowed, a
+    crash) is resumed."""
     with transaction.atomic():
         locked = DeviceImport.objects.select_for_update().get(pk=device_import.pk)
         if locked.job_id is not None:
+            if locked.job.ended_early:
+                return _resume(actor, locked.job)
             return locked.job
         if not locked.can_run:
             raise ImportNotReady(locked)
@@ -296,6 +300,23 @@ def start_import(actor, device_import):
         locked.job = job
         locked.save(update_fields=["job"])
         return jobs._enqueue(job)
+
+
+def _resume(actor, job):
+    """Queue the ended `job` again, acting for `actor` from now on (the Operator who resumed
+    it answers for what it does next), with MAX_RUNS more runs. The same job: its rows done
+    are skipped, and a row's creation tries keep their submission ids, so a try an earlier
+    run sent is looked up, never sent again."""
+    job.state, job.finished_at, job.run_after = Job.State.QUEUED, None, None
+    job.heartbeat_at = timezone.now()  # when it was queued again (the page's "no worker yet")
+    job.params = {**job.params, "runs_allowed": job.attempts + jobs.MAX_RUNS}
+    job.summary = fact("import_resumed", username=actor.username)
+    for name, value in jobs._started_by(actor).items():
+        setattr(job, name, value)
+    fields = ["state", "finished_at", "run_after", "heartbeat_at", "params", "summary"]
+    job.save(update_fields=[*fields, "user", "username", "via", "program"])
+    log.info("job %s: the import is resumed by %s", job.pk, actor.username)
+    return jobs._enqueue(job)
 
 
 # The run (groups.services.jobs runs it as the job's work)

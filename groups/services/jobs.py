@@ -349,7 +349,7 @@ def lost(job, why):
     """The job's run ended unfinished (`why`: "gone", "silent" or "stopped"): conclude the
     audit rows it left pending, then queue it again or mark it interrupted. False when the
     run had moved on meanwhile (finished, or concluded by another worker)."""
-    again = job.kind in RESUMABLE and job.task_result_id and job.attempts < MAX_RUNS
+    again = job.kind in RESUMABLE and job.task_result_id and job.attempts < runs_allowed(job)
     seconds = round(settings.JOB_STALE_SECONDS)
     old_task = job.task_result_id
     with transaction.atomic():
@@ -374,6 +374,12 @@ def lost(job, why):
     log.warning("job %s lost its worker (%s): %s", job.pk, why, job.state)
     _close_task_result(old_task, why)
     return True
+
+
+def runs_allowed(job):
+    """How many runs the job may have before a lost one ends it: MAX_RUNS, and MAX_RUNS
+    more from each time an Operator resumed it (an import: services.imports)."""
+    return job.params.get("runs_allowed", MAX_RUNS)
 
 
 def _conclude_pending(job, why):

@@ -257,7 +257,8 @@ def apply_voiceprints(group, listing, *, started, actor) -> VoiceprintCounts:
         held = {
             voiceprint.coze_id: voiceprint
             for voiceprint in Voiceprint.objects.filter(
-                Q(group=group) | Q(coze_id__in=listing.items)
+                # Coze ids are unique per account, not across accounts.
+                Q(group=group) | Q(group__account_id=group.account_id, coze_id__in=listing.items)
             )
         }
         unheard = [

@@ -237,7 +237,8 @@ def audio_figures(recording):
 def _register(entry, coze_id, name, desc, person, consent, figures):
     """Keep the voiceprint Coze made for the attempt `entry`. A sync may have imported it
     meanwhile (as nobody's): the enrollment completes that row."""
-    user = token_user(account_of(entry))
+    account = account_of(entry)
+    user = token_user(account)
     values = {
         "group_id": int(entry.target_id),
         "name": name,
@@ -255,8 +256,9 @@ def _register(entry, coze_id, name, desc, person, consent, figures):
         "ended_at": None,
         **figures,
     }
+    # Coze ids are unique per account: another account's voiceprint may have the same.
     voiceprint, _created = Voiceprint.objects.update_or_create(
-        coze_id=str(coze_id), defaults=values
+        coze_id=str(coze_id), group__account=account, defaults=values
     )
     return voiceprint
 
@@ -325,6 +327,7 @@ def _find_after_no_answer(group, name, started):
     items = [item for item in answer.data.get("items") or [] if isinstance(item, dict)]
     known = set(
         Voiceprint.objects.filter(coze_id__in=[str(item.get("id")) for item in items])
+        .filter(group__account_id=group.account_id)
         .exclude(person__isnull=True)
         .values_list("coze_id", flat=True)
     )

@@ -1,6 +1,6 @@
 """Imports of devices: upload a CSV, see its dry run, confirm it to run as a job, and take
-its results as CSV. Operators and Administrators start them; the results are the job's,
-which every role reads."""
+its results as CSV. Operators and Administrators start them (and resume them); an import's
+page and results are its job's, which every role reads."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -54,7 +54,7 @@ def _too_large_to_hold(request):
 
 
 @require_safe
-@permission_required(PERMISSION)
+@permission_required("groups.view_job")  # as its job's page: every role reads it
 def import_detail(request, pk):
     device_import = get_object_or_404(DeviceImport.objects.select_related("job"), pk=pk)
     rows = device_import.rows.all()

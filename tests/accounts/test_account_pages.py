@@ -114,3 +114,27 @@ def test_the_jobs_pages_name_a_syncs_account(two, administrator_client, viewer_c
 
     assert listed.count('<span class="account">') == 2
     assert '<span class="account">cn2</span>' in listed
+
+
+def test_the_default_accounts_audit_rows_include_those_older_than_several_accounts(
+    two, viewer_client, administrator_client
+):
+    # Final audit rows are never rewritten: those of calls made before there were several
+    # accounts name none, and were the default account's.
+    factories.audit_row("group.create", target_label="made before accounts")
+    factories.audit_row("voiceprint.identify", target_label="tested before accounts")
+    factories.audit_row(
+        "group.create", target_label="made in cn2", account=CozeAccount.named("cn2")
+    )
+    factories.audit_row("group.update", target_label="renamed", account=CozeAccount.default())
+    factories.audit_row("auth.login", target_label="signed in")  # no account's call
+
+    def listed(query):
+        page = viewer_client.get(f"/audit/?{query}").content.decode()
+        labels = ["made before", "tested before", "made in cn2", "renamed", "signed in"]
+        return [label for label in labels if label in page]
+
+    assert listed("account=default") == ["made before", "tested before", "renamed"]
+    assert listed("account=cn2") == ["made in cn2"]
+    exported = administrator_client.get("/audit/export.csv?account=default")
+    assert "made before accounts" in b"".join(exported.streaming_content).decode("utf-8-sig")

@@ -3,6 +3,7 @@ device's group going to the chosen account or the one with the most free quota, 
 sync per account (two simulator accounts: the default with quota 3, cn2 with quota 2)."""
 
 import threading
+import time
 import uuid
 from types import SimpleNamespace
 
@@ -11,7 +12,7 @@ import requests
 from django.db import IntegrityError, connection, transaction
 
 from groups.actors import Actor
-from groups.models import AuditEntry, CozeAccount, Device, Job, VoiceprintGroup
+from groups.models import AuditEntry, CozeAccount, Device, Job, Voiceprint, VoiceprintGroup
 from groups.services import QuotaExceeded, create_group, start_syncs, sync_groups
 
 from .. import factories
@@ -326,3 +327,31 @@ def test_the_sync_command_syncs_each_account_or_the_one_named(two, db):
     ]
     assert "Coze account default:" in out.getvalue() and "Coze account cn2:" in out.getvalue()
     assert sorted(Job.objects.values_list("account__name", flat=True)) == ["cn2", "cn2", "default"]
+
+
+def test_the_same_voiceprint_coze_id_may_be_in_two_accounts(two, db):
+    here = factories.group(coze_id="42", account=CozeAccount.default())
+    there = factories.group(coze_id="42", account=CozeAccount.named("cn2"))
+    factories.voiceprint(here, coze_id="7")
+    factories.voiceprint(there, coze_id="7")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        factories.voiceprint(there, coze_id="7")
+
+    assert Voiceprint.objects.filter(coze_id="7").count() == 2
+
+
+def test_a_voiceprint_sync_imports_one_whose_id_another_account_holds(two, admin_actor):
+    [group_id] = two.cn2.seed_groups(1, created_at=int(time.time()) - 3600)
+    [coze_id] = two.cn2.seed_voiceprints(group_id, 1)
+    two.cn2.edit_group(group_id, updated_at=int(time.time()) - 60)
+    elsewhere = factories.group(account=CozeAccount.default())
+    theirs = factories.voiceprint(elsewhere, coze_id=coze_id, name="the default's")
+
+    result = sync_groups(admin_actor, account="cn2")
+
+    assert result.voiceprints.imported == 1
+    imported = Voiceprint.objects.get(coze_id=coze_id, group__account__name="cn2")
+    assert imported.group.coze_id == group_id
+    theirs.refresh_from_db()
+    assert (theirs.group, theirs.name, theirs.state) == (elsewhere, "the default's", "active")

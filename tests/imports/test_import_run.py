@@ -11,6 +11,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -41,6 +42,12 @@ def start(client, device_import):
     match = re.fullmatch(r"/jobs/([0-9a-f-]{36})/", response["Location"])
     assert match, response["Location"]
     return Job.objects.get(pk=match[1])
+
+
+def signed_in(user):
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 def results_of(device_import):
@@ -180,10 +187,18 @@ def test_viewers_may_follow_an_import_but_not_run_one(
     device_import = dry_run(operator_client, devices_csv(fleet(1)))
 
     assert viewer_client.post(f"/imports/{device_import.pk}/run/").status_code == 403
-    assert viewer_client.get(f"/imports/{device_import.pk}/").status_code == 403
+    page = viewer_client.get(f"/imports/{device_import.pk}/")
+    assert page.status_code == 200  # as its job's page: every role reads it
+    text = page.content.decode()
+    assert "Not run yet: an Operator can run this import." in text
+    assert "Run the import" not in text and "Upload another file" not in text
+    assert "Run the import" in operator_client.get(f"/imports/{device_import.pk}/").content.decode()
     job = start(operator_client, device_import)
     run_jobs()
     assert viewer_client.get(f"/jobs/{job.pk}/").status_code == 200
+    job_page = viewer_client.get(f"/jobs/{job.pk}/").content.decode()
+    assert f'href="/imports/{device_import.pk}/"' in job_page  # its dry run, readable too
+    assert viewer_client.get(f"/imports/{device_import.pk}/").status_code == 200
 
 
 def test_the_job_page_of_an_import_answers_in_constant_queries(operator_client, coze_sim, run_jobs):
@@ -378,3 +393,79 @@ def test_a_run_acts_only_while_its_starter_may_still_start_imports(
     assert not Device.objects.filter(serial__startswith="KIOSK").exists()
     page = viewer_client.get(f"/jobs/{job.pk}/").content.decode()
     assert "olga, who started this import, may no longer start imports" in page
+
+
+def test_an_import_interrupted_after_its_last_run_is_resumed_by_an_operator(
+    operator_client, make_user, viewer_client, coze_sim, run_jobs, settings
+):
+    settings.COZE_TIMEOUT = 1.0
+    device_import = dry_run(operator_client, devices_csv(fleet(3)))
+    job = start(operator_client, device_import)
+    killed_mid_creation(coze_sim, job, results_of(device_import), 3, coze_got="made")
+    Job.objects.filter(pk=job.pk).update(attempts=jobs.MAX_RUNS)  # its last run
+    assert jobs.recover() == 1
+    job.refresh_from_db()
+    assert job.state == "interrupted"
+    seen = viewer_client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "This import stopped before every row was done: an Operator can resume it." in seen
+    assert "Resume the import" not in seen
+    page = operator_client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "Resume the import" in page and f'action="/imports/{device_import.pk}/run/"' in page
+    assert (
+        "Resume the import" in operator_client.get(f"/imports/{device_import.pk}/").content.decode()
+    )
+
+    paula = make_user("paula", "Operator")
+    assert start(signed_in(paula), device_import) == job  # the same job, queued again
+
+    job.refresh_from_db()
+    assert (job.state, job.username, job.finished_at) == ("queued", "paula", None)
+    assert job.summary_text.startswith("Resumed by paula: it does the rows not done yet")
+    run_jobs()
+    job.refresh_from_db()
+    assert (job.state, job.attempts) == ("succeeded", jobs.MAX_RUNS + 1)
+    rows = results_of(device_import)
+    assert {row.outcome for row in rows.values()} == {"success"}
+    assert rows[3].group_done == "found"  # the lost try was looked up, not sent again
+    assert len(creations(coze_sim)) == 3 and VoiceprintGroup.objects.count() == 3
+    made = AuditEntry.objects.filter(
+        action="group.create", outcome="success", target_id=rows[4].group.pk
+    )
+    assert made.get().actor_username == "paula"
+
+
+def test_an_import_whose_starter_may_no_longer_start_one_is_resumed_by_another_operator(
+    operator_client, operator, make_user, coze_sim, run_jobs
+):
+    device_import = dry_run(operator_client, devices_csv(fleet(2)))
+    job = start(operator_client, device_import)
+    operator.is_active = False
+    operator.save()
+    run_jobs()
+    job.refresh_from_db()
+    assert job.state == "failed"
+
+    paula = make_user("paula", "Operator")
+    assert start(signed_in(paula), device_import) == job
+    run_jobs()
+
+    job.refresh_from_db()
+    assert job.state == "succeeded" and len(creations(coze_sim)) == 2
+    assert {row.outcome for row in results_of(device_import).values()} == {"success"}
+
+
+def test_a_resumed_import_lost_again_is_resumed_by_itself_as_a_new_one_would_be(
+    operator_client, coze_sim, run_jobs
+):
+    device_import = dry_run(operator_client, devices_csv(fleet(1)))
+    job = start(operator_client, device_import)
+    Job.objects.filter(pk=job.pk).update(state="interrupted", attempts=jobs.MAX_RUNS)
+    start(operator_client, device_import)
+    job.refresh_from_db()
+    Job.objects.filter(pk=job.pk).update(state="running", attempts=jobs.MAX_RUNS + 1)
+    job.refresh_from_db()
+
+    assert jobs.lost(job, "silent")
+
+    job.refresh_from_db()
+    assert job.state == "queued"  # runs MAX_RUNS more before a lost run ends it

@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.views.debug import SafeExceptionReporterFilter
 
+from groups.models import CozeAccount
 from vpadmin.coze_accounts import read_coze_accounts
 
 BASE = "https://api.coze.cn"
@@ -77,6 +78,17 @@ def test_with_a_real_token_every_account_needs_its_own():
 def test_account_names_are_lowercase_letters_digits_and_underscores_once(names, said):
     environ = {"COZE_ACCOUNTS": names, "COZE_CN2_API_TOKEN": "pat_cn2"}
     assert said in refusal(environ, simulated=True)
+
+
+def test_an_account_name_longer_than_the_registers_column_is_refused_naming_the_limit():
+    longest, longer = "a" * 32, "cn_" + "x" * 30
+    environ = {"COZE_ACCOUNTS": f"{longest},{longer}"}
+
+    assert f"'{longer}' is 33 characters long: an account name has at most 32." in refusal(
+        environ, simulated=True
+    )
+    assert list(read({"COZE_ACCOUNTS": longest}, simulated=True)) == ["default", longest]
+    assert CozeAccount._meta.get_field("name").max_length == 32
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 from groups import coze
-from groups.models import AuditEntry, Consent, Person, Voiceprint, VoiceprintGroup
+from groups.models import AuditEntry, Consent, CozeAccount, Person, Voiceprint, VoiceprintGroup
 from tests import audio
 
 COLLEAGUE = "7400000000000000042"
@@ -123,6 +123,26 @@ def test_dad_is_enrolled_from_a_phones_m4a(operator_client, living_room, spoken,
     file = sent_audio(coze_sim)
     assert (file["format"], file["sample_rate"], file["channels"]) == ("wav", 16000, 1)
     assert Voiceprint.objects.get().quality["source_format"].startswith("mp4")
+
+
+def test_an_enrollment_keeps_its_own_voiceprint_when_another_account_has_its_id(
+    operator_client, living_room, spoken, coze_sim, monkeypatch
+):
+    # Coze ids are unique per account: Coze may give Mum's voiceprint the id one of
+    # another account has in the register.
+    elsewhere = VoiceprintGroup.objects.create(
+        coze_id="42", name="shop", account=CozeAccount.named("cn2")
+    )
+    theirs = Voiceprint.objects.create(coze_id="7600000000000000001", group=elsewhere, name="x")
+    monkeypatch.setattr(coze_sim.default.store, "_new_id", lambda: theirs.coze_id)
+
+    response = post(operator_client, living_room, enrollee(), spoken)
+
+    assert response.status_code == 302
+    mums = Voiceprint.objects.get(group=living_room)
+    assert (mums.coze_id, mums.person.name) == (theirs.coze_id, "Mum")
+    theirs.refresh_from_db()
+    assert (theirs.group, theirs.name, theirs.person) == (elsewhere, "x", None)
 
 
 def test_nobody_without_consent_is_enrolled(operator_client, living_room, spoken, coze_sim):

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from groups import coze
 from groups.audio import prepare
-from groups.models import AuditEntry, Voiceprint, VoiceprintGroup
+from groups.models import AuditEntry, CozeAccount, Voiceprint, VoiceprintGroup
 from groups.services import GroupNotActive
 from groups.services import identify as identification
 from tests import audio, factories
@@ -218,6 +218,21 @@ def test_a_voiceprint_not_in_the_register_is_listed_by_coze_name_with_person_unk
 
     assert 'Dad <span class="muted">(not in the register)</span>' in page
     assert '<span class="pill unknown">unknown</span>' in page
+
+
+def test_another_accounts_voiceprint_with_the_same_coze_id_is_not_taken_for_ours(
+    operator_client, living_room, household, voices, coze_sim
+):
+    # Coze ids are unique per account: one of another account may be Mum's id, and (older
+    # than hers) would come last in the register's order.
+    mums = Voiceprint.objects.get(person=household["mum"])
+    elsewhere = factories.group(account=CozeAccount.named("cn2"))
+    long_ago = timezone.now() - datetime.timedelta(days=400)
+    factories.voiceprint(elsewhere, coze_id=mums.coze_id, name="Stranger", created_at=long_ago)
+
+    result = send(operator_client, living_room, voices["mum_later"]).context["result"]
+
+    assert [(m.name, m.person) for m in result.matches][0] == ("Mum", household["mum"])
 
 
 def test_an_empty_group_says_there_was_nobody_to_compare(operator_client, living_room, voices):
