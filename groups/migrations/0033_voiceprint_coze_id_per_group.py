@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("groups", "0028_group_state_account"),
+        ("groups", "0032_people_list_indexes"),
     ]
 
     operations = [
