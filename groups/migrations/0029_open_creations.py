@@ -78,6 +78,9 @@ BEGIN
     ELSE
         ids := ARRAY[OLD.id, OLD.resolves_id];
     END IF;
+    -- Wait for any other transaction writing these rows, then decide with a snapshot
+    -- taken after it (each statement takes its own).
+    PERFORM 1 FROM groups_auditentry WHERE id = ANY(ids) ORDER BY id FOR NO KEY UPDATE;
     DELETE FROM groups_opencreation WHERE entry_id = ANY(ids);
     INSERT INTO groups_opencreation (entry_id, account_id)
     SELECT a.id, a.account_id FROM groups_auditentry a WHERE a.id = ANY(ids) AND {OPEN}

@@ -92,6 +92,11 @@ BEGIN
     ELSE
         ids := ARRAY[OLD.person_id];
     END IF;
+    -- Wait for any other transaction writing these people's consents, then count with a
+    -- snapshot taken after it (each statement takes its own): else a consent withdrawn
+    -- here while another is added there left each transaction's own sum.
+    PERFORM 1 FROM groups_consentinforce WHERE person_id = ANY(ids) ORDER BY person_id
+    FOR UPDATE;
     INSERT INTO groups_consentinforce (person_id, until)
     SELECT p.id, {LATEST} FROM groups_person p WHERE p.id = ANY(ids)
     ON CONFLICT (person_id) DO UPDATE SET until = EXCLUDED.until;

@@ -2,6 +2,7 @@
 (migration 0031): whatever writes people and consents, the table says what asking each
 person's consents says."""
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -86,3 +87,38 @@ def test_its_triggers_are_in_place_once_every_migration_has_run(db):
     with connection.cursor() as cursor:
         cursor.execute(listed)
         assert names <= {name for (name,) in cursor.fetchall()}
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite lets one transaction write at a time"
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_transactions_writing_one_persons_consents_leave_the_true_date():
+    """One records a new consent while another withdraws the old one: the withdrawal
+    waits for the new consent and counts it (each counting its own snapshot, the last to
+    commit left no consent in force)."""
+    today = timezone.localdate()
+    person = factories.enrollee("ann")
+    old = factories.consent_for(person, given_on=today - timedelta(days=10))
+    recorded, release = threading.Event(), threading.Event()
+    new = {}
+
+    def record_a_new_consent():
+        try:
+            with transaction.atomic():
+                new["consent"] = factories.consent_for(
+                    person, keep_until=old.keep_until + timedelta(days=365)
+                )
+                recorded.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    recorder = threading.Thread(target=record_a_new_consent)
+    recorder.start()
+    assert recorded.wait(10)
+    threading.Timer(0.5, release.set).start()  # commits while the withdrawal waits
+    Consent.objects.filter(pk=old.pk).update(withdrawn_at=timezone.now())
+    recorder.join(10)
+    assert kept()[person.pk] == new["consent"].keep_until
+    assert person.pk not in lapsed(today) and person.pk not in asked(today)
