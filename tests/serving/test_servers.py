@@ -48,10 +48,20 @@ def static_root(tmp_path_factory):
     return root
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+STARTUP_SECONDS = 120  # gunicorn's start, on a machine whose load is 10 or more
+STOP_SECONDS = 30
+# One request, queued behind the racers on the same server on a loaded machine (gunicorn's
+# worker timeout too): the race is in the answers, never in how long they take.
+REQUEST_SECONDS = 120
+
+
+def listening_socket():
+    """A socket listening on a free port, for gunicorn to serve on (`-b fd://N`): the port
+    is held from the start, so no other process on the machine can take it meanwhile."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    return listener
 
 
 @pytest.fixture
@@ -60,7 +70,8 @@ def start_server(static_root, coze_sim):
     servers = []
 
     def start(quota, workers=2):
-        port = free_port()
+        listener = listening_socket()
+        port = listener.getsockname()[1]
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "vpadmin.settings",
@@ -84,41 +95,56 @@ def start_server(static_root, coze_sim):
                 "gunicorn",
                 "vpadmin.wsgi",
                 "-b",
-                f"127.0.0.1:{port}",
+                f"fd://{listener.fileno()}",
                 "-w",
                 str(workers),
                 "--timeout",
-                "30",
+                str(REQUEST_SECONDS),
             ],
             cwd=ROOT,
             env=env,
             start_new_session=True,
+            pass_fds=[listener.fileno()],
         )
+        listener.close()  # gunicorn holds it now
         servers.append(process)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
+            assert process.poll() is None, f"gunicorn exited ({process.returncode})"
             try:
-                if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
+                if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
                     return process, url
-            except requests.RequestException:  # not listening, or still booting
+            except requests.RequestException:  # still booting: the request waits in the queue
                 time.sleep(0.1)
-        raise RuntimeError("gunicorn did not start")
+        raise RuntimeError(f"gunicorn did not start in {STARTUP_SECONDS} s")
 
     yield start
     for process in servers:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=10)
+            try:
+                process.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=STOP_SECONDS)
 
 
 def signed_in(user, url):
-    """A browser-like session for `user` on the server at `url`, with its CSRF token."""
+    """A browser-like session for `user` on the server at `url`, with the CSRF token the
+    creation form gave it (`session.csrf_token`)."""
     client = Client()
     client.force_login(user)
     session = requests.Session()
     session.cookies.set("sessionid", client.cookies["sessionid"].value)
-    session.get(f"{url}/groups/new/", timeout=10)
+    # The form as a signed-in person sees it, and its token from this very answer: on a
+    # loaded machine a page read anyhow (an error page, a redirect) sets no cookie, and the
+    # racers then failed far from the cause, reading a cookie that was never set.
+    form = session.get(f"{url}/groups/new/", timeout=REQUEST_SECONDS, allow_redirects=False)
+    assert form.status_code == 200, f"the creation form answered {form.status_code}"
+    assert 'name="csrfmiddlewaretoken"' in form.text, "the creation form has no CSRF token"
+    session.csrf_token = form.cookies.get("csrftoken")
+    assert session.csrf_token, "the creation form set no CSRF cookie"
     return session
 
 
@@ -129,11 +155,11 @@ def create(session, url, device, name):
             "name": name,
             "device": device.pk,
             "submission": str(uuid.uuid4()),
-            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+            "csrfmiddlewaretoken": session.csrf_token,
         },
         headers={"Referer": f"{url}/groups/new/"},
         allow_redirects=False,
-        timeout=30,
+        timeout=REQUEST_SECONDS,
     )
     return response.status_code
 
