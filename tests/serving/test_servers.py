@@ -55,6 +55,13 @@ STOP_SECONDS = 30
 REQUEST_SECONDS = 120
 
 
+def free_port():
+    """A port free now (the other serving tests' servers bind it themselves, later)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def listening_socket():
     """A socket listening on a free port, for gunicorn to serve on (`-b fd://N`): the port
     is held from the start, so no other process on the machine can take it meanwhile."""
