@@ -92,7 +92,7 @@ def test_its_triggers_are_in_place_once_every_migration_has_run(db):
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="SQLite lets one transaction write at a time"
 )
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_transactions_writing_one_persons_consents_leave_the_true_date():
     """One records a new consent while another withdraws the old one: the withdrawal
     waits for the new consent and counts it (each counting its own snapshot, the last to
