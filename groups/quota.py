@@ -88,11 +88,6 @@ class Usages:
         return all(usage.is_full for usage in self.accounts)
 
 
-def _pending_of(account):
-    """The creation attempts that may hold a slot of `account` (a row)."""
-    return AuditEntry.objects.unresolved_creations(account)
-
-
 def used(account=None) -> int:
     """The quota of `account` (a row; the default account when None) in use (held plus
     pending), in one query."""
@@ -112,7 +107,13 @@ def used_expression(account):
         .annotate(n=Count("*"))
         .values("n")
     )
-    pending = _pending_of(account).order_by().values("action").annotate(n=Count("*")).values("n")
+    pending = (
+        AuditEntry.objects.unresolved_creations(account)
+        .order_by()
+        .values("action")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
     return Coalesce(Subquery(held), 0) + Coalesce(Subquery(pending), 0)
 
 
